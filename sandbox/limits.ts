@@ -1,0 +1,38 @@
+/**
+ * Resource limits of one sandbox run. The defaults are the trust boundary's promise; the workflow
+ * input may lower or raise them within the bounds below.
+ */
+export interface SandboxLimits {
+  /** Memory in MiB; swap is set equal, so there is no extra swap. */
+  memoryMb: number;
+  /** CPU quota in cores (NanoCpus). */
+  cpus: number;
+  /** Wall-clock deadline: the container is killed when it passes. */
+  timeoutSeconds: number;
+  /** Maximum number of processes (fork-bomb guard). */
+  pids: number;
+  /** Bytes kept of each of stdout and stderr; the rest is counted and dropped. */
+  outputBytes: number;
+  /** Size of the writable /tmp (the root filesystem is read-only). */
+  tmpfsMb: number;
+}
+
+export const DEFAULT_LIMITS: SandboxLimits = {
+  memoryMb: 512,
+  cpus: 1,
+  timeoutSeconds: 60,
+  pids: 128,
+  outputBytes: 256 * 1024,
+  tmpfsMb: 64,
+};
+
+/** Inclusive bounds accepted from user input, so a typo cannot ask for 512 GiB. */
+export const LIMIT_BOUNDS = {
+  memoryMb: [64, 8192],
+  cpus: [0.1, 8],
+  timeoutSeconds: [1, 3600],
+} as const;
+
+export function withDefaults(partial: Partial<SandboxLimits> | undefined): SandboxLimits {
+  return { ...DEFAULT_LIMITS, ...(partial ?? {}) };
+}

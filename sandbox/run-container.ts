@@ -1,0 +1,176 @@
+import type Docker from 'dockerode';
+import { CappedBuffer } from './capped-buffer';
+import { INCIDENT_LABEL, PURPOSE_LABEL, SANDBOX_LABEL } from './labels';
+import type { SandboxLimits } from './limits';
+
+/** A host path bound into the container. Everything OpsGuard mounts is read-only by default. */
+export interface SandboxMount {
+  hostPath: string;
+  containerPath: string;
+  readOnly?: boolean;
+}
+
+export interface SandboxRunSpec {
+  image: string;
+  argv: string[];
+  workdir?: string;
+  mounts?: SandboxMount[];
+  /** The container's whole environment: nothing of the host's is passed in. */
+  env?: Record<string, string>;
+  limits: SandboxLimits;
+  /** Shown on the container as io.opsguard.incident / io.opsguard.purpose. */
+  incidentId?: string;
+  purpose?: string;
+  /** Aborting kills the container (activity cancellation). */
+  signal?: AbortSignal;
+}
+
+export interface SandboxResult {
+  /** The process's exit status (137 when killed: timeout, OOM or cancellation). */
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: number;
+  stderrBytes: number;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  timedOut: boolean;
+  oomKilled: boolean;
+  cancelled: boolean;
+  durationMs: number;
+  imageId: string;
+  /** Limits the daemon reported it could not enforce (create's Warnings). */
+  warnings: string[];
+  limits: SandboxLimits;
+}
+
+/** The user the code under test runs as: nobody, not root. */
+export const SANDBOX_USER = '65534:65534';
+
+/** Turn limits and mounts into Docker's HostConfig: the whole hardening policy is here. */
+export function hostConfigFor(spec: SandboxRunSpec): Docker.HostConfig {
+  const { limits } = spec;
+  const memoryBytes = limits.memoryMb * 1024 * 1024;
+  return {
+    NetworkMode: 'none',
+    Memory: memoryBytes,
+    MemorySwap: memoryBytes, // equal to Memory: no swap on top (unset would mean 2x)
+    NanoCpus: Math.round(limits.cpus * 1e9),
+    PidsLimit: limits.pids,
+    ReadonlyRootfs: true,
+    Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpfsMb}m,mode=1777` },
+    CapDrop: ['ALL'],
+    SecurityOpt: ['no-new-privileges'],
+    Binds: (spec.mounts ?? []).map((m) => `${m.hostPath}:${m.containerPath}:${m.readOnly === false ? 'rw' : 'ro'}`),
+    AutoRemove: false, // removed in our finally, after we have read its state
+  };
+}
+
+interface CreateResponse {
+  Id: string;
+  Warnings: string[] | null;
+}
+
+/** POST /containers/create directly: dockerode's createContainer drops the daemon's Warnings. */
+function createWithWarnings(docker: Docker, options: Docker.ContainerCreateOptions): Promise<CreateResponse> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(
+      {
+        path: '/containers/create?',
+        method: 'POST',
+        options,
+        statusCodes: {
+          200: true,
+          201: true,
+          400: 'bad parameter',
+          404: 'no such image',
+          409: 'conflict',
+          500: 'server error',
+        },
+      },
+      (err, data) => (err ? reject(err) : resolve(data as CreateResponse)),
+    );
+  });
+}
+
+/**
+ * Run one command in a fresh container and remove it in every outcome. stdout and stderr come back
+ * separately (Tty off, demultiplexed), each capped; the deadline kills the container.
+ */
+export async function runInSandbox(docker: Docker, spec: SandboxRunSpec): Promise<SandboxResult> {
+  const started = Date.now();
+  const labels: Record<string, string> = { [SANDBOX_LABEL]: '1' };
+  if (spec.incidentId) labels[INCIDENT_LABEL] = spec.incidentId;
+  if (spec.purpose) labels[PURPOSE_LABEL] = spec.purpose;
+
+  const created = await createWithWarnings(docker, {
+    Image: spec.image,
+    Cmd: spec.argv,
+    WorkingDir: spec.workdir,
+    Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    User: SANDBOX_USER,
+    Tty: false,
+    OpenStdin: false,
+    AttachStdout: true,
+    AttachStderr: true,
+    NetworkDisabled: true,
+    Labels: labels,
+    HostConfig: hostConfigFor(spec),
+  });
+  const container = docker.getContainer(created.Id);
+  const stdout = new CappedBuffer(spec.limits.outputBytes);
+  const stderr = new CappedBuffer(spec.limits.outputBytes);
+  let timedOut = false;
+  let cancelled = false;
+  let deadline: NodeJS.Timeout | undefined;
+  const kill = () => container.kill().catch(() => undefined); // already exited: nothing to kill
+  const onAbort = () => {
+    cancelled = true;
+    void kill();
+  };
+
+  try {
+    // Attach before start so no early output is lost.
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    const streamEnded = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+    docker.modem.demuxStream(stream, stdout, stderr);
+
+    await container.start();
+    deadline = setTimeout(() => {
+      timedOut = true;
+      void kill();
+    }, spec.limits.timeoutSeconds * 1000);
+    spec.signal?.addEventListener('abort', onAbort, { once: true });
+    if (spec.signal?.aborted) onAbort();
+
+    const waited = (await container.wait()) as { StatusCode: number };
+    clearTimeout(deadline);
+    // The attach stream may deliver its last frames just after the process exits.
+    await Promise.race([streamEnded, new Promise((r) => setTimeout(r, 2000))]);
+    const info = await container.inspect();
+    return {
+      exitCode: waited.StatusCode,
+      stdout: stdout.text(),
+      stderr: stderr.text(),
+      stdoutBytes: stdout.totalBytes,
+      stderrBytes: stderr.totalBytes,
+      stdoutTruncated: stdout.truncated,
+      stderrTruncated: stderr.truncated,
+      timedOut,
+      oomKilled: info.State.OOMKilled,
+      cancelled,
+      durationMs: Date.now() - started,
+      imageId: info.Image,
+      warnings: created.Warnings ?? [],
+      limits: spec.limits,
+    };
+  } finally {
+    clearTimeout(deadline);
+    spec.signal?.removeEventListener('abort', onAbort);
+    await container.remove({ force: true, v: true }).catch(() => undefined); // gone already is fine
+  }
+}
