@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ESLint } from 'eslint';
+
+// The workflow sandbox rules are only worth having if they fire: lint real snippets as if they
+// were files in workflows/ and check each forbidden import is reported.
+const eslint = new ESLint();
+
+async function ruleIds(code: string, filePath: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? []).map((m) => `${m.ruleId}: ${m.message}`);
+}
+
+for (const mod of ['node:fs', 'fs', 'child_process', 'dockerode', 'ai', '@temporalio/activity', '@temporalio/client']) {
+  test(`workflows/ may not import ${mod}`, async () => {
+    const found = await ruleIds(`import * as m from '${mod}';\nexport const x = m;\n`, 'workflows/smoke.ts');
+    assert.ok(
+      found.some((m) => m.startsWith('no-restricted-imports')),
+      `expected no-restricted-imports, got ${found.join('; ')}`,
+    );
+  });
+}
+
+test('the same imports are allowed outside workflows/', async () => {
+  const found = await ruleIds(`import * as m from 'node:fs';\nexport const x = m;\n`, 'activities/ping.ts');
+  assert.deepEqual(
+    found.filter((m) => m.startsWith('no-restricted-imports')),
+    [],
+  );
+});
+
+test('a floating promise is an error', async () => {
+  const found = await ruleIds(
+    `async function f(): Promise<void> {}\nexport function g(): void {\n  f();\n}\n`,
+    'activities/ping.ts',
+  );
+  assert.ok(
+    found.some((m) => m.startsWith('@typescript-eslint/no-floating-promises')),
+    found.join('; '),
+  );
+});

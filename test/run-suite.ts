@@ -1,0 +1,54 @@
+/**
+ * The test command's runner: starts the real Temporal dev server for the suite on its own ports
+ * (in memory, so test runs leave nothing behind), runs every test file with Node's test runner,
+ * stops the server, and exits with the runner's code. Node prints its summary (tests/pass/fail).
+ * Usage: tsx test/run-suite.ts [file-or-substring ...]
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../worker/settings';
+import { startTestServer, TEST_TEMPORAL_ADDRESS, TEST_TEMPORAL_UI_PORT } from './support/temporal';
+
+function testFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) return e.name === 'node_modules' || e.name.startsWith('.') ? [] : testFiles(p);
+      return e.name.endsWith('.test.ts') ? [p] : [];
+    })
+    .sort();
+}
+
+const filters = process.argv.slice(2);
+const all = ['test', 'sandbox', 'activities', 'workflows', 'client', 'worker'].flatMap((d) =>
+  fs.existsSync(path.join(PROJECT_ROOT, d)) ? testFiles(path.join(PROJECT_ROOT, d)) : [],
+);
+const files = filters.length ? all.filter((f) => filters.some((s) => f.includes(s))) : all;
+if (files.length === 0) {
+  console.error(`No test files match ${filters.join(' ')}`);
+  process.exit(1);
+}
+
+const server = await startTestServer();
+console.log(
+  `[test] Temporal dev server ${server.reused ? 'reused' : 'started'} at ${server.address} (UI ${server.uiUrl})`,
+);
+const code = await new Promise<number>((resolve) => {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+    {
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        OPSGUARD_TEST_TEMPORAL_ADDRESS: TEST_TEMPORAL_ADDRESS,
+        OPSGUARD_TEST_TEMPORAL_UI_PORT: String(TEST_TEMPORAL_UI_PORT),
+      },
+    },
+  );
+  child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+});
+await server.stop();
+process.exit(code);

@@ -1,0 +1,52 @@
+import { fileURLToPath } from 'node:url';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import type { LogLevel } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** Bundle the workflows once (webpack, a few seconds) and reuse the bundle for many workers. */
+export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
+
+export interface WorkerOptions {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  activities: object;
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}
+
+let runtimeInstalled = false;
+
+/** Temporal's runtime logs at OPSGUARD_LOG_LEVEL (default WARN): worker state chatter is noise for operators. */
+export function installRuntimeOnce(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const level = (process.env.OPSGUARD_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
+  Runtime.install({ logger: new DefaultLogger(level) });
+}
+
+/** A worker for OpsGuard's workflows and the given activities. The caller runs and shuts it down. */
+export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  installRuntimeOnce();
+  const connection = await NativeConnection.connect({ address: opts.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities: opts.activities,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+  });
+  return { worker, connection };
+}

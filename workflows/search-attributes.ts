@@ -1,0 +1,13 @@
+import { defineSearchAttributeKey } from '@temporalio/common';
+
+/**
+ * Typed search attributes OpsGuard upserts, all Keyword. The dev server registers them at start
+ * (see client/dev-server.ts); on a production cluster create them with
+ * `temporal operator search-attribute create --name OpsGuardStatus --type Keyword` (and so on).
+ */
+export const OPSGUARD_STATUS = defineSearchAttributeKey('OpsGuardStatus', 'KEYWORD');
+export const OPSGUARD_ERROR_TYPE = defineSearchAttributeKey('OpsGuardErrorType', 'KEYWORD');
+export const OPSGUARD_REPO = defineSearchAttributeKey('OpsGuardRepo', 'KEYWORD');
+export const OPSGUARD_FINGERPRINT = defineSearchAttributeKey('OpsGuardFingerprint', 'KEYWORD');
+
+export const SEARCH_ATTRIBUTE_NAMES = ['OpsGuardStatus', 'OpsGuardErrorType', 'OpsGuardRepo', 'OpsGuardFingerprint'];
