@@ -1,0 +1,287 @@
+/**
+ * The classification gate (pure rules): does this incident call for a code fix at all?
+ * - infra: the environment failed (auth, rate limits, network, DNS, timeouts, credentials, disk);
+ *   no code change can fix it, so the workflow ends in an infra report.
+ * - code: an exception raised from the repository's own code that is not an infra cause.
+ * - unclassified: fits neither; reported with the reason, never guessed.
+ */
+import { isLibraryPath, shortTypeName } from './traceback';
+import type { ParsedTraceback } from './traceback';
+
+export type Classification =
+  | { kind: 'infra'; errorType: string | null; reason: string; signals: string[] }
+  | { kind: 'code'; errorType: string; reason: string; location: { file: string; func: string; line: number } }
+  | { kind: 'unclassified'; errorType: string | null; reason: string };
+
+/** A traceback frame, with the repository-relative path it maps to (null: not the repo's code). */
+export interface LocatedFrame {
+  file: string;
+  line: number;
+  func: string;
+  repoPath: string | null;
+}
+
+export interface ClassifyInput {
+  errorLog: string;
+  traceback: ParsedTraceback | null;
+  /** The traceback's frames mapped onto the repository (same order). */
+  frames: LocatedFrame[];
+  /** True when the repository defines a class named like the exception. */
+  repoDefinesException: boolean;
+}
+
+/** Exception types that are code defects when raised from the repository's code. */
+export const CODE_EXCEPTIONS = new Set([
+  'ValueError',
+  'KeyError',
+  'TypeError',
+  'AttributeError',
+  'IndexError',
+  'FileNotFoundError', // only for paths of the repository: see below
+  'AssertionError',
+  'ZeroDivisionError',
+  'RecursionError',
+  'NameError',
+  'UnboundLocalError',
+  'LookupError',
+  'ArithmeticError',
+  'OverflowError',
+  'NotImplementedError',
+  'UnicodeDecodeError',
+  'UnicodeEncodeError',
+  'StopIteration',
+  'JSONDecodeError',
+]);
+
+/** Exception types that are infrastructure failures wherever they are raised. */
+export const INFRA_EXCEPTIONS = new Set([
+  'ConnectionError',
+  'ConnectionRefusedError',
+  'ConnectionResetError',
+  'ConnectionAbortedError',
+  'BrokenPipeError',
+  'TimeoutError',
+  'timeout',
+  'ReadTimeout',
+  'ConnectTimeout',
+  'ReadTimeoutError',
+  'ConnectTimeoutError',
+  'Timeout',
+  'NewConnectionError',
+  'MaxRetryError',
+  'NameResolutionError',
+  'gaierror',
+  'SSLError',
+  'ProxyError',
+  'NoCredentialsError',
+  'PartialCredentialsError',
+  'NoRegionError',
+  'EndpointConnectionError',
+  'CredentialRetrievalError',
+  'TokenRetrievalError',
+  'ExpiredTokenException',
+  'UnauthorizedSSOTokenError',
+  'OperationalError', // database connection failures (psycopg2, sqlalchemy, sqlite lock)
+  'ServiceUnavailable',
+  'RateLimitError',
+  'AuthenticationError',
+  'PermissionDeniedError',
+  'APIConnectionError',
+  'APITimeoutError',
+]);
+
+/** Text signals of infrastructure failures, with what an operator should check. */
+export const INFRA_SIGNALS: { name: string; pattern: RegExp; check: string }[] = [
+  {
+    name: 'HTTP 401 Unauthorized',
+    pattern: /\b401\b|unauthori[sz]ed|invalid[_ ]api[_ ]key|authentication failed/i,
+    check: 'the credentials or token the service uses (expired, rotated, wrong environment)',
+  },
+  {
+    name: 'HTTP 403 Forbidden',
+    pattern: /\b403\b|\bforbidden\b|access ?denied|not authori[sz]ed to perform/i,
+    check: 'the permissions (IAM policy, API scopes) of the identity the service runs as',
+  },
+  {
+    name: 'rate limit',
+    pattern: /rate.?limit|too many requests|\b429\b|throttl|quota exceeded/i,
+    check: 'the request rate and quotas of the upstream API; back off or raise the quota',
+  },
+  {
+    name: 'connection refused',
+    pattern: /connection refused|ECONNREFUSED|errno 111\b/i,
+    check: 'that the upstream service is running and listening on the configured host and port',
+  },
+  {
+    name: 'connection reset',
+    pattern: /connection reset|ECONNRESET|broken pipe|connection aborted/i,
+    check: 'the network path and the upstream service health (load balancer, proxy, restarts)',
+  },
+  {
+    name: 'timeout',
+    pattern: /timed? ?out\b|timeout|ETIMEDOUT|deadline exceeded/i,
+    check: 'the latency and health of the upstream dependency and the network between them',
+  },
+  {
+    name: 'missing credentials',
+    pattern:
+      /no ?credentials|unable to locate credentials|missing credentials|credentials? (?:not found|missing|expired)|expired ?token|InvalidAccessKeyId|SignatureDoesNotMatch/i,
+    check:
+      'that the secret/credential is mounted and valid in this environment (env vars, secret store, instance role)',
+  },
+  {
+    name: 'DNS failure',
+    pattern:
+      /name or service not known|nodename nor servname|temporary failure in name resolution|getaddrinfo|ENOTFOUND|EAI_AGAIN|NameResolutionError|could not resolve host/i,
+    check: 'DNS resolution of the configured hostname from this environment',
+  },
+  {
+    name: 'out of disk',
+    pattern: /no space left on device|ENOSPC|disk quota exceeded|errno 28\b|disk full/i,
+    check: 'free space and inodes on the volume the service writes to',
+  },
+  {
+    name: 'out of memory',
+    pattern: /\bOOMKilled\b|out of memory|cannot allocate memory|\bMemoryError\b/i,
+    check: 'the memory limit and usage of the process or container',
+  },
+  {
+    name: 'upstream unavailable',
+    pattern: /\b50[234]\b.*(?:error|gateway|unavailable)|service unavailable|bad gateway|gateway timeout/i,
+    check: 'the upstream service status and its own incident channel',
+  },
+  {
+    name: 'TLS failure',
+    pattern: /CERTIFICATE_VERIFY_FAILED|SSL: |certificate has expired|self.signed certificate/i,
+    check: 'the certificates and trust store on both sides',
+  },
+];
+
+/** Generic types whose message decides (e.g. `Exception: 401 Unauthorized`). */
+const GENERIC_EXCEPTIONS = new Set([
+  'Exception',
+  'RuntimeError',
+  'OSError',
+  'IOError',
+  'HTTPError',
+  'RequestException',
+  'ClientError',
+  'URLError',
+  'error',
+]);
+
+function infraSignals(text: string): string[] {
+  return INFRA_SIGNALS.filter((s) => s.pattern.test(text)).map((s) => s.name);
+}
+
+/** What an operator should check for each infra signal (for the infra report). */
+export function operatorChecks(signals: string[]): string[] {
+  return INFRA_SIGNALS.filter((s) => signals.includes(s.name)).map((s) => `${s.name}: check ${s.check}`);
+}
+
+export function classifyError(input: ClassifyInput): Classification {
+  const tb = input.traceback;
+  if (!tb || !tb.exceptionType) {
+    const signals = infraSignals(input.errorLog);
+    if (signals.length) {
+      return {
+        kind: 'infra',
+        errorType: null,
+        signals,
+        reason: `The log shows ${signals.join(', ')} and no Python traceback from the repository's code.`,
+      };
+    }
+    return {
+      kind: 'unclassified',
+      errorType: null,
+      reason:
+        'The log has no Python traceback and no known infrastructure signal, so there is no exception to reproduce.',
+    };
+  }
+
+  const type = shortTypeName(tb.exceptionType);
+  const finalLine = `${tb.exceptionType}: ${tb.message}`;
+  if (
+    INFRA_EXCEPTIONS.has(type) ||
+    /^(requests|urllib3|botocore|boto3|httpx|aiohttp|socket|ssl)\b.*(Connection|Timeout|Credential|SSL|Proxy|Endpoint)/.test(
+      tb.exceptionType,
+    )
+  ) {
+    const signals = infraSignals(finalLine);
+    return {
+      kind: 'infra',
+      errorType: tb.exceptionType,
+      signals: signals.length ? signals : [type],
+      reason: `${tb.exceptionType} is an infrastructure failure: no code change in the repository can make the environment answer.`,
+    };
+  }
+  if (GENERIC_EXCEPTIONS.has(type) || /HTTPError$/.test(type)) {
+    const signals = infraSignals(finalLine);
+    if (signals.length) {
+      return {
+        kind: 'infra',
+        errorType: tb.exceptionType,
+        signals,
+        reason: `${tb.exceptionType} reports ${signals.join(', ')}: an infrastructure failure, not a code defect.`,
+      };
+    }
+  }
+  if (type === 'PermissionError' || (type === 'OSError' && infraSignals(finalLine).includes('out of disk'))) {
+    return {
+      kind: 'infra',
+      errorType: tb.exceptionType,
+      signals: infraSignals(finalLine),
+      reason: `${tb.exceptionType} comes from the environment (permissions or disk), not the repository's code.`,
+    };
+  }
+
+  const repoFrames = input.frames.filter((f) => f.repoPath !== null && !isLibraryPath(f.file));
+  const innermost = repoFrames.at(-1);
+  if (!innermost?.repoPath) {
+    return {
+      kind: 'unclassified',
+      errorType: tb.exceptionType,
+      reason: `${tb.exceptionType} was not raised through any file of the repository (no traceback frame maps to a repository file).`,
+    };
+  }
+  const location = { file: innermost.repoPath, func: innermost.func, line: innermost.line };
+
+  if (type === 'FileNotFoundError') {
+    const missing = /No such file or directory: '([^']+)'/.exec(tb.message)?.[1];
+    if (missing && missing.startsWith('/')) {
+      return {
+        kind: 'infra',
+        errorType: tb.exceptionType,
+        signals: ['missing file outside the repository'],
+        reason: `FileNotFoundError for the absolute path ${missing}: a file the deployment should provide is missing, not a repository path.`,
+      };
+    }
+    return {
+      kind: 'code',
+      errorType: tb.exceptionType,
+      location,
+      reason: `FileNotFoundError for a repository-relative path${missing ? ` (${missing})` : ''}, raised in ${location.file}:${location.func}.`,
+    };
+  }
+  if (CODE_EXCEPTIONS.has(type)) {
+    return {
+      kind: 'code',
+      errorType: tb.exceptionType,
+      location,
+      reason: `${tb.exceptionType} raised from the repository's code in ${location.file}:${location.func} (line ${location.line}).`,
+    };
+  }
+  if (input.repoDefinesException) {
+    return {
+      kind: 'code',
+      errorType: tb.exceptionType,
+      location,
+      reason: `${tb.exceptionType} is the repository's own exception class, raised in ${location.file}:${location.func}.`,
+    };
+  }
+  return {
+    kind: 'unclassified',
+    errorType: tb.exceptionType,
+    reason: `${tb.exceptionType} is neither a known code error nor an exception class the repository defines, and the log shows no infrastructure signal.`,
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The workflow's input, validated. One JSON object so `temporal workflow start --input` can pass it.
+ * Unknown or malformed fields are refused with a clear message (the workflow fails non-retryably).
+ */
+import { z } from 'zod';
+
+/** Inclusive bounds of the sandbox limits an input may ask for, so a typo cannot ask for 512 GiB. */
+export const LIMIT_BOUNDS = {
+  memoryMb: [64, 8192],
+  cpus: [0.1, 8],
+  timeoutSeconds: [1, 3600],
+} as const;
+
+const bounded = (name: keyof typeof LIMIT_BOUNDS) =>
+  z
+    .number({ error: `limits.${name} must be a number` })
+    .min(LIMIT_BOUNDS[name][0], { error: `limits.${name} must be at least ${LIMIT_BOUNDS[name][0]}` })
+    .max(LIMIT_BOUNDS[name][1], { error: `limits.${name} must be at most ${LIMIT_BOUNDS[name][1]}` });
+
+export const IncidentInputSchema = z.strictObject({
+  repoPath: z
+    .string({ error: 'repoPath is required: the absolute path of the repository, readable by the worker' })
+    .refine((p) => p.startsWith('/'), { error: 'repoPath must be an absolute path' }),
+  errorLog: z
+    .string({ error: 'errorLog is required: the traceback or log text of the incident' })
+    .min(1, { error: 'errorLog is empty' })
+    .max(256 * 1024, { error: 'errorLog is larger than 256 KiB; pass the relevant part' }),
+  incidentId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, { error: 'incidentId may hold letters, digits, . _ - (at most 100)' })
+    .optional(),
+  image: z.string().min(1).optional(),
+  testCommand: z.array(z.string().min(1)).min(1, { error: 'testCommand must be a non-empty argv array' }).optional(),
+  limits: z
+    .strictObject({ memoryMb: bounded('memoryMb'), cpus: bounded('cpus'), timeoutSeconds: bounded('timeoutSeconds') })
+    .partial()
+    .optional(),
+});
+
+export type IncidentInput = z.infer<typeof IncidentInputSchema>;
+
+/** Validate, returning either the input or one readable line per problem. */
+export function validateIncidentInput(
+  raw: unknown,
+): { ok: true; input: IncidentInput } | { ok: false; problems: string[] } {
+  const parsed = IncidentInputSchema.safeParse(raw);
+  if (parsed.success) return { ok: true, input: parsed.data };
+  const problems = parsed.error.issues.map((i) => {
+    const where = i.path.join('.');
+    if (i.code === 'unrecognized_keys')
+      return `unknown field${i.keys.length > 1 ? 's' : ''}: ${i.keys.map((k) => (where ? `${where}.${k}` : k)).join(', ')}`;
+    if (i.code === 'invalid_type' && where === '') return 'the input must be one JSON object';
+    return where && !i.message.startsWith(where) ? `${where}: ${i.message}` : i.message;
+  });
+  return { ok: false, problems };
+}

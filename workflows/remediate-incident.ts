@@ -1,0 +1,265 @@
+/**
+ * remediateIncident: the zero-trust remediation loop as a Temporal workflow.
+ *   setup_workspace -> classify_error -> (infra | unclassified: report, end)
+ *   -> reproduce (<= 2 attempts, gate 1: must FAIL with the incident's exception)
+ *   -> baseline tests -> fix (<= 3 attempts, gate 2: reproduction must PASS, tests must not regress)
+ *   -> artifacts.
+ * The model only returns text through activities; every decision is made here, from gate verdicts.
+ */
+import { ApplicationFailure, defineQuery, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { OpsGuardActivities } from '../activities';
+import { classifyError } from './classify-error';
+import type { Classification } from './classify-error';
+import { fixGate, reproductionGate, testsGate } from './gates';
+import { validateIncidentInput } from './incident-input';
+import type { IncidentInput } from './incident-input';
+import type {
+  FixAttempt,
+  IncidentStatus,
+  ModelCall,
+  RemediationResult,
+  ReproductionAttempt,
+  RunSummary,
+} from './incident-types';
+import {
+  FILES_ACTIVITY,
+  MAX_FIX_ATTEMPTS,
+  MAX_REPRODUCTION_ATTEMPTS,
+  MODEL_ACTIVITY,
+  SANDBOX_ACTIVITY,
+} from './retry-rules';
+import { parseTraceback } from './traceback';
+
+const files = proxyActivities<OpsGuardActivities>(FILES_ACTIVITY);
+const model = proxyActivities<OpsGuardActivities>(MODEL_ACTIVITY);
+const sandbox = proxyActivities<OpsGuardActivities>(SANDBOX_ACTIVITY);
+
+/** What an operator sees while the workflow runs (`temporal workflow query --name state`). */
+export interface RemediationState {
+  incidentId: string;
+  status: IncidentStatus;
+  step: string;
+  result: RemediationResult;
+}
+export const stateQuery = defineQuery<RemediationState>('state');
+
+interface Feedback {
+  attempt: number;
+  reason: string;
+  stdoutTail?: string;
+  stderrTail?: string;
+}
+
+/** Incident ids become folder names: keep them to a safe alphabet. */
+function safeId(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
+}
+
+export async function remediateIncident(rawInput: unknown): Promise<RemediationResult> {
+  const validated = validateIncidentInput(rawInput);
+  if (!validated.ok) {
+    throw ApplicationFailure.nonRetryable(
+      `Invalid incident input: ${validated.problems.join('; ')}`,
+      'InvalidIncidentInput',
+    );
+  }
+  const input: IncidentInput = validated.input;
+  const incidentId = input.incidentId ?? safeId(workflowInfo().workflowId);
+  const sandboxChoice = { image: input.image, limits: input.limits };
+
+  const result: RemediationResult = {
+    incidentId,
+    status: 'running',
+    classification: null,
+    reason: '',
+    reproductionAttempts: [],
+    fixAttempts: [],
+    artifacts: {},
+    tokenUsage: { inputTokens: 0, outputTokens: 0 },
+  };
+  let step = 'start';
+  setHandler(stateQuery, () => ({ incidentId, status: result.status, step, result }));
+
+  const transition = (next: string) => {
+    step = next;
+    log.info(`[STATE] ${next}`, { incidentId });
+  };
+  const countTokens = (call: ModelCall) => {
+    result.tokenUsage.inputTokens += call.usage.inputTokens;
+    result.tokenUsage.outputTokens += call.usage.outputTokens;
+  };
+  const dockerLog = (run: RunSummary) =>
+    log.info(
+      `[DOCKER] exit_code=${run.exitCode}${run.exception ? ` exception=${run.exception.type}` : ''}${run.timedOut ? ' timed_out' : ''}`,
+      { incidentId },
+    );
+  const finish = async (status: IncidentStatus, reason: string, prDescriptionPath?: string) => {
+    result.status = status;
+    result.reason = reason;
+    transition('write_artifacts');
+    result.artifacts = await files.writeArtifacts({
+      result,
+      input: { repoPath: input.repoPath, image: input.image, testCommand: input.testCommand },
+      prDescriptionPath,
+    });
+    log.info(`[${status === 'verified' ? 'SUCCESS' : 'END'}] ${reason}`, { incidentId, status });
+    return result;
+  };
+
+  // 1. An isolated copy of the repository; the original is only read.
+  transition('setup_workspace');
+  const workspace = await files.setupWorkspace({ incidentId, repoPath: input.repoPath, errorLog: input.errorLog });
+
+  // 2. Classification: pure rules over the log and where its frames land in the repository.
+  transition('classify_error');
+  const classification: Classification = classifyError({
+    errorLog: input.errorLog,
+    traceback: parseTraceback(input.errorLog),
+    frames: workspace.frames,
+    repoDefinesException: workspace.repoDefinesException,
+  });
+  result.classification = classification;
+  log.info(`[CLASSIFY] ${classification.kind}: ${classification.reason}`, { incidentId });
+  if (classification.kind === 'infra') return await finish('infra_error', classification.reason);
+  if (classification.kind === 'unclassified') return await finish('unclassified', classification.reason);
+
+  // 3. Reproduction: the script must FAIL with the incident's exception (gate 1).
+  const reproFeedback: Feedback[] = [];
+  let reproduced: ReproductionAttempt | undefined;
+  for (let attempt = 1; attempt <= MAX_REPRODUCTION_ATTEMPTS && !reproduced; attempt++) {
+    transition(`reproduce_attempt_${attempt}`);
+    const authored = await model.writeReproduction({ incidentId, attempt, feedback: reproFeedback });
+    countTokens(authored.model);
+    const record: ReproductionAttempt = {
+      attempt,
+      model: authored.model,
+      scriptPath: authored.scriptPath,
+      scriptSha256: authored.scriptSha256,
+      gate: { passed: false, reason: `The model's answer was refused: ${authored.model.reason}` },
+    };
+    result.reproductionAttempts.push(record);
+    if (!authored.model.ok || !authored.scriptPath || !authored.scriptSha256) {
+      reproFeedback.push({ attempt, reason: record.gate.reason });
+      continue;
+    }
+    record.run = await sandbox.runReproduction({
+      ...sandboxChoice,
+      incidentId,
+      scriptPath: authored.scriptPath,
+      scriptSha256: authored.scriptSha256,
+      step: 'reproduce',
+      attempt,
+    });
+    dockerLog(record.run);
+    record.gate = reproductionGate(record.run, classification.errorType);
+    log.info(`[GATE1] ${record.gate.reason}`, { incidentId });
+    if (record.gate.passed) reproduced = record;
+    else
+      reproFeedback.push({
+        attempt,
+        reason: record.gate.reason,
+        stdoutTail: record.run.stdoutTail,
+        stderrTail: record.run.stderrTail,
+      });
+  }
+  if (!reproduced?.run || !reproduced.scriptPath || !reproduced.scriptSha256) {
+    return await finish(
+      'reproduction_failed',
+      `The incident's ${classification.errorType} could not be reproduced in ${MAX_REPRODUCTION_ATTEMPTS} attempts.`,
+    );
+  }
+
+  // The repository's tests before any patch: what passes now must pass after.
+  transition('baseline_tests');
+  result.baselineTests = await sandbox.runRepoTests({
+    ...sandboxChoice,
+    incidentId,
+    testCommand: input.testCommand,
+    label: 'tests-baseline',
+  });
+
+  // 4. Fix: full file contents -> policy + diff + apply -> the unchanged reproduction must PASS (gate 2).
+  const fixFeedback: Feedback[] = [];
+  let fixed: FixAttempt | undefined;
+  let proposalPath: string | undefined;
+  for (let attempt = 1; attempt <= MAX_FIX_ATTEMPTS && !fixed; attempt++) {
+    transition(`fix_attempt_${attempt}`);
+    const authored = await model.writeFix({
+      incidentId,
+      attempt,
+      scriptPath: reproduced.scriptPath,
+      reproductionStderrPath: reproduced.run.stderrPath,
+      feedback: fixFeedback,
+    });
+    countTokens(authored.model);
+    const record: FixAttempt = {
+      attempt,
+      model: authored.model,
+      changedFiles: [],
+      gate: { passed: false, reason: `The model's answer was refused: ${authored.model.reason}` },
+    };
+    result.fixAttempts.push(record);
+    if (!authored.model.ok || !authored.proposalPath) {
+      fixFeedback.push({ attempt, reason: record.gate.reason });
+      continue;
+    }
+    const applied = await files.applyFix({ incidentId, attempt, proposalPath: authored.proposalPath });
+    if (!applied.ok) {
+      record.patchRefusal = applied.reason;
+      record.gate = { passed: false, reason: applied.reason };
+      log.info(`[PATCH] refused: ${applied.reason}`, { incidentId });
+      fixFeedback.push({ attempt, reason: applied.reason });
+      continue; // a refused patch wrote nothing: no restore needed
+    }
+    record.changedFiles = applied.changedFiles;
+    record.diffPath = applied.diffPath;
+    record.run = await sandbox.runReproduction({
+      ...sandboxChoice,
+      incidentId,
+      scriptPath: reproduced.scriptPath,
+      scriptSha256: reproduced.scriptSha256,
+      step: 'fix',
+      attempt,
+    });
+    dockerLog(record.run);
+    record.gate = fixGate(record.run);
+    log.info(`[GATE2] ${record.gate.reason}`, { incidentId });
+    if (record.gate.passed) {
+      record.tests = await sandbox.runRepoTests({
+        ...sandboxChoice,
+        incidentId,
+        testCommand: input.testCommand,
+        label: `fix-${attempt}`,
+      });
+      record.testsGate = testsGate(result.baselineTests, record.tests);
+      log.info(`[TESTS] ${record.testsGate.reason}`, { incidentId });
+    }
+    if (record.gate.passed && (record.testsGate?.passed ?? true)) {
+      fixed = record;
+      proposalPath = authored.proposalPath;
+      break;
+    }
+    const failedRun = record.gate.passed ? record.tests?.run : record.run;
+    fixFeedback.push({
+      attempt,
+      reason: record.gate.passed ? (record.testsGate?.reason ?? '') : record.gate.reason,
+      stdoutTail: failedRun?.stdoutTail,
+      stderrTail: failedRun?.stderrTail,
+    });
+    transition(`restore_workspace_${attempt}`);
+    await files.restoreWorkspace({ incidentId });
+  }
+  if (!fixed?.diffPath || !proposalPath) {
+    return await finish('fix_failed', `No fix passed verification in ${MAX_FIX_ATTEMPTS} attempts.`);
+  }
+
+  // 5. Proof: the model describes the change; OpsGuard appends the evidence.
+  transition('write_pr_description');
+  const pr = await model.writePrDescription({ incidentId, proposalPath, diffPath: fixed.diffPath });
+  countTokens(pr.model);
+  return await finish(
+    'verified',
+    `Patch verified: the reproduction fails before and passes after fix attempt ${fixed.attempt}.`,
+    pr.descriptionPath,
+  );
+}

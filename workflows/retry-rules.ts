@@ -1,0 +1,47 @@
+/**
+ * Retry rules, in one place. Two kinds, never mixed:
+ * - Attempts (workflow logic with feedback): a reproduction that does not fail correctly, a fix
+ *   that does not verify, a malformed model answer. Counted here, never retried by Temporal.
+ * - Activity retries (transient faults only): Docker daemon hiccups, model 429/5xx, timeouts.
+ */
+import type { ActivityOptions } from '@temporalio/workflow';
+
+export const MAX_REPRODUCTION_ATTEMPTS = 2;
+export const MAX_FIX_ATTEMPTS = 3;
+
+/** Errors that are final: retrying would give the same answer. */
+export const NON_RETRYABLE_ERRORS = ['InvalidIncidentInput', 'RepoNotFound', 'ModelNotConfigured', 'ArtifactTampered'];
+
+/** Model calls: a slow model is normal; 429/5xx are retried with backoff. */
+export const MODEL_ACTIVITY: ActivityOptions = {
+  startToCloseTimeout: '5 minutes',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumAttempts: 4,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERRORS,
+  },
+};
+
+/** Sandbox runs: the container's own deadline is inside this; a daemon hiccup is retried. */
+export const SANDBOX_ACTIVITY: ActivityOptions = {
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERRORS,
+  },
+};
+
+/** Local file work: workspace copies, patches, artifacts. */
+export const FILES_ACTIVITY: ActivityOptions = {
+  startToCloseTimeout: '5 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERRORS,
+  },
+};

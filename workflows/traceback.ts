@@ -1,0 +1,63 @@
+/**
+ * Python traceback parsing (pure: shared by the workflow's classifier and the activities).
+ * Takes the last traceback in a text (the one that ended the program, after any "During handling
+ * of the above exception" chain) and its final exception line.
+ */
+
+export interface TraceFrame {
+  /** The path as printed in the traceback (absolute, from wherever the incident happened). */
+  file: string;
+  line: number;
+  func: string;
+}
+
+export interface ParsedTraceback {
+  frames: TraceFrame[];
+  /** As printed: `KeyError`, or qualified, `requests.exceptions.ConnectionError`. */
+  exceptionType: string;
+  message: string;
+}
+
+const FRAME = /^\s*File "([^"]+)", line (\d+), in (.+?)\s*$/;
+const EXCEPTION_LINE = /^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|[A-Z]\w*))(?::\s?(.*))?$/;
+
+export function parseTraceback(text: string): ParsedTraceback | null {
+  const lines = text.split(/\r?\n/);
+  const start = lines.findLastIndex((l) => l.trimStart().startsWith('Traceback (most recent call last):'));
+  if (start < 0) return null;
+  const frames: TraceFrame[] = [];
+  for (let i = start + 1; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    const frame = FRAME.exec(line);
+    if (frame) {
+      frames.push({ file: frame[1] ?? '', line: Number(frame[2]), func: frame[3] ?? '' });
+      continue;
+    }
+    if (/^\s/.test(line) || line === '') continue; // source line, caret markers, blank
+    const ex = EXCEPTION_LINE.exec(line.trim());
+    if (ex) {
+      // A multi-line message continues until a blank line or the next traceback.
+      const rest: string[] = [];
+      for (let j = i + 1; j < lines.length && (lines[j] ?? '').trim() !== ''; j++) rest.push(lines[j] ?? '');
+      const message = [ex[2] ?? '', ...rest].join('\n').trim();
+      return { frames, exceptionType: ex[1] ?? '', message };
+    }
+    return { frames, exceptionType: line.trim().split(':')[0] ?? '', message: line.trim() };
+  }
+  return frames.length ? { frames, exceptionType: '', message: '' } : null;
+}
+
+/** `requests.exceptions.ConnectionError` -> `ConnectionError`. */
+export function shortTypeName(type: string): string {
+  return type.slice(type.lastIndexOf('.') + 1);
+}
+
+/** Frames in third-party or standard-library code, never the repository's own. */
+export function isLibraryPath(file: string): boolean {
+  return /site-packages|dist-packages|[\\/]lib[\\/]python\d|^<frozen |^<string>|^<stdin>/.test(file);
+}
+
+/** The last n characters of a text, for feedback and logs (history stays small). */
+export function tail(text: string, n = 2000): string {
+  return text.length <= n ? text : `…${text.slice(-n)}`;
+}
