@@ -26,13 +26,6 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   tmpfsMb: 64,
 };
 
-/** Inclusive bounds accepted from user input, so a typo cannot ask for 512 GiB. */
-export const LIMIT_BOUNDS = {
-  memoryMb: [64, 8192],
-  cpus: [0.1, 8],
-  timeoutSeconds: [1, 3600],
-} as const;
-
 export function withDefaults(partial: Partial<SandboxLimits> | undefined): SandboxLimits {
   return { ...DEFAULT_LIMITS, ...(partial ?? {}) };
 }

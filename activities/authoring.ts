@@ -1,0 +1,108 @@
+/**
+ * The three things the model writes: a reproduction script, a fix (full file contents) and a PR
+ * description. Each call saves the raw answer as an artifact and returns only small facts (paths,
+ * hashes, token usage, or the reason the answer was refused).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { ModelCall } from '../workflows/incident-types';
+import { sha256, writeFileAtomic } from './incident-paths';
+import type { IncidentPaths } from './incident-paths';
+import type { ModelClient } from './model-client';
+import { parseFixAnswer, parseReproductionAnswer } from './model-answers';
+import { FIX_SYSTEM, PR_SYSTEM, REPRODUCTION_SYSTEM, fixPrompt, prPrompt, reproductionPrompt } from './prompts';
+import type { AttemptFeedback } from './prompts';
+import { readSourceFiles } from './source-files';
+import { readContext } from './workspace';
+
+export interface AuthoredScript {
+  model: ModelCall;
+  scriptPath?: string;
+  scriptSha256?: string;
+}
+
+export async function writeReproduction(
+  model: ModelClient,
+  paths: IncidentPaths,
+  args: { attempt: number; feedback: AttemptFeedback[] },
+): Promise<AuthoredScript> {
+  const ctx = await readContext(paths);
+  const inRepo = ctx.frames.filter((f) => f.repoPath);
+  const innermost = inRepo.at(-1);
+  const completion = await model.complete({
+    system: REPRODUCTION_SYSTEM,
+    prompt: reproductionPrompt({
+      errorLog: ctx.errorLog,
+      exceptionType: ctx.exceptionType ?? 'the exception in the log',
+      location: innermost
+        ? `${innermost.repoPath}, function ${innermost.func}, line ${innermost.line}`
+        : 'an unknown location',
+      files: await readSourceFiles(paths.baseline, ctx.relevantFiles),
+      feedback: args.feedback,
+    }),
+  });
+  const dir = paths.attempt('reproduce', args.attempt);
+  await writeFileAtomic(path.join(dir, 'model-answer.md'), completion.text);
+  const parsed = parseReproductionAnswer(completion.text);
+  const call = { usage: completion.usage, durationMs: completion.durationMs };
+  if (!parsed.ok) return { model: { ok: false, reason: parsed.reason, ...call } };
+  const scriptPath = path.join(dir, 'reproduction.py');
+  await writeFileAtomic(scriptPath, parsed.value);
+  await fs.chmod(scriptPath, 0o444); // read-only on the host too: the script is pinned
+  return { model: { ok: true, ...call }, scriptPath, scriptSha256: sha256(parsed.value) };
+}
+
+export interface AuthoredFix {
+  model: ModelCall;
+  proposalPath?: string;
+  files?: string[];
+}
+
+export async function writeFix(
+  model: ModelClient,
+  paths: IncidentPaths,
+  args: { attempt: number; scriptPath: string; reproductionStderrPath: string; feedback: AttemptFeedback[] },
+): Promise<AuthoredFix> {
+  const ctx = await readContext(paths);
+  const completion = await model.complete({
+    system: FIX_SYSTEM,
+    prompt: fixPrompt({
+      errorLog: ctx.errorLog,
+      reproduction: await fs.readFile(args.scriptPath, 'utf8'),
+      reproductionStderr: (await fs.readFile(args.reproductionStderrPath, 'utf8')).slice(-4000),
+      files: await readSourceFiles(paths.baseline, ctx.relevantFiles),
+      feedback: args.feedback,
+    }),
+  });
+  const dir = paths.attempt('fix', args.attempt);
+  await writeFileAtomic(path.join(dir, 'model-answer.md'), completion.text);
+  const parsed = parseFixAnswer(completion.text);
+  const call = { usage: completion.usage, durationMs: completion.durationMs };
+  if (!parsed.ok) return { model: { ok: false, reason: parsed.reason, ...call } };
+  const proposalPath = path.join(dir, 'proposal.json');
+  await writeFileAtomic(proposalPath, JSON.stringify(parsed.value, null, 2));
+  return { model: { ok: true, ...call }, proposalPath, files: parsed.value.files.map((f) => f.path) };
+}
+
+export async function writePrDescription(
+  model: ModelClient,
+  paths: IncidentPaths,
+  args: { proposalPath: string; diffPath: string },
+): Promise<{ model: ModelCall; descriptionPath?: string }> {
+  const ctx = await readContext(paths);
+  const proposal = JSON.parse(await fs.readFile(args.proposalPath, 'utf8')) as { summary: string };
+  const completion = await model.complete({
+    system: PR_SYSTEM,
+    prompt: prPrompt({
+      errorLog: ctx.errorLog,
+      summary: proposal.summary,
+      diff: await fs.readFile(args.diffPath, 'utf8'),
+    }),
+  });
+  const call = { usage: completion.usage, durationMs: completion.durationMs };
+  const text = completion.text.trim();
+  if (!text) return { model: { ok: false, reason: 'The PR description was empty.', ...call } };
+  const descriptionPath = path.join(paths.workDir, 'pr-description.model.md');
+  await writeFileAtomic(descriptionPath, `${text}\n`);
+  return { model: { ok: true, ...call }, descriptionPath };
+}

@@ -1,0 +1,70 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+/** Folders never copied into a workspace: VCS data, caches, virtualenvs. */
+const SKIPPED_DIRS = new Set([
+  '.git',
+  '__pycache__',
+  '.pytest_cache',
+  '.mypy_cache',
+  '.venv',
+  'venv',
+  'node_modules',
+  '.tox',
+]);
+
+export interface CopyReport {
+  files: number;
+  /** Symlinks not copied because they point outside the tree (or are absolute). */
+  skippedSymlinks: string[];
+}
+
+/**
+ * Copy a repository tree without ever following a symlink: regular files and folders are copied;
+ * a relative symlink whose target stays inside the tree is recreated as a symlink; any other
+ * symlink is skipped and reported, so nothing outside the repository leaks into the workspace.
+ */
+export async function copyTree(src: string, dest: string): Promise<CopyReport> {
+  const report: CopyReport = { files: 0, skippedSymlinks: [] };
+  const root = path.resolve(src);
+  async function walk(rel: string): Promise<void> {
+    await fs.mkdir(path.join(dest, rel), { recursive: true });
+    for (const entry of await fs.readdir(path.join(root, rel), { withFileTypes: true })) {
+      const relPath = path.join(rel, entry.name);
+      const from = path.join(root, relPath);
+      const to = path.join(dest, relPath);
+      if (entry.isSymbolicLink()) {
+        const target = await fs.readlink(from);
+        const resolved = path.resolve(path.dirname(from), target);
+        if (!path.isAbsolute(target) && (resolved === root || resolved.startsWith(root + path.sep))) {
+          await fs.symlink(target, to);
+        } else {
+          report.skippedSymlinks.push(relPath);
+        }
+      } else if (entry.isDirectory()) {
+        if (!SKIPPED_DIRS.has(entry.name)) await walk(relPath);
+      } else if (entry.isFile()) {
+        await fs.copyFile(from, to);
+        const { mode } = await fs.stat(from);
+        await fs.chmod(to, (mode & 0o777) | 0o444); // readable by the sandbox's unprivileged user
+        report.files++;
+      } // sockets, fifos, devices: never part of a workspace
+    }
+  }
+  await walk('');
+  return report;
+}
+
+/** Every regular file under `dir`, as sorted relative paths (for frame mapping and test discovery). */
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(rel: string): Promise<void> {
+    for (const entry of await fs.readdir(path.join(dir, rel), { withFileTypes: true })) {
+      const relPath = path.join(rel, entry.name);
+      if (entry.isDirectory() && !entry.isSymbolicLink()) await walk(relPath);
+      else if (entry.isFile()) out.push(relPath);
+    }
+  }
+  await walk('');
+  return out.sort();
+}

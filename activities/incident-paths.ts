@@ -1,0 +1,41 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+/** Where one incident's files live. Artifacts are evidence; the work folder is scratch. */
+export interface IncidentPaths {
+  artifactDir: string;
+  workDir: string;
+  /** Pristine copy of the repository: the diff base and the restore source. */
+  baseline: string;
+  /** The copy patches are applied to and the sandbox mounts (read-only). */
+  workspace: string;
+  /** Incident context the activities share (error log, traceback, relevant files). */
+  context: string;
+  attempt(kind: 'reproduce' | 'fix' | 'tests', n: number | string): string;
+}
+
+export function incidentPaths(roots: { artifactsDir: string; workDir: string }, incidentId: string): IncidentPaths {
+  const artifactDir = path.join(roots.artifactsDir, incidentId);
+  const workDir = path.join(roots.workDir, incidentId);
+  return {
+    artifactDir,
+    workDir,
+    baseline: path.join(workDir, 'baseline'),
+    workspace: path.join(workDir, 'workspace'),
+    context: path.join(workDir, 'context.json'),
+    attempt: (kind, n) => path.join(artifactDir, 'attempts', `${kind}-${n}`),
+  };
+}
+
+/** Write a file so readers see the old content or the new, never half of it. */
+export async function writeFileAtomic(file: string, content: string | Buffer): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
+  await fs.writeFile(tmp, content);
+  await fs.rename(tmp, file);
+}
+
+export function sha256(content: string | Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
+}

@@ -1,0 +1,59 @@
+/**
+ * Strict reading of model answers. The model only ever returns text; anything that is not what we
+ * asked for is a failed attempt with a reason the model is shown next time, never a crash.
+ */
+import { z } from 'zod';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+export const MAX_SCRIPT_BYTES = 64 * 1024;
+export const MAX_FIX_FILES = 20;
+export const MAX_FILE_BYTES = 512 * 1024;
+
+/** The reproduction script: the first fenced code block, or the whole answer when unfenced. */
+export function parseReproductionAnswer(text: string): Parsed<string> {
+  const fenced = /```[ \t]*(?:python|py)?[ \t]*\r?\n([\s\S]*?)```/i.exec(text);
+  const script = (fenced ? (fenced[1] ?? '') : text).trim();
+  if (!script) return { ok: false, reason: 'The answer holds no script (empty, or an empty code block).' };
+  if (!fenced && /^(sure|here|i |the |this )/i.test(script)) {
+    return { ok: false, reason: 'The answer is prose, not a script: answer with one ```python code block.' };
+  }
+  if (Buffer.byteLength(script) > MAX_SCRIPT_BYTES)
+    return { ok: false, reason: `The script is larger than ${MAX_SCRIPT_BYTES} bytes.` };
+  return { ok: true, value: `${script}\n` };
+}
+
+export const FixAnswerSchema = z.strictObject({
+  summary: z.string().min(1),
+  files: z
+    .array(z.strictObject({ path: z.string().min(1), content: z.string() }))
+    .min(1)
+    .max(MAX_FIX_FILES),
+});
+export type FixAnswer = z.infer<typeof FixAnswerSchema>;
+
+/** The fix: one JSON object {summary, files: [{path, content}]}, optionally in a ```json fence. */
+export function parseFixAnswer(text: string): Parsed<FixAnswer> {
+  const fenced = /```[ \t]*(?:json)?[ \t]*\r?\n([\s\S]*?)```/i.exec(text);
+  const body = (fenced ? (fenced[1] ?? '') : text).trim();
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (err) {
+    return {
+      ok: false,
+      reason: `The answer is not JSON (${(err as Error).message}). Answer with one JSON object {"summary": ..., "files": [{"path": ..., "content": ...}]}.`,
+    };
+  }
+  const parsed = FixAnswerSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ');
+    return {
+      ok: false,
+      reason: `The answer has the wrong shape (${issues}). Expected {"summary": string, "files": [{"path": string, "content": string}]}.`,
+    };
+  }
+  const big = parsed.data.files.find((f) => Buffer.byteLength(f.content) > MAX_FILE_BYTES);
+  if (big) return { ok: false, reason: `${big.path} is larger than ${MAX_FILE_BYTES} bytes.` };
+  return { ok: true, value: parsed.data };
+}

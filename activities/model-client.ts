@@ -1,0 +1,105 @@
+import { createOpenAI } from '@ai-sdk/openai';
+import { APICallError, generateText } from 'ai';
+import type { LanguageModel } from 'ai';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { TokenUsage } from '../workflows/incident-types';
+
+/**
+ * The model, configured from the environment: OPENAI_API_KEY, OPENAI_BASE_URL (any
+ * OpenAI-compatible server: OpenAI, Azure, vLLM, Ollama, LM Studio), OPSGUARD_MODEL, and
+ * OPSGUARD_OPENAI_API=chat|responses (chat completions by default: what local servers serve).
+ * The key is read here and only here; it is never an activity argument or result.
+ */
+export interface ModelConfig {
+  baseURL: string | undefined;
+  apiKey: string | undefined;
+  modelId: string;
+  api: 'chat' | 'responses';
+}
+
+export const DEFAULT_MODEL = 'gpt-4.1';
+
+export function modelConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ModelConfig {
+  const api = env.OPSGUARD_OPENAI_API ?? 'chat';
+  if (api !== 'chat' && api !== 'responses') {
+    throw ApplicationFailure.nonRetryable(
+      `OPSGUARD_OPENAI_API must be 'chat' or 'responses', not '${api}'`,
+      'ModelNotConfigured',
+    );
+  }
+  return {
+    baseURL: env.OPENAI_BASE_URL || undefined,
+    apiKey: env.OPENAI_API_KEY || undefined,
+    modelId: env.OPSGUARD_MODEL || DEFAULT_MODEL,
+    api,
+  };
+}
+
+export interface Completion {
+  text: string;
+  usage: TokenUsage;
+  durationMs: number;
+}
+
+export interface ModelClient {
+  readonly description: string;
+  complete(request: { system: string; prompt: string }): Promise<Completion>;
+}
+
+export function createModelClient(config: ModelConfig): ModelClient {
+  if (!config.apiKey && !config.baseURL) {
+    throw ApplicationFailure.nonRetryable(
+      'No model is configured: set OPENAI_API_KEY (OpenAI) or OPENAI_BASE_URL (an OpenAI-compatible server) in the worker environment',
+      'ModelNotConfigured',
+    );
+  }
+  // Local servers need no key, but the client insists on one: send a placeholder, never a secret.
+  const provider = createOpenAI({ baseURL: config.baseURL, apiKey: config.apiKey ?? 'no-key' });
+  const model: LanguageModel =
+    config.api === 'responses' ? provider.responses(config.modelId) : provider.chat(config.modelId);
+  return {
+    description: `${config.modelId} via ${config.api === 'responses' ? 'responses' : 'chat completions'} API at ${config.baseURL ?? 'api.openai.com'}`,
+    async complete({ system, prompt }) {
+      const started = Date.now();
+      try {
+        // maxRetries 0: transient failures are retried by Temporal's activity retry policy,
+        // where each try is visible in the workflow history.
+        const result = await generateText({ model, system, prompt, temperature: 0, maxRetries: 0 });
+        return {
+          text: result.text,
+          usage: { inputTokens: result.usage.inputTokens ?? 0, outputTokens: result.usage.outputTokens ?? 0 },
+          durationMs: Date.now() - started,
+        };
+      } catch (err) {
+        throw classifyModelError(err);
+      }
+    },
+  };
+}
+
+/** 429/5xx/network: retryable. 400/401/403/404: final, with a message a person can act on. */
+function classifyModelError(err: unknown): Error {
+  if (APICallError.isInstance(err) && err.statusCode !== undefined) {
+    const status = err.statusCode;
+    if (status === 401 || status === 403) {
+      return ApplicationFailure.nonRetryable(
+        `The model service refused the credentials (HTTP ${status}); check OPENAI_API_KEY`,
+        'ModelNotConfigured',
+      );
+    }
+    if (status === 404) {
+      return ApplicationFailure.nonRetryable(
+        `The model service has no such model or endpoint (HTTP 404); check OPSGUARD_MODEL and OPENAI_BASE_URL`,
+        'ModelNotConfigured',
+      );
+    }
+    if (status === 400) {
+      return ApplicationFailure.nonRetryable(
+        `The model service rejected the request (HTTP 400): ${err.message.slice(0, 300)}`,
+        'ModelRequestRejected',
+      );
+    }
+    return new Error(`The model service answered HTTP ${status} (will retry): ${err.message.slice(0, 300)}`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,76 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from './incident-paths';
+import { refuseContent, refusePath } from './patch-policy';
+import type { PatchPolicy } from './patch-policy';
+import { fileDiff } from './unified-diff';
+
+export interface ProposedFile {
+  path: string;
+  content: string;
+}
+
+export type PatchOutcome =
+  { ok: true; diff: string; changedFiles: string[]; added: number; removed: number } | { ok: false; reason: string };
+
+/** Refuse a path whose existing components include a symlink: writing would go through it. */
+async function symlinkOnTheWay(root: string, rel: string): Promise<string | null> {
+  let current = root;
+  for (const part of rel.split('/')) {
+    current = path.join(current, part);
+    const st = await fs.lstat(current).catch(() => null);
+    if (!st) return null; // the rest does not exist yet: it will be created as plain folders/file
+    if (st.isSymbolicLink())
+      return `${rel}: ${path.relative(root, current)} is a symlink; writing through symlinks is refused`;
+    if (current !== path.join(root, rel) && !st.isDirectory())
+      return `${rel}: ${path.relative(root, current)} is not a folder`;
+  }
+  const final = await fs.lstat(path.join(root, rel)).catch(() => null);
+  if (final && !final.isFile()) return `${rel}: exists and is not a regular file`;
+  return null;
+}
+
+/**
+ * The safe patch strategy: the model gives full file contents; we check every path and content
+ * against the policy and the workspace, compute the diff against the baseline, and only when all
+ * of it is acceptable write the files. A refusal writes nothing.
+ */
+export async function applyProposal(
+  dirs: { baseline: string; workspace: string },
+  files: ProposedFile[],
+  policy: PatchPolicy,
+): Promise<PatchOutcome> {
+  const seen = new Set<string>();
+  const refusals: string[] = [];
+  for (const f of files) {
+    if (seen.has(f.path)) refusals.push(`${f.path}: given twice`);
+    seen.add(f.path);
+    const refused =
+      refusePath(f.path, policy) ??
+      refuseContent(f.path, f.content) ??
+      (await symlinkOnTheWay(dirs.workspace, f.path)) ??
+      (await symlinkOnTheWay(dirs.baseline, f.path));
+    if (refused) refusals.push(refused);
+  }
+  if (refusals.length) return { ok: false, reason: `The patch was refused: ${refusals.join('; ')}.` };
+
+  const diffs: string[] = [];
+  const changedFiles: string[] = [];
+  let added = 0;
+  let removed = 0;
+  for (const f of files) {
+    const before = await fs.readFile(path.join(dirs.baseline, f.path), 'utf8').catch(() => null);
+    if (before === f.content) continue;
+    const d = fileDiff(f.path, before, f.content);
+    diffs.push(d.text);
+    changedFiles.push(f.path);
+    added += d.added;
+    removed += d.removed;
+  }
+  if (!changedFiles.length)
+    return { ok: false, reason: 'The patch changes nothing: every file is identical to the repository.' };
+  for (const f of files) {
+    if (changedFiles.includes(f.path)) await writeFileAtomic(path.join(dirs.workspace, f.path), f.content);
+  }
+  return { ok: true, diff: diffs.join(''), changedFiles, added, removed };
+}

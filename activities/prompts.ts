@@ -1,0 +1,102 @@
+/**
+ * What OpsGuard asks the model. The first line of every system prompt names the task
+ * (`OpsGuard task: ...`), so a log or a scripted stand-in can tell the requests apart.
+ */
+
+export interface SourceFile {
+  path: string;
+  content: string;
+}
+
+export interface AttemptFeedback {
+  attempt: number;
+  /** Which gate or check refused the attempt, and why. */
+  reason: string;
+  stdoutTail?: string;
+  stderrTail?: string;
+}
+
+const fence = (lang: string, text: string) => `\`\`\`${lang}\n${text.replace(/```/g, '` ` `')}\n\`\`\``;
+
+function sources(files: SourceFile[]): string {
+  return files.map((f) => `### ${f.path}\n${fence('python', f.content)}`).join('\n\n');
+}
+
+function feedbackSection(feedback: AttemptFeedback[]): string {
+  if (!feedback.length) return '';
+  const items = feedback.map((f) => {
+    const out = [`Attempt ${f.attempt} was refused: ${f.reason}`];
+    if (f.stdoutTail) out.push(`stdout (tail):\n${fence('text', f.stdoutTail)}`);
+    if (f.stderrTail) out.push(`stderr (tail):\n${fence('text', f.stderrTail)}`);
+    return out.join('\n');
+  });
+  return `\n\n## Earlier attempts (do not repeat them)\n${items.join('\n\n')}`;
+}
+
+export const REPRODUCTION_SYSTEM = `OpsGuard task: write_reproduction
+You write a standalone Python 3 script that reproduces a bug in a repository.
+Rules:
+- The repository is the current working directory (/workspace) and is on sys.path: import its modules the way the application does.
+- Trigger the incident's exception through the repository's own code: call the code that failed with inputs that make it fail. Never raise the exception yourself and never catch it.
+- While the bug is present the script must end with that uncaught exception. Once the bug is fixed it must run to its end and exit 0.
+- Standard library only, no network, write only under /tmp, finish within seconds.
+Answer with the script alone, in one \`\`\`python code block.`;
+
+export function reproductionPrompt(args: {
+  errorLog: string;
+  exceptionType: string;
+  location: string;
+  files: SourceFile[];
+  feedback: AttemptFeedback[];
+}): string {
+  return `## Incident log
+${fence('text', args.errorLog)}
+
+The exception to reproduce: ${args.exceptionType}, raised in ${args.location}.
+
+## Relevant source files
+${sources(args.files)}${feedbackSection(args.feedback)}`;
+}
+
+export const FIX_SYSTEM = `OpsGuard task: write_fix
+You fix a bug in a repository. You get the incident, a reproduction script that fails because of the bug, and the relevant source files.
+Answer with one JSON object and nothing else:
+{"summary": "<root cause and the change, one paragraph>", "files": [{"path": "<path relative to the repository root>", "content": "<the complete new content of the file>"}]}
+Rules:
+- Give the complete new content of every file you change, not a diff.
+- Fix the root cause in the repository's code. Do not edit tests or the reproduction script, do not catch and hide the exception, do not special-case the reproduction's inputs.
+- Keep the change small and keep the behaviour the existing tests rely on.`;
+
+export function fixPrompt(args: {
+  errorLog: string;
+  reproduction: string;
+  reproductionStderr: string;
+  files: SourceFile[];
+  feedback: AttemptFeedback[];
+}): string {
+  return `## Incident log
+${fence('text', args.errorLog)}
+
+## Reproduction script (fails now, must pass after your fix; you cannot change it)
+${fence('python', args.reproduction)}
+
+Its output now:
+${fence('text', args.reproductionStderr)}
+
+## Relevant source files
+${sources(args.files)}${feedbackSection(args.feedback)}`;
+}
+
+export const PR_SYSTEM = `OpsGuard task: write_pr_description
+Write a pull request description in Markdown for a verified bug fix: a first line '# <title>', then the sections '## Root cause', '## Change' and '## Risk'. Be concise and factual. Answer with the Markdown only.`;
+
+export function prPrompt(args: { errorLog: string; summary: string; diff: string }): string {
+  return `## Incident log
+${fence('text', args.errorLog)}
+
+## What the fix author said
+${args.summary}
+
+## The patch
+${fence('diff', args.diff)}`;
+}

@@ -1,0 +1,157 @@
+/**
+ * The incident's artifacts: patch.diff, reproduction.py, PR_DESCRIPTION.md, proof.json, and the
+ * reports for the endings without a fix. Each file is written atomically. The evidence section of
+ * PR_DESCRIPTION.md is written by OpsGuard from the sandbox results, never by the model.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { operatorChecks } from '../workflows/classify-error';
+import type { FixAttempt, RemediationResult, ReproductionAttempt, RunSummary } from '../workflows/incident-types';
+import { writeFileAtomic } from './incident-paths';
+import type { IncidentPaths } from './incident-paths';
+import { readContext } from './workspace';
+
+export interface ArtifactRequest {
+  result: RemediationResult;
+  /** The fields of the input worth recording (never secrets: the input holds none). */
+  input: { repoPath: string; image: string; testCommand?: string[] };
+  /** For a verified fix: the model's PR description, if it wrote one. */
+  prDescriptionPath?: string;
+}
+
+const code = (text: string, lang = 'text') => `\`\`\`${lang}\n${text.trim()}\n\`\`\``;
+
+function runLine(run: RunSummary): string {
+  const ex = run.exception ? `, ${run.exception.type}: ${run.exception.message.split('\n')[0]?.slice(0, 160)}` : '';
+  return `exit code ${run.exitCode}${ex} (${run.durationMs} ms${run.timedOut ? ', timed out' : ''}${run.oomKilled ? ', out of memory' : ''})`;
+}
+
+function evidence(
+  result: RemediationResult,
+  input: ArtifactRequest['input'],
+  repro: ReproductionAttempt,
+  fix: FixAttempt,
+): string {
+  const before = repro.run;
+  const after = fix.run;
+  const lines = [
+    '---',
+    '## Evidence (appended by OpsGuard from the sandbox runs, not written by the model)',
+    '',
+    `- Incident: \`${result.incidentId}\`; classification: ${result.classification?.reason ?? 'n/a'}`,
+    `- Sandbox: image \`${input.image}\` (${before?.imageId ?? 'n/a'}), network none, ${before?.limits.memoryMb} MiB, ${before?.limits.cpus} CPU, ${before?.limits.timeoutSeconds} s deadline, fresh container per run`,
+    `- Reproduction script: \`reproduction.py\`, sha256 \`${repro.scriptSha256}\` (attempt ${repro.attempt} of reproduction)`,
+    '',
+    `### Before the patch: ${before ? runLine(before) : 'n/a'}`,
+    before ? code(before.stderrTail || '(no stderr)') : '',
+    '',
+    `### After the patch (fix attempt ${fix.attempt}): ${after ? runLine(after) : 'n/a'}`,
+    after ? code(after.stdoutTail || '(no stdout)') : '',
+    '',
+    `### Repository tests: ${fix.tests?.ran ? `${fix.tests.command.join(' ')} -> exit code ${fix.tests.run?.exitCode}` : (fix.tests?.reason ?? 'not run')}`,
+    fix.tests?.run ? code(fix.tests.run.stdoutTail.split('\n').slice(-5).join('\n')) : '',
+    '',
+    `Files changed: ${fix.changedFiles.map((f) => `\`${f}\``).join(', ')}. Token usage: ${result.tokenUsage.inputTokens} in, ${result.tokenUsage.outputTokens} out.`,
+  ];
+  return lines.join('\n');
+}
+
+function attemptsTable(result: RemediationResult): string {
+  const rows = [
+    '| step | attempt | model | sandbox | verdict |',
+    '| --- | --- | --- | --- | --- |',
+    ...result.reproductionAttempts.map(
+      (a) =>
+        `| reproduce | ${a.attempt} | ${a.model.ok ? 'ok' : `refused: ${a.model.reason}`} | ${a.run ? runLine(a.run) : '-'} | ${a.gate.reason} |`,
+    ),
+    ...result.fixAttempts.map(
+      (a) =>
+        `| fix | ${a.attempt} | ${a.model.ok ? 'ok' : `refused: ${a.model.reason}`} | ${a.run ? runLine(a.run) : (a.patchRefusal ?? '-')} | ${a.testsGate && a.gate.passed ? a.testsGate.reason : a.gate.reason} |`,
+    ),
+  ];
+  return rows.map((r) => r.replace(/\n/g, ' ')).join('\n');
+}
+
+export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest): Promise<Record<string, string>> {
+  const { result, input } = req;
+  const dir = paths.artifactDir;
+  const out: Record<string, string> = { 'incident.log': path.join(dir, 'incident.log') };
+  const ctx = await readContext(paths).catch(() => null);
+
+  if (result.status === 'verified') {
+    const repro = result.reproductionAttempts.find((a) => a.gate.passed);
+    const fix = result.fixAttempts.find((a) => a.gate.passed && (a.testsGate?.passed ?? true));
+    if (!repro?.scriptPath || !fix?.diffPath) throw new Error('verified result without a passing reproduction and fix');
+    out['patch.diff'] = path.join(dir, 'patch.diff');
+    await writeFileAtomic(out['patch.diff'], await fs.readFile(fix.diffPath));
+    out['reproduction.py'] = path.join(dir, 'reproduction.py');
+    await writeFileAtomic(out['reproduction.py'], await fs.readFile(repro.scriptPath));
+    const modelText = req.prDescriptionPath
+      ? await fs.readFile(req.prDescriptionPath, 'utf8')
+      : `# Fix ${result.classification?.errorType ?? 'error'} (incident ${result.incidentId})\n\n_The model did not write a usable description; this title is OpsGuard's._\n`;
+    out['PR_DESCRIPTION.md'] = path.join(dir, 'PR_DESCRIPTION.md');
+    await writeFileAtomic(out['PR_DESCRIPTION.md'], `${modelText.trim()}\n\n${evidence(result, input, repro, fix)}\n`);
+  } else if (result.status === 'infra_error' && result.classification?.kind === 'infra') {
+    const c = result.classification;
+    out['infra_report.md'] = path.join(dir, 'infra_report.md');
+    await writeFileAtomic(
+      out['infra_report.md'],
+      [
+        `# Infrastructure incident ${result.incidentId}: no code fix attempted`,
+        '',
+        `## What was seen`,
+        `${c.errorType ? `Exception: \`${c.errorType}\`. ` : ''}Signals: ${c.signals.join(', ')}.`,
+        '',
+        code(ctx?.errorLog.slice(-3000) ?? ''),
+        '',
+        '## Why no code fix is attempted',
+        c.reason,
+        'OpsGuard changes code only for defects in the repository; an environment that refuses, times out or lacks credentials is fixed by an operator, and a code change would only hide it.',
+        '',
+        '## What an operator should check',
+        ...operatorChecks(c.signals).map((s) => `- ${s}`),
+        ...(operatorChecks(c.signals).length ? [] : ['- the service and environment named in the log']),
+        '',
+      ].join('\n'),
+    );
+  } else {
+    out['failure_report.md'] = path.join(dir, 'failure_report.md');
+    const title: Record<string, string> = {
+      unclassified: 'Not classified: no remediation attempted',
+      reproduction_failed: 'The bug could not be reproduced',
+      fix_failed: 'No fix could be verified',
+    };
+    await writeFileAtomic(
+      out['failure_report.md'],
+      [
+        `# Incident ${result.incidentId}: ${title[result.status] ?? result.status}`,
+        '',
+        result.reason,
+        '',
+        '## Attempts',
+        attemptsTable(result),
+        '',
+        'Each attempt folder under `attempts/` holds the model answer, the script or proposal, and the full sandbox output.',
+        '',
+      ].join('\n'),
+    );
+  }
+
+  out['proof.json'] = path.join(dir, 'proof.json');
+  const proof = {
+    schema: 'opsguard.proof/v1',
+    writtenAt: new Date().toISOString(),
+    incidentId: result.incidentId,
+    status: result.status,
+    reason: result.reason,
+    input,
+    classification: result.classification,
+    reproductionAttempts: result.reproductionAttempts,
+    baselineTests: result.baselineTests,
+    fixAttempts: result.fixAttempts,
+    tokenUsage: result.tokenUsage,
+    artifacts: out,
+  };
+  await writeFileAtomic(out['proof.json'], `${JSON.stringify(proof, null, 2)}\n`);
+  return out;
+}

@@ -1,0 +1,114 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import { parseTraceback, shortTypeName } from '../workflows/traceback';
+import type { LocatedFrame } from '../workflows/classify-error';
+import type { WorkspaceInfo } from '../workflows/incident-types';
+import { copyTree, listFiles } from './copy-tree';
+import { incidentPaths, writeFileAtomic } from './incident-paths';
+import type { IncidentPaths } from './incident-paths';
+
+/** What the model and the sandbox activities need to know about the incident, kept out of history. */
+export interface IncidentContext {
+  incidentId: string;
+  repoPath: string;
+  errorLog: string;
+  exceptionType: string | null;
+  frames: LocatedFrame[];
+  /** Repository files the traceback goes through (innermost last). */
+  relevantFiles: string[];
+}
+
+export async function readContext(paths: IncidentPaths): Promise<IncidentContext> {
+  return JSON.parse(await fs.readFile(paths.context, 'utf8')) as IncidentContext;
+}
+
+/** Map a traceback path (absolute, from production) onto the repository's file by longest suffix. */
+export function locateInRepo(frameFile: string, repoFiles: string[]): string | null {
+  const normalized = frameFile.replaceAll('\\', '/');
+  let best: string | null = null;
+  for (const rel of repoFiles) {
+    const relSlash = rel.replaceAll('\\', '/');
+    if ((normalized === relSlash || normalized.endsWith(`/${relSlash}`)) && (!best || rel.length > best.length))
+      best = rel;
+  }
+  return best;
+}
+
+export function isTestFile(rel: string): boolean {
+  const base = path.basename(rel);
+  return /^test_.*\.py$|_test\.py$/.test(base);
+}
+
+/**
+ * Step 1: an isolated copy of the repository for this incident. The original is only read. The
+ * copy is built in a temporary folder and renamed into place, so a workspace is whole or absent.
+ */
+export async function setupWorkspace(
+  roots: { artifactsDir: string; workDir: string },
+  args: { incidentId: string; repoPath: string; errorLog: string },
+): Promise<WorkspaceInfo> {
+  const stat = await fs.stat(args.repoPath).catch(() => null);
+  if (!stat?.isDirectory()) {
+    throw ApplicationFailure.nonRetryable(
+      `repoPath ${args.repoPath} is not a directory the worker can read`,
+      'RepoNotFound',
+    );
+  }
+  const paths = incidentPaths(roots, args.incidentId);
+  await fs.rm(paths.workDir, { recursive: true, force: true });
+  const staging = `${paths.workDir}.staging`;
+  await fs.rm(staging, { recursive: true, force: true });
+  const report = await copyTree(args.repoPath, path.join(staging, 'baseline'));
+  await copyTree(path.join(staging, 'baseline'), path.join(staging, 'workspace'));
+  await fs.rename(staging, paths.workDir);
+
+  const repoFiles = await listFiles(paths.baseline);
+  const tb = parseTraceback(args.errorLog);
+  const frames: LocatedFrame[] = (tb?.frames ?? []).map((f) => ({ ...f, repoPath: locateInRepo(f.file, repoFiles) }));
+  const relevantFiles = [...new Set(frames.flatMap((f) => (f.repoPath ? [f.repoPath] : [])))];
+  const pyFiles = repoFiles.filter((f) => f.endsWith('.py'));
+  let repoDefinesException = false;
+  if (tb?.exceptionType) {
+    const classDef = new RegExp(`^\\s*class\\s+${shortTypeName(tb.exceptionType)}\\b`, 'm');
+    for (const f of pyFiles) {
+      if (classDef.test(await fs.readFile(path.join(paths.baseline, f), 'utf8'))) {
+        repoDefinesException = true;
+        if (!relevantFiles.includes(f)) relevantFiles.push(f);
+        break;
+      }
+    }
+  }
+
+  const context: IncidentContext = {
+    incidentId: args.incidentId,
+    repoPath: args.repoPath,
+    errorLog: args.errorLog,
+    exceptionType: tb?.exceptionType ?? null,
+    frames,
+    relevantFiles,
+  };
+  await writeFileAtomic(paths.context, JSON.stringify(context, null, 2));
+  await writeFileAtomic(path.join(paths.artifactDir, 'incident.log'), args.errorLog);
+  return {
+    workspacePath: paths.workspace,
+    baselinePath: paths.baseline,
+    artifactDir: paths.artifactDir,
+    fileCount: report.files,
+    skippedSymlinks: report.skippedSymlinks,
+    frames,
+    exceptionType: tb?.exceptionType ?? null,
+    exceptionMessage: (tb?.message ?? '').slice(0, 500),
+    repoDefinesException,
+    testsFound: repoFiles.some(isTestFile),
+  };
+}
+
+/** After a failed fix attempt: the workspace becomes the baseline again, whole. */
+export async function restoreWorkspace(paths: IncidentPaths): Promise<void> {
+  const staging = `${paths.workspace}.staging`;
+  await fs.rm(staging, { recursive: true, force: true });
+  await copyTree(paths.baseline, staging);
+  await fs.rm(paths.workspace, { recursive: true, force: true });
+  await fs.rename(staging, paths.workspace);
+}
