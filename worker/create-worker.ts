@@ -34,8 +34,19 @@ export function installRuntimeOnce(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const level = (process.env.OPSGUARD_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
-  Runtime.install({ logger: new DefaultLogger(level) });
+  const rank = (l: LogLevel) => ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].indexOf(l);
+  const fallback = new DefaultLogger(level);
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) => {
+      // The workflow's state transitions are for operators: always printed, in the seed's format.
+      if (TRANSITION_LINE.test(entry.message)) console.log(entry.message);
+      else if (rank(entry.level) >= rank(level)) fallback.log(entry.level, entry.message, entry.meta);
+    }),
+  });
 }
+
+/** `[STATE] reproduce_attempt_1`, `[DOCKER] exit_code=1`, `[SUCCESS] Patch verified`, ... */
+export const TRANSITION_LINE = /^\[(STATE|CLASSIFY|DOCKER|GATE1|GATE2|TESTS|PATCH|SUCCESS|END)\] /;
 
 /** A worker for OpsGuard's workflows and the given activities. The caller runs and shuts it down. */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {

@@ -1,6 +1,6 @@
-import { createActivities } from '../activities';
 import { createWorker } from './create-worker';
 import type { Settings } from './settings';
+import { workerActivities } from './worker-activities';
 
 /** Run a worker on the task queue until SIGINT/SIGTERM, then drain and stop. */
 export async function runWorker(settings: Settings, log: (line: string) => void): Promise<void> {
@@ -8,7 +8,7 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
     address: settings.temporalAddress,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
-    activities: createActivities(),
+    activities: workerActivities(settings),
   });
   log(`[WORKER] polling task queue '${settings.taskQueue}' on ${settings.temporalAddress} (Ctrl-C to stop)`);
   try {

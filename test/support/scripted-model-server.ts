@@ -1,0 +1,176 @@
+/**
+ * A scripted OpenAI-compatible HTTP server on 127.0.0.1: the one stand-in OpsGuard's tests (and the
+ * keyless demo) use for the model. It answers `POST /v1/chat/completions` and `POST /v1/responses`
+ * from a list of turns, in order. Each turn names the task it expects (the first line of the
+ * system prompt, `OpsGuard task: <task>`): a request for another task is answered with HTTP 400, so
+ * a workflow that asks out of order fails loudly instead of getting a wrong answer.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type ModelTask = 'write_reproduction' | 'write_fix' | 'write_pr_description';
+
+export interface ScriptedTurn {
+  task: ModelTask;
+  /** The answer's text (a script, a JSON fix, Markdown). */
+  answer: string;
+  /** Optional: strings the request's prompt must contain (e.g. earlier attempts' feedback). */
+  expectInPrompt?: string[];
+}
+
+export interface RecordedRequest {
+  path: string;
+  task: string | null;
+  system: string;
+  prompt: string;
+  authorization: string | undefined;
+  /** Set when the request did not match the script. */
+  error?: string;
+}
+
+export interface ScriptedModel {
+  baseURL: string;
+  requests: RecordedRequest[];
+  /** Turns not asked for yet. */
+  remaining(): number;
+  close(): Promise<void>;
+}
+
+interface ChatBody {
+  model?: string;
+  messages?: { role: string; content: string | { type: string; text?: string }[] }[];
+}
+interface ResponsesBody {
+  model?: string;
+  instructions?: string;
+  input?: string | { role: string; content: string | { type: string; text?: string }[] }[];
+}
+
+const text = (content: string | { type: string; text?: string }[] | undefined): string =>
+  typeof content === 'string' ? content : (content ?? []).map((c) => c.text ?? '').join('');
+
+/** A rough token count, so usage figures are plausible and non-zero. */
+const tokens = (s: string) => Math.max(1, Math.ceil(s.length / 4));
+
+function readRequest(path: string, body: unknown): { system: string; prompt: string } {
+  if (path.endsWith('/responses')) {
+    const b = body as ResponsesBody;
+    const items = typeof b.input === 'string' ? [{ role: 'user', content: b.input }] : (b.input ?? []);
+    const system = [
+      b.instructions ?? '',
+      ...items.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => text(m.content)),
+    ].join('\n');
+    return {
+      system: system.trim(),
+      prompt: items
+        .filter((m) => m.role === 'user')
+        .map((m) => text(m.content))
+        .join('\n'),
+    };
+  }
+  const msgs = (body as ChatBody).messages ?? [];
+  return {
+    system: msgs
+      .filter((m) => m.role === 'system')
+      .map((m) => text(m.content))
+      .join('\n'),
+    prompt: msgs
+      .filter((m) => m.role === 'user')
+      .map((m) => text(m.content))
+      .join('\n'),
+  };
+}
+
+function chatCompletion(model: string, answer: string, prompt: string) {
+  return {
+    id: `chatcmpl-scripted-${Date.now()}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content: answer }, finish_reason: 'stop' }],
+    usage: {
+      prompt_tokens: tokens(prompt),
+      completion_tokens: tokens(answer),
+      total_tokens: tokens(prompt) + tokens(answer),
+    },
+  };
+}
+
+function responsesAnswer(model: string, answer: string, prompt: string) {
+  return {
+    id: `resp_scripted_${Date.now()}`,
+    object: 'response',
+    created_at: Math.floor(Date.now() / 1000),
+    status: 'completed',
+    model,
+    output: [
+      {
+        type: 'message',
+        id: `msg_scripted_${Date.now()}`,
+        status: 'completed',
+        role: 'assistant',
+        content: [{ type: 'output_text', text: answer, annotations: [] }],
+      },
+    ],
+    incomplete_details: null,
+    usage: {
+      input_tokens: tokens(prompt),
+      output_tokens: tokens(answer),
+      total_tokens: tokens(prompt) + tokens(answer),
+    },
+  };
+}
+
+export async function startScriptedModel(turns: ScriptedTurn[]): Promise<ScriptedModel> {
+  const queue = [...turns];
+  const requests: RecordedRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = req.url ?? '';
+      const reply = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (req.method !== 'POST' || !(path.endsWith('/chat/completions') || path.endsWith('/responses'))) {
+        return reply(404, { error: { message: `scripted model: no route ${req.method} ${path}` } });
+      }
+      let body: ChatBody & ResponsesBody;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatBody & ResponsesBody;
+      } catch {
+        return reply(400, { error: { message: 'scripted model: the request body is not JSON' } });
+      }
+      const { system, prompt } = readRequest(path, body);
+      const task = /^OpsGuard task: (\S+)/.exec(system)?.[1] ?? null;
+      const recorded: RecordedRequest = { path, task, system, prompt, authorization: req.headers.authorization };
+      requests.push(recorded);
+      const turn = queue[0];
+      const fail = (message: string) => {
+        recorded.error = message;
+        reply(400, { error: { message: `scripted model: ${message}`, type: 'invalid_request_error' } });
+      };
+      if (!turn) return fail(`no scripted answer left for task ${task}`);
+      if (turn.task !== task) return fail(`expected a ${turn.task} request, got ${task}`);
+      const missing = (turn.expectInPrompt ?? []).filter((s) => !prompt.includes(s));
+      if (missing.length) return fail(`the ${task} prompt lacks ${missing.map((m) => JSON.stringify(m)).join(', ')}`);
+      queue.shift();
+      const model = body.model ?? 'scripted';
+      reply(
+        200,
+        path.endsWith('/responses')
+          ? responsesAnswer(model, turn.answer, prompt)
+          : chatCompletion(model, turn.answer, prompt),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    requests,
+    remaining: () => queue.length,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
