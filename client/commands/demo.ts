@@ -49,7 +49,7 @@ export function registerDemo(program: Command): void {
           turns: ScriptedTurn[];
         };
         const scripted = await startScriptedModel(recorded.turns);
-        closeScripted = scripted.close;
+        closeScripted = () => scripted.close();
         model = createModelClient({
           baseURL: scripted.baseURL,
           apiKey: undefined,
