@@ -1,0 +1,145 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createActivities } from '../../activities';
+import { createModelClient } from '../../activities/model-client';
+import { dockerFromEnv } from '../../sandbox/docker-client';
+import { INCIDENT_LABEL } from '../../sandbox/labels';
+import { PROJECT_ROOT } from '../../worker/settings';
+import type { RemediationResult } from '../../workflows/incident-types';
+import type { remediateIncident } from '../../workflows/remediate-incident';
+import { sandboxImage } from './docker';
+import { startScriptedModel } from './scripted-model-server';
+import type { ScriptedModel, ScriptedTurn } from './scripted-model-server';
+import { withWorker } from './temporal';
+
+export const EXAMPLES = path.join(PROJECT_ROOT, 'examples');
+
+/** The recorded answers of an example: [reproduction, fix, PR description]. */
+export function recordedTurns(example: string): ScriptedTurn[] {
+  return (
+    JSON.parse(fs.readFileSync(path.join(EXAMPLES, example, 'recorded-model.json'), 'utf8')) as {
+      turns: ScriptedTurn[];
+    }
+  ).turns;
+}
+
+/** A hash of every file's path and bytes under a folder: equal hashes mean byte-for-byte equal trees. */
+export function hashTree(dir: string): string {
+  const h = createHash('sha256');
+  const walk = (rel: string) => {
+    for (const e of fs
+      .readdirSync(path.join(dir, rel), { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(rel, e.name);
+      h.update(`${p}\0`);
+      if (e.isDirectory()) walk(p);
+      else if (e.isSymbolicLink()) h.update(`->${fs.readlinkSync(path.join(dir, p))}`);
+      else h.update(fs.readFileSync(path.join(dir, p)));
+    }
+  };
+  walk('');
+  return h.digest('hex');
+}
+
+/** `git apply --check` at the original's root, outside any git repository (so nothing is skipped). */
+export function gitApplyCheck(repoDir: string, diffPath: string): { ok: boolean; output: string } {
+  const r = spawnSync('git', ['apply', '--check', '-v', diffPath], { cwd: repoDir, encoding: 'utf8' });
+  const output = `${r.stdout}${r.stderr}`;
+  return { ok: r.status === 0 && !/Skipped patch/.test(output), output };
+}
+
+export interface ContainerEvents {
+  created: number;
+  destroyed: number;
+}
+
+/** What the Docker engine itself saw for this incident's containers. */
+export async function containerEvents(incidentId: string, sinceSec: number): Promise<ContainerEvents> {
+  const docker = dockerFromEnv();
+  const stream = await docker.getEvents({
+    since: sinceSec,
+    until: Math.ceil(Date.now() / 1000) + 1,
+    filters: JSON.stringify({ type: ['container'], label: [`${INCIDENT_LABEL}=${incidentId}`] }),
+  });
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  const events = text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { Action: string });
+  return {
+    created: events.filter((e) => e.Action === 'create').length,
+    destroyed: events.filter((e) => e.Action === 'destroy').length,
+  };
+}
+
+export interface RemediationRun {
+  result: RemediationResult;
+  model: ScriptedModel;
+  original: string;
+  originalUnchanged: boolean;
+  containers: ContainerEvents;
+  roots: { artifactsDir: string; workDir: string };
+}
+
+/**
+ * Remediate a copy of an example repository through the real workflow, worker, Temporal server and
+ * Docker engine, with the scripted model answering `turns` through the real @ai-sdk/openai client.
+ */
+export async function remediate(opts: {
+  example: string;
+  turns: ScriptedTurn[];
+  api?: 'chat' | 'responses';
+  errorLog?: string;
+  input?: Record<string, unknown>;
+}): Promise<RemediationRun> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-e2e-'));
+  const original = path.join(tmp, 'original');
+  fs.cpSync(path.join(EXAMPLES, opts.example, 'repo'), original, { recursive: true });
+  const before = hashTree(original);
+  const roots = { artifactsDir: path.join(tmp, 'artifacts'), workDir: path.join(tmp, 'work') };
+  const model = await startScriptedModel(opts.turns);
+  const incidentId = `e2e-${randomUUID()}`;
+  const since = Math.floor(Date.now() / 1000) - 1;
+  try {
+    const activities = createActivities({
+      docker: dockerFromEnv(),
+      ...roots,
+      defaultImage: sandboxImage(),
+      model: () =>
+        createModelClient({
+          baseURL: model.baseURL,
+          apiKey: 'sk-test-not-a-secret',
+          modelId: 'scripted',
+          api: opts.api ?? 'chat',
+        }),
+    });
+    const result = await withWorker(activities, ({ env, taskQueue }) =>
+      env.client.workflow.execute<typeof remediateIncident>('remediateIncident', {
+        taskQueue,
+        workflowId: incidentId,
+        args: [
+          {
+            repoPath: original,
+            errorLog: opts.errorLog ?? fs.readFileSync(path.join(EXAMPLES, opts.example, 'incident.log'), 'utf8'),
+            incidentId,
+            ...opts.input,
+          },
+        ],
+      }),
+    );
+    return {
+      result,
+      model,
+      original,
+      originalUnchanged: hashTree(original) === before,
+      containers: await containerEvents(incidentId, since),
+      roots,
+    };
+  } finally {
+    await model.close();
+  }
+}
