@@ -5,6 +5,7 @@ import { withDefaults } from '../sandbox/limits';
 import type { SandboxLimits } from '../sandbox/limits';
 import type { AttemptFeedback } from './prompts';
 import type { RemediationResult } from '../workflows/incident-types';
+import type { IncidentSignature } from '../workflows/gates';
 import { writeFix, writePrDescription, writeReproduction } from './authoring';
 import { incidentPaths, writeFileAtomic } from './incident-paths';
 import { createModelClient, modelConfigFromEnv } from './model-client';
@@ -26,7 +27,7 @@ export interface ActivityDeps {
   defaultImage: string;
   /** Built on first use, so incidents that need no model (infra) never need one configured. */
   model?: () => ModelClient;
-  patchPolicy?: PatchPolicy;
+  patchPolicy?: Partial<PatchPolicy>;
 }
 
 /** Sandbox choices the workflow passes through from its input. */
@@ -71,7 +72,17 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
-    async runRepoTests(args: SandboxChoice & { incidentId: string; testCommand?: string[]; label: string }) {
+    async runRepoTests(
+      args: SandboxChoice & {
+        incidentId: string;
+        testCommand?: string[];
+        label: string;
+        /** Baseline run: infer fail-to-pass tests from the incident. */
+        incident?: IncidentSignature;
+        /** After a patch: compare with the baseline's per-test results. */
+        baseline?: { resultsPath: string; failToPass: string[] };
+      },
+    ) {
       const p = paths(args.incidentId);
       return await runRepoTests(deps.docker, p, {
         ...args,
@@ -91,10 +102,17 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Check the proposal against the patch policy, diff it against the baseline, write it. */
-    async applyFix(args: { incidentId: string; attempt: number; proposalPath: string }) {
+    async applyFix(args: {
+      incidentId: string;
+      attempt: number;
+      proposalPath: string;
+      patchPolicy?: Partial<PatchPolicy>;
+    }) {
       const p = paths(args.incidentId);
       const proposal = JSON.parse(await fs.readFile(args.proposalPath, 'utf8')) as FixAnswer;
-      const outcome = await applyProposal(p, proposal.files, deps.patchPolicy ?? DEFAULT_PATCH_POLICY);
+      // The operator may widen the policy explicitly, per incident (input.patchPolicy) or per worker.
+      const policy = { ...DEFAULT_PATCH_POLICY, ...deps.patchPolicy, ...args.patchPolicy };
+      const outcome = await applyProposal(p, proposal.files, policy);
       if (!outcome.ok) return { ok: false as const, reason: outcome.reason, changedFiles: [] as string[] };
       const diffPath = path.join(p.attempt('fix', args.attempt), 'patch.diff');
       await writeFileAtomic(diffPath, outcome.diff);
@@ -117,7 +135,7 @@ export function createActivities(deps: ActivityDeps) {
 
     async writeArtifacts(args: {
       result: RemediationResult;
-      input: { repoPath: string; image?: string; testCommand?: string[] };
+      input: { repoPath: string; image?: string; testCommand?: string[]; patchPolicy?: Record<string, boolean> };
       prDescriptionPath?: string;
     }) {
       return await writeArtifacts(paths(args.result.incidentId), {

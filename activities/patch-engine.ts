@@ -45,11 +45,12 @@ export async function applyProposal(
   for (const f of files) {
     if (seen.has(f.path)) refusals.push(`${f.path}: given twice`);
     seen.add(f.path);
-    const refused =
+    const pathRefusal =
       refusePath(f.path, policy) ??
-      refuseContent(f.path, f.content) ??
       (await symlinkOnTheWay(dirs.workspace, f.path)) ??
       (await symlinkOnTheWay(dirs.baseline, f.path));
+    const before = pathRefusal ? null : await fs.readFile(path.join(dirs.baseline, f.path), 'utf8').catch(() => null);
+    const refused = pathRefusal ?? refuseContent(f.path, before, f.content, policy);
     if (refused) refusals.push(refused);
   }
   if (refusals.length) return { ok: false, reason: `The patch was refused: ${refusals.join('; ')}.` };

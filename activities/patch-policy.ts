@@ -6,11 +6,13 @@
 import path from 'node:path';
 
 export interface PatchPolicy {
-  /** Let the fix change test files and conftest.py (operator's explicit choice). */
+  /** Let the fix change test files, conftest.py, pytest.ini, tox.ini (operator's explicit choice). */
   allowTestChanges: boolean;
+  /** Let the fix add broad exception handlers (`except:`, `except Exception`, `except BaseException`). */
+  allowBroadExcept: boolean;
 }
 
-export const DEFAULT_PATCH_POLICY: PatchPolicy = { allowTestChanges: false };
+export const DEFAULT_PATCH_POLICY: PatchPolicy = { allowTestChanges: false, allowBroadExcept: false };
 
 const STARTUP_HOOKS = new Set(['sitecustomize.py', 'usercustomize.py']);
 const CI_PATHS = [
@@ -34,6 +36,9 @@ export function refusePath(rel: string, policy: PatchPolicy): string | null {
   if (parts.some((p) => p === '..')) return `${rel}: '..' would leave the repository`;
   if (parts.some((p) => p === '' || p === '.')) return `${rel}: the path is not normalized (empty or '.' segment)`;
   if (parts.includes('.git')) return `${rel}: .git/ is version-control data, not code`;
+  if (parts[0] === 'opsguard' || (parts.length === 1 && parts[0] === 'reproduction.py')) {
+    return `${rel}: the reproduction and OpsGuard's runner are not part of the repository and cannot be patched`;
+  }
   const base = parts.at(-1) ?? '';
   if (STARTUP_HOOKS.has(base) || base.endsWith('.pth'))
     return `${rel}: interpreter start-up hooks (sitecustomize, usercustomize, .pth) are refused`;
@@ -48,8 +53,21 @@ export function refusePath(rel: string, policy: PatchPolicy): string | null {
   return null;
 }
 
-/** Null when the content may be written, else why not. */
-export function refuseContent(rel: string, content: string): string | null {
-  if (content.includes('\0')) return `${rel}: binary content (NUL bytes) is refused`;
+const BROAD_EXCEPT = /^\s*except\s*(?::|\(?\s*(?:Exception|BaseException)\b)/gm;
+const BUILTINS_WRITE =
+  /\b(?:builtins|__builtins__)\s*(?:\.\s*\w+\s*=(?!=)|\[[^\]]+\]\s*=(?!=))|\bsetattr\(\s*(?:builtins|__builtins__)\b|\b(?:builtins|__builtins__)\.__dict__/g;
+
+const count = (re: RegExp, text: string) => (text.match(re) ?? []).length;
+
+/** Null when the change from `before` (null: a new file) to `after` may be written, else why not. */
+export function refuseContent(rel: string, before: string | null, after: string, policy: PatchPolicy): string | null {
+  if (after.includes('\0')) return `${rel}: binary content (NUL bytes) is refused`;
+  const old = before ?? '';
+  if (!policy.allowBroadExcept && count(BROAD_EXCEPT, after) > count(BROAD_EXCEPT, old)) {
+    return `${rel}: adds a broad exception handler (except:, except Exception, except BaseException), which would hide the incident's exception instead of fixing it; handle the specific case`;
+  }
+  if (count(BUILTINS_WRITE, after) > count(BUILTINS_WRITE, old)) {
+    return `${rel}: modifies Python builtins (monkeypatching builtins changes every module's behaviour and is refused)`;
+  }
   return null;
 }

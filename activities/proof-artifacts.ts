@@ -14,7 +14,7 @@ import { readContext } from './workspace';
 export interface ArtifactRequest {
   result: RemediationResult;
   /** The fields of the input worth recording (never secrets: the input holds none). */
-  input: { repoPath: string; image: string; testCommand?: string[] };
+  input: { repoPath: string; image: string; testCommand?: string[]; patchPolicy?: Record<string, boolean> };
   /** For a verified fix: the model's PR description, if it wrote one. */
   prDescriptionPath?: string;
 }
@@ -48,12 +48,23 @@ function evidence(
     `### After the patch (fix attempt ${fix.attempt}): ${after ? runLine(after) : 'n/a'}`,
     after ? code(after.stdoutTail || '(no stdout)') : '',
     '',
-    `### Repository tests: ${fix.tests?.ran ? `${fix.tests.command.join(' ')} -> exit code ${fix.tests.run?.exitCode}` : (fix.tests?.reason ?? 'not run')}`,
+    `### Repository tests: ${testsLine(fix)}`,
     fix.tests?.run ? code(fix.tests.run.stdoutTail.split('\n').slice(-5).join('\n')) : '',
     '',
     `Files changed: ${fix.changedFiles.map((f) => `\`${f}\``).join(', ')}. Token usage: ${result.tokenUsage.inputTokens} in, ${result.tokenUsage.outputTokens} out.`,
   ];
   return lines.join('\n');
+}
+
+function testsLine(fix: FixAttempt): string {
+  const t = fix.tests;
+  if (!t?.ran) return t?.reason ?? 'not run';
+  const command = `\`${t.command.join(' ')}\``;
+  if (t.regression) {
+    const { passToPass, failToPass } = t.regression;
+    return `${command}: pass-to-pass ${passToPass.count - passToPass.broken.length}/${passToPass.count} still pass; fail-to-pass ${failToPass.count - failToPass.stillFailing.length}/${failToPass.count} now pass (per test, OpsGuard's pytest plugin)`;
+  }
+  return `${command} -> exit code ${t.run?.exitCode} (exit status only)`;
 }
 
 function attemptsTable(result: RemediationResult): string {
@@ -146,6 +157,8 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
     reason: result.reason,
     input,
     classification: result.classification,
+    redactions: result.redactions,
+    reproductionCriterion: result.reproductionCriterion,
     reproductionAttempts: result.reproductionAttempts,
     baselineTests: result.baselineTests,
     fixAttempts: result.fixAttempts,

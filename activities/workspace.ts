@@ -6,6 +6,7 @@ import type { LocatedFrame } from '../workflows/classify-error';
 import type { WorkspaceInfo } from '../workflows/incident-types';
 import { copyTree, listFiles } from './copy-tree';
 import { incidentPaths, writeFileAtomic } from './incident-paths';
+import { redactSecrets } from './redact-secrets';
 import type { IncidentPaths } from './incident-paths';
 
 /** What the model and the sandbox activities need to know about the incident, kept out of history. */
@@ -80,16 +81,18 @@ export async function setupWorkspace(
     }
   }
 
+  // The model and the artifacts only ever see the redacted log.
+  const redacted = redactSecrets(args.errorLog);
   const context: IncidentContext = {
     incidentId: args.incidentId,
     repoPath: args.repoPath,
-    errorLog: args.errorLog,
+    errorLog: redacted.text,
     exceptionType: tb?.exceptionType ?? null,
     frames,
     relevantFiles,
   };
   await writeFileAtomic(paths.context, JSON.stringify(context, null, 2));
-  await writeFileAtomic(path.join(paths.artifactDir, 'incident.log'), args.errorLog);
+  await writeFileAtomic(path.join(paths.artifactDir, 'incident.log'), redacted.text);
   return {
     workspacePath: paths.workspace,
     baselinePath: paths.baseline,
@@ -98,9 +101,10 @@ export async function setupWorkspace(
     skippedSymlinks: report.skippedSymlinks,
     frames,
     exceptionType: tb?.exceptionType ?? null,
-    exceptionMessage: (tb?.message ?? '').slice(0, 500),
+    exceptionMessage: redactSecrets((tb?.message ?? '').slice(0, 500)).text,
     repoDefinesException,
     testsFound: repoFiles.some(isTestFile),
+    redactions: redacted.redactions,
   };
 }
 

@@ -1,16 +1,17 @@
 import type Docker from 'dockerode';
-import { SANDBOX_LABEL } from './labels';
+import { DEADLINE_LABEL, SANDBOX_LABEL } from './labels';
 
 /**
- * Remove OpsGuard containers left behind by a crashed worker. Every sandbox container is labelled;
- * those older than `olderThanMs` cannot belong to a run still in progress on a sane deadline.
+ * Remove OpsGuard containers left behind by a crashed worker. Every sandbox container carries its
+ * deadline (plus grace) as a label; once that has passed, no live run can own it — its own timer
+ * would have killed it — so removing it is safe even with several workers on one engine.
  */
-export async function removeLeftoverContainers(docker: Docker, olderThanMs: number): Promise<string[]> {
+export async function removeLeftoverContainers(docker: Docker, nowMs = Date.now()): Promise<string[]> {
   const listed = await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABEL}=1`] } });
-  const cutoffSeconds = (Date.now() - olderThanMs) / 1000;
   const removed: string[] = [];
   for (const c of listed) {
-    if (c.Created > cutoffSeconds) continue;
+    const deadline = Number(c.Labels[DEADLINE_LABEL] ?? c.Created + 2 * 3600);
+    if (deadline * 1000 > nowMs) continue;
     await docker
       .getContainer(c.Id)
       .remove({ force: true, v: true })

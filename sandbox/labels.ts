@@ -2,3 +2,5 @@
 export const SANDBOX_LABEL = 'io.opsguard.sandbox';
 export const INCIDENT_LABEL = 'io.opsguard.incident';
 export const PURPOSE_LABEL = 'io.opsguard.purpose';
+/** Unix time (seconds) after which the container has outlived its deadline: the janitor's cue. */
+export const DEADLINE_LABEL = 'io.opsguard.deadline';

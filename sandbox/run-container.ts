@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { CappedBuffer } from './capped-buffer';
-import { INCIDENT_LABEL, PURPOSE_LABEL, SANDBOX_LABEL } from './labels';
+import { DEADLINE_LABEL, INCIDENT_LABEL, PURPOSE_LABEL, SANDBOX_LABEL } from './labels';
 import type { SandboxLimits } from './limits';
 
 /** A host path bound into the container. Everything OpsGuard mounts is read-only by default. */
@@ -43,6 +43,9 @@ export interface SandboxResult {
   warnings: string[];
   limits: SandboxLimits;
 }
+
+/** Slack past a run's deadline before the janitor may remove its container. */
+export const JANITOR_GRACE_SECONDS = 60;
 
 /** The user the code under test runs as: nobody, not root. */
 export const SANDBOX_USER = '65534:65534';
@@ -99,7 +102,11 @@ function createWithWarnings(docker: Docker, options: Docker.ContainerCreateOptio
  */
 export async function runInSandbox(docker: Docker, spec: SandboxRunSpec): Promise<SandboxResult> {
   const started = Date.now();
-  const labels: Record<string, string> = { [SANDBOX_LABEL]: '1' };
+  const labels: Record<string, string> = {
+    [SANDBOX_LABEL]: '1',
+    // Past this, no live run can own the container (its own timer would have killed it).
+    [DEADLINE_LABEL]: String(Math.ceil(started / 1000) + spec.limits.timeoutSeconds + JANITOR_GRACE_SECONDS),
+  };
   if (spec.incidentId) labels[INCIDENT_LABEL] = spec.incidentId;
   if (spec.purpose) labels[PURPOSE_LABEL] = spec.purpose;
 

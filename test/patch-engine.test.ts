@@ -42,7 +42,7 @@ for (const [p, why] of REFUSED) {
 test('the patch policy allows ordinary source paths, and test files only when widened', () => {
   assert.equal(refusePath('pkg/mod.py', DEFAULT_PATCH_POLICY), null);
   assert.equal(refusePath('pkg/new_module.py', DEFAULT_PATCH_POLICY), null);
-  assert.equal(refusePath('tests/test_mod.py', { allowTestChanges: true }), null);
+  assert.equal(refusePath('tests/test_mod.py', { ...DEFAULT_PATCH_POLICY, allowTestChanges: true }), null);
 });
 
 test('a valid proposal is written and its diff applies to the baseline with git apply', async () => {

@@ -133,7 +133,7 @@ test('a reproduction that passes is a hallucination: its output goes back, the s
     example: 'config-loader',
     turns: [
       REPRO_PASSES,
-      { ...REPRO_OK, expectInPrompt: ['Attempt 1 was refused: Not reproduced: the script exited 0', "'user': 'x'"] },
+      { ...REPRO_OK, expectInPrompt: ['Attempt 1 was refused: Not reproduced: the script ran to its end and exited 0', "'user': 'x'"] },
       FIX_OK,
       PR_OK,
     ],
@@ -142,7 +142,7 @@ test('a reproduction that passes is a hallucination: its output goes back, the s
   const first = run.result.reproductionAttempts[0];
   assert.equal(first?.run?.exitCode, 0);
   assert.equal(first?.gate.passed, false);
-  assert.match(first?.gate.reason ?? '', /exited 0, so the bug did not happen/);
+  assert.match(first?.gate.reason ?? '', /ran to its end and exited 0, so the bug did not happen/);
 });
 
 test('fix fails twice (still failing, then a hard-coded answer the tests catch), third passes', async () => {

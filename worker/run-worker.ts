@@ -1,3 +1,5 @@
+import { dockerFromEnv } from '../sandbox/docker-client';
+import { removeLeftoverContainers } from '../sandbox/janitor';
 import { createWorker } from './create-worker';
 import type { Settings } from './settings';
 import { workerActivities } from './worker-activities';
@@ -11,9 +13,17 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
     activities: workerActivities(settings),
   });
   log(`[WORKER] polling task queue '${settings.taskQueue}' on ${settings.temporalAddress} (Ctrl-C to stop)`);
+  const docker = dockerFromEnv();
+  const sweep = async () => {
+    const removed = await removeLeftoverContainers(docker).catch(() => []);
+    if (removed.length) log(`[JANITOR] removed ${removed.length} leftover sandbox container(s) past their deadline`);
+  };
+  await sweep();
+  const janitor = setInterval(() => void sweep(), 60_000);
   try {
     await worker.run(); // the SDK shuts down on SIGINT/SIGTERM
   } finally {
+    clearInterval(janitor);
     await connection.close();
   }
 }

@@ -31,6 +31,13 @@ export const IncidentInputSchema = z.strictObject({
     .optional(),
   image: z.string().min(1).optional(),
   testCommand: z.array(z.string().min(1)).min(1, { error: 'testCommand must be a non-empty argv array' }).optional(),
+  patchPolicy: z
+    .strictObject({
+      allowTestChanges: z.boolean({ error: 'patchPolicy.allowTestChanges must be true or false' }),
+      allowBroadExcept: z.boolean({ error: 'patchPolicy.allowBroadExcept must be true or false' }),
+    })
+    .partial()
+    .optional(),
   limits: z
     .strictObject({ memoryMb: bounded('memoryMb'), cpus: bounded('cpus'), timeoutSeconds: bounded('timeoutSeconds') })
     .partial()

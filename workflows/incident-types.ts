@@ -18,8 +18,23 @@ export interface RunSummary {
   imageId: string;
   limits: { memoryMb: number; cpus: number; timeoutSeconds: number; pids: number };
   warnings: string[];
-  /** The last exception in stderr, if any. */
-  exception: { type: string; message: string; innermostRepoFrame: { file: string; func: string } | null } | null;
+  /**
+   * The exception that ended the program, from the runner's structured outcome (reproduction
+   * runs) or the last traceback in stderr (test runs). `mro` lists the type and its base classes.
+   */
+  exception: {
+    type: string;
+    mro: string[];
+    message: string;
+    /** The innermost traceback frame inside the workspace (repository-relative). */
+    innermostRepoFrame: { file: string; func: string } | null;
+  } | null;
+  /**
+   * From the runner: true when the script ran to its end; false when it raised or exited early;
+   * null when the process ended without the runner's outcome (os._exit, a crash, a kill) or ran
+   * without the runner (test runs).
+   */
+  ranToEnd: boolean | null;
   stdoutTail: string;
   stderrTail: string;
   stdoutPath: string;
@@ -61,13 +76,30 @@ export interface FixAttempt {
   testsGate?: GateVerdict;
 }
 
+export type TestOutcome = 'passed' | 'failed' | 'error' | 'skipped';
+
 export interface TestRunSummary {
   ran: boolean;
   command: string[];
   /** Why tests did not run (no tests found). */
   reason?: string;
   run?: RunSummary;
+  /** The command's exit status was 0. */
   passed: boolean;
+  /** Per-test results were collected (OpsGuard's pytest plugin); false for a custom testCommand. */
+  perTest: boolean;
+  counts?: Record<TestOutcome, number>;
+  /** Where the per-test results are (tests.json in the attempt folder). */
+  resultsPath?: string;
+  /** Baseline only: tests failing before the patch with the incident's exception at its location. */
+  failToPassCandidates?: string[];
+  /** After a patch, with per-test results: the regression gate's verdict. */
+  verdict?: GateVerdict;
+  /** After a patch: the regression verdict and its evidence. */
+  regression?: {
+    passToPass: { count: number; broken: string[] };
+    failToPass: { count: number; stillFailing: string[] };
+  };
 }
 
 export interface WorkspaceInfo {
@@ -81,6 +113,8 @@ export interface WorkspaceInfo {
   exceptionMessage: string;
   repoDefinesException: boolean;
   testsFound: boolean;
+  /** Secrets found in the error log and replaced before anything reached the model. */
+  redactions: { kind: string; count: number }[];
 }
 
 export interface RemediationResult {
@@ -91,6 +125,10 @@ export interface RemediationResult {
   reproductionAttempts: ReproductionAttempt[];
   fixAttempts: FixAttempt[];
   baselineTests?: TestRunSummary;
+  /** Secrets redacted from the error log before the model saw it. */
+  redactions: { kind: string; count: number }[];
+  /** How gate 1 matched: through the incident's code location, or by type alone (and why). */
+  reproductionCriterion?: string;
   /** Artifact name -> absolute path. */
   artifacts: Record<string, string>;
   tokenUsage: TokenUsage;

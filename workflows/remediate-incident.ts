@@ -10,7 +10,8 @@ import { ApplicationFailure, defineQuery, log, proxyActivities, setHandler, work
 import type { OpsGuardActivities } from '../activities';
 import { classifyError } from './classify-error';
 import type { Classification } from './classify-error';
-import { fixGate, reproductionGate, testsGate } from './gates';
+import { exitStatusGate, fixGate, reproductionGate } from './gates';
+import type { IncidentSignature } from './gates';
 import { validateIncidentInput } from './incident-input';
 import type { IncidentInput } from './incident-input';
 import type {
@@ -76,6 +77,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
     fixAttempts: [],
     artifacts: {},
     tokenUsage: { inputTokens: 0, outputTokens: 0 },
+    redactions: [],
   };
   let step = 'start';
   setHandler(stateQuery, () => ({ incidentId, status: result.status, step, result }));
@@ -99,7 +101,12 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
     transition('write_artifacts');
     result.artifacts = await files.writeArtifacts({
       result,
-      input: { repoPath: input.repoPath, image: input.image, testCommand: input.testCommand },
+      input: {
+        repoPath: input.repoPath,
+        image: input.image,
+        testCommand: input.testCommand,
+        patchPolicy: input.patchPolicy,
+      },
       prDescriptionPath,
     });
     log.info(`[${status === 'verified' ? 'SUCCESS' : 'END'}] ${reason}`, { incidentId, status });
@@ -109,6 +116,13 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
   // 1. An isolated copy of the repository; the original is only read.
   transition('setup_workspace');
   const workspace = await files.setupWorkspace({ incidentId, repoPath: input.repoPath, errorLog: input.errorLog });
+  result.redactions = workspace.redactions;
+  if (workspace.redactions.length) {
+    log.info(
+      `[STATE] redacted ${workspace.redactions.map((r) => `${r.count} ${r.kind}`).join(', ')} from the log before the model sees it`,
+      { incidentId },
+    );
+  }
 
   // 2. Classification: pure rules over the log and where its frames land in the repository.
   transition('classify_error');
@@ -123,7 +137,12 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
   if (classification.kind === 'infra') return await finish('infra_error', classification.reason);
   if (classification.kind === 'unclassified') return await finish('unclassified', classification.reason);
 
-  // 3. Reproduction: the script must FAIL with the incident's exception (gate 1).
+  // 3. Reproduction: the script must FAIL with the incident's exception, through its location (gate 1).
+  const signature: IncidentSignature = {
+    type: classification.errorType,
+    location: { file: classification.location.file, func: classification.location.func },
+  };
+  result.reproductionCriterion = `${classification.errorType} (or a subclass) raised through ${signature.location?.file}:${signature.location?.func}, the incident's innermost repository frame`;
   const reproFeedback: Feedback[] = [];
   let reproduced: ReproductionAttempt | undefined;
   for (let attempt = 1; attempt <= MAX_REPRODUCTION_ATTEMPTS && !reproduced; attempt++) {
@@ -151,7 +170,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
       attempt,
     });
     dockerLog(record.run);
-    record.gate = reproductionGate(record.run, classification.errorType);
+    record.gate = reproductionGate(record.run, signature);
     log.info(`[GATE1] ${record.gate.reason}`, { incidentId });
     if (record.gate.passed) reproduced = record;
     else
@@ -171,12 +190,29 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
 
   // The repository's tests before any patch: what passes now must pass after.
   transition('baseline_tests');
-  result.baselineTests = await sandbox.runRepoTests({
+  const baseline = await sandbox.runRepoTests({
     ...sandboxChoice,
     incidentId,
     testCommand: input.testCommand,
     label: 'tests-baseline',
+    incident: signature,
   });
+  result.baselineTests = baseline;
+  if (baseline.ran) {
+    const counts = baseline.counts
+      ? Object.entries(baseline.counts)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ')
+      : `exit code ${baseline.run?.exitCode}`;
+    log.info(
+      `[TESTS] baseline: ${counts}; ${baseline.failToPassCandidates?.length ?? 0} fail with the incident's exception`,
+      { incidentId },
+    );
+  }
+  const baselineForGate =
+    baseline.perTest && baseline.resultsPath
+      ? { resultsPath: baseline.resultsPath, failToPass: baseline.failToPassCandidates ?? [] }
+      : undefined;
 
   // 4. Fix: full file contents -> policy + diff + apply -> the unchanged reproduction must PASS (gate 2).
   const fixFeedback: Feedback[] = [];
@@ -203,7 +239,12 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
       fixFeedback.push({ attempt, reason: record.gate.reason });
       continue;
     }
-    const applied = await files.applyFix({ incidentId, attempt, proposalPath: authored.proposalPath });
+    const applied = await files.applyFix({
+      incidentId,
+      attempt,
+      proposalPath: authored.proposalPath,
+      patchPolicy: input.patchPolicy,
+    });
     if (!applied.ok) {
       record.patchRefusal = applied.reason;
       record.gate = { passed: false, reason: applied.reason };
@@ -230,9 +271,11 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
         incidentId,
         testCommand: input.testCommand,
         label: `fix-${attempt}`,
+        baseline: baselineForGate,
       });
-      record.testsGate = testsGate(result.baselineTests, record.tests);
-      log.info(`[TESTS] ${record.testsGate.reason}`, { incidentId });
+      const testsGate = record.tests.verdict ?? exitStatusGate(baseline, record.tests);
+      record.testsGate = testsGate;
+      log.info(`[TESTS] ${testsGate.reason}`, { incidentId });
     }
     if (record.gate.passed && (record.testsGate?.passed ?? true)) {
       fixed = record;
@@ -242,7 +285,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
     const failedRun = record.gate.passed ? record.tests?.run : record.run;
     fixFeedback.push({
       attempt,
-      reason: record.gate.passed ? (record.testsGate?.reason ?? '') : record.gate.reason,
+      reason: record.gate.passed ? (record.testsGate?.reason ?? 'the repository tests failed') : record.gate.reason,
       stdoutTail: failedRun?.stdoutTail,
       stderrTail: failedRun?.stderrTail,
     });
