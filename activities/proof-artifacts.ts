@@ -40,6 +40,12 @@ function evidence(
     '',
     `- Incident: \`${result.incidentId}\`; classification: ${result.classification?.reason ?? 'n/a'}`,
     `- Sandbox: image \`${input.image}\` (${before?.imageId ?? 'n/a'}), network none, ${before?.limits.memoryMb} MiB, ${before?.limits.cpus} CPU, ${before?.limits.timeoutSeconds} s deadline, fresh container per run`,
+    `- Gate 1 criterion: ${result.reproductionCriterion ?? 'n/a'}`,
+    ...(result.redactions.length
+      ? [
+          `- Redacted from the log before the model saw it: ${result.redactions.map((r) => `${r.count} ${r.kind}`).join(', ')}`,
+        ]
+      : []),
     `- Reproduction script: \`reproduction.py\`, sha256 \`${repro.scriptSha256}\` (attempt ${repro.attempt} of reproduction)`,
     '',
     `### Before the patch: ${before ? runLine(before) : 'n/a'}`,

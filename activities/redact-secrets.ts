@@ -47,7 +47,7 @@ const RULES: { kind: string; pattern: RegExp; replace: (m: string, ...groups: st
   {
     kind: 'secret_assignment',
     pattern:
-      /\b(password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)(["']?\s*[=:]\s*["']?)(?!\[REDACTED)[^\s"',;&]{6,}/gi,
+      /\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|client[_-]?secret)(["']?\s*[=:]\s*["']?)(?!\[REDACTED)[^\s"',;&]{6,}/gi,
     replace: (_m, key, sep) => `${key}${sep}[REDACTED:secret_assignment]`,
   },
 ];

@@ -15,6 +15,11 @@ export interface SandboxLimits {
   outputBytes: number;
   /** Size of the writable /tmp (the root filesystem is read-only). */
   tmpfsMb: number;
+  /**
+   * Block I/O weight (10-1000), unset by default. Kernels without the I/O controller drop it; the
+   * daemon says so in create's Warnings, which OpsGuard surfaces rather than ignores.
+   */
+  ioWeight?: number;
 }
 
 export const DEFAULT_LIMITS: SandboxLimits = {

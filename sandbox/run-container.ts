@@ -65,6 +65,7 @@ export function hostConfigFor(spec: SandboxRunSpec): Docker.HostConfig {
     CapDrop: ['ALL'],
     SecurityOpt: ['no-new-privileges'],
     Binds: (spec.mounts ?? []).map((m) => `${m.hostPath}:${m.containerPath}:${m.readOnly === false ? 'rw' : 'ro'}`),
+    ...(limits.ioWeight ? { BlkioWeight: limits.ioWeight } : {}),
     AutoRemove: false, // removed in our finally, after we have read its state
   };
 }

@@ -133,7 +133,13 @@ test('a reproduction that passes is a hallucination: its output goes back, the s
     example: 'config-loader',
     turns: [
       REPRO_PASSES,
-      { ...REPRO_OK, expectInPrompt: ['Attempt 1 was refused: Not reproduced: the script ran to its end and exited 0', "'user': 'x'"] },
+      {
+        ...REPRO_OK,
+        expectInPrompt: [
+          'Attempt 1 was refused: Not reproduced: the script ran to its end and exited 0',
+          "'user': 'x'",
+        ],
+      },
       FIX_OK,
       PR_OK,
     ],

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { test } from 'node:test';
 import { dockerFromEnv } from '../sandbox/docker-client';
 import { runInSandbox } from '../sandbox/run-container';
@@ -60,4 +61,25 @@ test('output past the cap is counted, dropped and flagged', async () => {
   assert.equal(r.stdoutBytes, 100000);
   assert.equal(r.stdoutTruncated, true);
   assert.equal(r.stderrTruncated, false);
+});
+
+/** Docker (cgroup v1) honours BlkioWeight only where blkio.weight exists; elsewhere it drops it with a warning. */
+const kernelDropsIoWeight =
+  fs.existsSync('/sys/fs/cgroup/blkio') && !fs.existsSync('/sys/fs/cgroup/blkio/blkio.weight');
+
+test("a limit the daemon drops comes back in the run's warnings, not silently", async (t) => {
+  if (!kernelDropsIoWeight) {
+    t.skip('NOT RUN: this kernel enforces block I/O weight, so no dropped-limit warning can be provoked here');
+    return;
+  }
+  const r = await runInSandbox(docker, {
+    image: sandboxImage(),
+    argv: ['python3', '-c', 'pass'],
+    limits: { ...limits, ioWeight: 300 },
+  });
+  assert.equal(r.exitCode, 0);
+  assert.ok(
+    r.warnings.some((w) => /Block I\/O weight/.test(w)),
+    `expected the daemon's warning, got ${JSON.stringify(r.warnings)}`,
+  );
 });

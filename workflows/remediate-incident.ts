@@ -90,11 +90,14 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
     result.tokenUsage.inputTokens += call.usage.inputTokens;
     result.tokenUsage.outputTokens += call.usage.outputTokens;
   };
-  const dockerLog = (run: RunSummary) =>
+  const dockerLog = (run: RunSummary) => {
     log.info(
-      `[DOCKER] exit_code=${run.exitCode}${run.exception ? ` exception=${run.exception.type}` : ''}${run.timedOut ? ' timed_out' : ''}`,
+      `[DOCKER] exit_code=${run.exitCode}${run.exception ? ` exception=${run.exception.type}` : ''}${run.timedOut ? ' timed_out' : ''}${run.oomKilled ? ' out_of_memory' : ''}`,
       { incidentId },
     );
+    // Limits the daemon could not enforce are surfaced (and kept in proof.json), never ignored.
+    for (const warning of run.warnings) log.warn(`[DOCKER] the daemon dropped a limit: ${warning}`, { incidentId });
+  };
   const finish = async (status: IncidentStatus, reason: string, prDescriptionPath?: string) => {
     result.status = status;
     result.reason = reason;

@@ -25,8 +25,16 @@ _SystemExit = SystemExit
 _type = type
 
 
+def _from_script(tb):
+    """The traceback from the script's first frame on: the runner's own frames are noise."""
+    t = tb
+    while t is not None and t.tb_frame.f_code.co_filename != SCRIPT:
+        t = t.tb_next
+    return t if t is not None else tb
+
+
 def _describe(exc):
-    tb = traceback.extract_tb(exc.__traceback__)
+    tb = traceback.extract_tb(_from_script(exc.__traceback__))
     return {
         "type": _type(exc).__name__,
         "qualified_type": f"{_type(exc).__module__}.{_type(exc).__qualname__}",
@@ -58,6 +66,6 @@ except _SystemExit as exc:
     # sys.exit() anywhere (in the script or in repository code) ends the script early.
     _report({"ran_to_end": False, "exception": _describe(exc), "exit_code": code}, code)
 except _BaseException as exc:
-    traceback.print_exception(exc)
+    traceback.print_exception(_type(exc), exc, _from_script(exc.__traceback__))
     _report({"ran_to_end": False, "exception": _describe(exc), "exit_code": 1}, 1)
 _report({"ran_to_end": True, "exception": None, "exit_code": 0}, 0)

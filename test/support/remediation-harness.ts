@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createActivities } from '../../activities';
-import { createModelClient } from '../../activities/model-client';
+import { createModelClient, modelConfigFromEnv } from '../../activities/model-client';
 import { dockerFromEnv } from '../../sandbox/docker-client';
 import { INCIDENT_LABEL } from '../../sandbox/labels';
 import { PROJECT_ROOT } from '../../worker/settings';
@@ -83,6 +83,8 @@ export interface RemediationRun {
   originalUnchanged: boolean;
   containers: ContainerEvents;
   roots: { artifactsDir: string; workDir: string };
+  /** The workflow's whole history, as JSON text. */
+  historyJson: string;
 }
 
 /**
@@ -95,10 +97,15 @@ export async function remediate(opts: {
   api?: 'chat' | 'responses';
   errorLog?: string;
   input?: Record<string, unknown>;
+  /** Change the copied original before the run (e.g. plant a symlink). */
+  prepare?: (original: string) => void;
+  /** Build the model client from the worker's environment (OPENAI_API_KEY...) as a real worker does. */
+  modelFromEnv?: boolean;
 }): Promise<RemediationRun> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-e2e-'));
   const original = path.join(tmp, 'original');
   fs.cpSync(path.join(EXAMPLES, opts.example, 'repo'), original, { recursive: true });
+  opts.prepare?.(original);
   const before = hashTree(original);
   const roots = { artifactsDir: path.join(tmp, 'artifacts'), workDir: path.join(tmp, 'work') };
   const model = await startScriptedModel(opts.turns);
@@ -110,15 +117,17 @@ export async function remediate(opts: {
       ...roots,
       defaultImage: sandboxImage(),
       model: () =>
-        createModelClient({
-          baseURL: model.baseURL,
-          apiKey: 'sk-test-not-a-secret',
-          modelId: 'scripted',
-          api: opts.api ?? 'chat',
-        }),
+        opts.modelFromEnv
+          ? createModelClient(modelConfigFromEnv({ ...process.env, OPENAI_BASE_URL: model.baseURL }))
+          : createModelClient({
+              baseURL: model.baseURL,
+              apiKey: 'sk-test-not-a-secret',
+              modelId: 'scripted',
+              api: opts.api ?? 'chat',
+            }),
     });
-    const result = await withWorker(activities, ({ env, taskQueue }) =>
-      env.client.workflow.execute<typeof remediateIncident>('remediateIncident', {
+    const { result, historyJson } = await withWorker(activities, async ({ env, taskQueue }) => {
+      const handle = await env.client.workflow.start<typeof remediateIncident>('remediateIncident', {
         taskQueue,
         workflowId: incidentId,
         args: [
@@ -129,8 +138,10 @@ export async function remediate(opts: {
             ...opts.input,
           },
         ],
-      }),
-    );
+      });
+      const result = await handle.result();
+      return { result, historyJson: JSON.stringify(await handle.fetchHistory()) };
+    });
     return {
       result,
       model,
@@ -138,6 +149,7 @@ export async function remediate(opts: {
       originalUnchanged: hashTree(original) === before,
       containers: await containerEvents(incidentId, since),
       roots,
+      historyJson,
     };
   } finally {
     await model.close();

@@ -1,0 +1,210 @@
+/**
+ * Sandbox abuse: hostile reproduction scripts run through the real reproduction activity (the
+ * RunSummary asserted here is exactly what the workflow receives), on the real Docker engine.
+ * Each case checks the reported outcome, that the host is untouched, and that no container is left.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, test } from 'node:test';
+import { createActivities } from '../activities';
+import { sha256 } from '../activities/incident-paths';
+import { dockerFromEnv } from '../sandbox/docker-client';
+import { SANDBOX_LABEL } from '../sandbox/labels';
+import { fixGate, reproductionGate } from '../workflows/gates';
+import type { RunSummary } from '../workflows/incident-types';
+import { sandboxImage } from './support/docker';
+import { EXAMPLES, hashTree } from './support/remediation-harness';
+
+const docker = dockerFromEnv();
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-abuse-'));
+const roots = { artifactsDir: path.join(root, 'artifacts'), workDir: path.join(root, 'work') };
+const activities = createActivities({ docker, ...roots, defaultImage: sandboxImage() });
+const INCIDENT = { type: 'KeyError', location: { file: 'app/config_loader.py', func: 'database_url' } };
+
+let n = 0;
+async function incident(prepare?: (repo: string) => void): Promise<{ id: string; original: string }> {
+  const id = `abuse-${process.pid}-${++n}`;
+  const original = path.join(root, `original-${n}`);
+  fs.cpSync(path.join(EXAMPLES, 'config-loader', 'repo'), original, { recursive: true });
+  prepare?.(original);
+  await activities.setupWorkspace({ incidentId: id, repoPath: original, errorLog: "KeyError: 'user'" });
+  return { id, original };
+}
+
+async function runScript(
+  id: string,
+  script: string,
+  limits?: { memoryMb?: number; timeoutSeconds?: number },
+): Promise<RunSummary> {
+  const scriptPath = path.join(roots.artifactsDir, id, `script-${++n}.py`);
+  fs.mkdirSync(path.dirname(scriptPath), { recursive: true });
+  fs.writeFileSync(scriptPath, script);
+  return await activities.runReproduction({
+    incidentId: id,
+    scriptPath,
+    scriptSha256: sha256(script),
+    step: 'reproduce',
+    attempt: n,
+    limits,
+  });
+}
+
+afterEach(async () => {
+  const left = await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABEL}=1`] } });
+  assert.equal(left.length, 0, `containers left behind: ${left.map((c) => c.Id.slice(0, 12)).join(', ')}`);
+});
+
+test('fork bomb: contained by the pids limit and the deadline; the host still forks', async () => {
+  const { id } = await incident();
+  const run = await runScript(
+    id,
+    'import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n',
+    { timeoutSeconds: 5 },
+  );
+  assert.equal(run.timedOut, true);
+  assert.equal(run.limits.pids, 128);
+  assert.equal(run.ranToEnd, null, 'killed: no outcome');
+  assert.match(reproductionGate(run, INCIDENT).reason, /killed at its 5 s deadline/);
+  assert.equal(spawnSync('true').status, 0, 'the host can still start processes');
+});
+
+test('memory bomb: killed and reported as out of memory', async () => {
+  const { id } = await incident();
+  const run = await runScript(id, "chunks = []\nwhile True:\n    chunks.append(b'x' * 10_000_000)\n", {
+    memoryMb: 128,
+    timeoutSeconds: 30,
+  });
+  assert.equal(run.oomKilled, true);
+  assert.equal(run.exitCode, 137);
+  assert.equal(run.timedOut, false);
+  assert.match(fixGate(run).reason, /exceeding 128 MiB of memory \(out of memory\)/);
+});
+
+test('infinite loop: killed at the deadline and reported as timed out', async () => {
+  const { id } = await incident();
+  const run = await runScript(id, 'while True:\n    pass\n', { timeoutSeconds: 3 });
+  assert.equal(run.timedOut, true);
+  assert.ok(run.durationMs >= 3000 && run.durationMs < 20_000, `${run.durationMs} ms`);
+  assert.match(fixGate(run).reason, /killed at its 3 s deadline/);
+});
+
+test('stdout flood: capped, flagged truncated, and the runner outcome still arrives', async () => {
+  const { id } = await incident();
+  const run = await runScript(
+    id,
+    "import sys\nfor _ in range(800):\n    sys.stdout.write('x' * 65536)\nsys.stderr.write('y' * 5_000_000)\nfrom app.config_loader import database_url\ndatabase_url({})\n",
+    { timeoutSeconds: 60 },
+  );
+  assert.equal(run.outputTruncated, true);
+  const saved = fs.statSync(run.stdoutPath).size;
+  assert.ok(saved < 1024 * 1024, `stdout kept on disk: ${saved} bytes for ~52 MB written`);
+  assert.equal(run.ranToEnd, false, 'the outcome line survived the flood (it is in the kept tail)');
+  assert.equal(run.exception?.type, 'KeyError');
+  assert.equal(reproductionGate(run, INCIDENT).passed, true);
+});
+
+test('/tmp fill: the tmpfs is full at its size; nothing reaches the host disk', async () => {
+  const { id } = await incident();
+  const before = fs.statfsSync(os.tmpdir());
+  const run = await runScript(
+    id,
+    "with open('/tmp/fill', 'wb') as f:\n    for _ in range(200):\n        f.write(b'0' * 1_048_576)\n",
+  );
+  assert.equal(run.ranToEnd, false);
+  assert.equal(run.exception?.type, 'OSError');
+  assert.match(run.exception?.message ?? '', /No space left on device/);
+  const after = fs.statfsSync(os.tmpdir());
+  assert.ok((before.bavail - after.bavail) * before.bsize < 50 * 1024 * 1024, 'the host lost no space to it');
+});
+
+test('network egress: no interface but loopback, no route, no DNS', async () => {
+  const { id } = await incident();
+  const run = await runScript(
+    id,
+    [
+      'import socket',
+      'print(sorted(n for _, n in socket.if_nameindex()))',
+      "print(open('/proc/net/route').read().strip().count('\\n'))",
+      'try:',
+      "    socket.getaddrinfo('deb.debian.org', 80)",
+      "    print('dns: resolved')",
+      'except OSError as e:',
+      "    print('dns:', type(e).__name__)",
+      '# 192.0.2.0/24 is TEST-NET-1: with no route, the kernel refuses before any packet exists',
+      "socket.create_connection(('192.0.2.1', 80), timeout=3)",
+    ].join('\n'),
+  );
+  const lines = fs.readFileSync(run.stdoutPath, 'utf8').trim().split('\n');
+  assert.deepEqual(lines, ["['lo']", '0', 'dns: gaierror']);
+  assert.equal(run.exception?.type, 'OSError');
+  assert.match(run.exception?.message ?? '', /Network is unreachable/);
+});
+
+test('write into the workspace: read-only; the host workspace and the original are unchanged', async () => {
+  const { id, original } = await incident();
+  const workspace = path.join(roots.workDir, id, 'workspace');
+  const before = hashTree(workspace);
+  const originalBefore = hashTree(original);
+  const run = await runScript(
+    id,
+    "print([l for l in open('/proc/mounts') if ' /workspace ' in l][0])\nopen('/workspace/app/config_loader.py', 'a').write('pwned = True\\n')\n",
+  );
+  // Two layers: the user is not the files' owner, and the mount itself is read-only.
+  assert.ok(run.exception?.mro.includes('OSError'), run.exception?.type);
+  assert.match(run.exception?.message ?? '', /Permission denied|Read-only file system/);
+  assert.match(fs.readFileSync(run.stdoutPath, 'utf8'), / \/workspace \S+ ro[,\s]/);
+  assert.equal(hashTree(workspace), before);
+  assert.equal(hashTree(original), originalBefore);
+});
+
+test("reading the host's environment: nothing of the worker's environment is inside", async () => {
+  const canary = `opsguard-env-canary-${process.pid}`;
+  process.env.OPSGUARD_TEST_CANARY = canary;
+  try {
+    const { id } = await incident();
+    const run = await runScript(id, 'import os, json\nprint(json.dumps(dict(os.environ)))\n');
+    const env = JSON.parse(fs.readFileSync(run.stdoutPath, 'utf8')) as Record<string, string>;
+    assert.equal(env.HOME, '/tmp');
+    assert.deepEqual(Object.keys(env).sort(), [
+      'HOME',
+      'HOSTNAME',
+      'LANG',
+      'PATH',
+      'PYTHONDONTWRITEBYTECODE',
+      'PYTHONUNBUFFERED',
+    ]);
+    assert.ok(!JSON.stringify(env).includes(canary));
+    assert.equal(process.getuid?.() === 0 ? env.USER : undefined, undefined);
+  } finally {
+    delete process.env.OPSGUARD_TEST_CANARY;
+  }
+});
+
+test('a symlink in the repo pointing outside it is not followed by the copy; nothing outside leaks in', async () => {
+  const secretDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-host-secret-'));
+  const canary = `host-secret-${process.pid}`;
+  fs.writeFileSync(path.join(secretDir, 'secret.txt'), canary);
+  const { id } = await incident((repo) => {
+    fs.symlinkSync(path.join(secretDir, 'secret.txt'), path.join(repo, 'leak-absolute'));
+    fs.symlinkSync(
+      path.relative(path.join(repo, 'app'), path.join(secretDir, 'secret.txt')),
+      path.join(repo, 'app', 'leak-relative'),
+    );
+    fs.symlinkSync(secretDir, path.join(repo, 'leak-dir'));
+  });
+  const workspace = path.join(roots.workDir, id, 'workspace');
+  for (const p of ['leak-absolute', 'app/leak-relative', 'leak-dir']) {
+    assert.equal(fs.existsSync(path.join(workspace, p)), false, `${p} not in the workspace`);
+  }
+  const run = await runScript(
+    id,
+    "import os\nfor p in ['/workspace/leak-absolute', '/workspace/app/leak-relative', '/workspace/leak-dir/secret.txt']:\n    print(p, os.path.exists(p))\nprint(open('/workspace/leak-absolute').read())\n",
+  );
+  assert.equal(run.exception?.type, 'FileNotFoundError');
+  const out = fs.readFileSync(run.stdoutPath, 'utf8') + fs.readFileSync(run.stderrPath, 'utf8');
+  assert.ok(!out.includes(canary), 'the host file never reached the container');
+  assert.match(out, /leak-absolute False/);
+});
