@@ -293,3 +293,59 @@ test('an input with an unknown or malformed field fails at once with a clear, no
     },
   );
 });
+
+const [RF_REPRO, RF_FIX, RF_PR] = recordedTurns('report-formatter') as [ScriptedTurn, ScriptedTurn, ScriptedTurn];
+const FORMATTER_SRC = fs.readFileSync(
+  path.join(import.meta.dirname, '../examples/report-formatter/repo/reports/formatter.py'),
+  'utf8',
+);
+
+test('fail-to-pass: a test failing with the incident exception must pass; a fix for the reproduction only is incomplete', async () => {
+  // Makes the reproduction pass (its assertion only checks the prefix) but not the test's two decimals.
+  const truncatingFix: ScriptedTurn = {
+    task: 'write_fix',
+    answer: JSON.stringify({
+      summary: 'stringify the total',
+      files: [
+        {
+          path: 'reports/formatter.py',
+          content: FORMATTER_SRC.replace('"Total: " + total(rows)', '"Total: " + str(int(total(rows)))'),
+        },
+      ],
+    }),
+  };
+  const run = await remediate({
+    example: 'report-formatter',
+    turns: [
+      RF_REPRO,
+      truncatingFix,
+      {
+        ...RF_FIX,
+        expectInPrompt: ['Incomplete: 1 of 1 tests that failed with the incident', 'test_report_ends_with_total'],
+      },
+      RF_PR,
+    ],
+  });
+  const { result } = run;
+  assert.equal(result.status, 'verified', result.reason);
+  assert.deepEqual(result.baselineTests?.failToPassCandidates, [
+    'tests/test_formatter.py::test_report_ends_with_total',
+  ]);
+  assert.deepEqual(result.baselineTests?.counts, { passed: 2, failed: 1, error: 0, skipped: 0 });
+  const [first, second] = result.fixAttempts;
+  assert.equal(first?.gate.passed, true, 'the reproduction passes with the truncating fix...');
+  assert.equal(first?.testsGate?.passed, false, '...but the inferred fail-to-pass test does not');
+  assert.deepEqual(first?.tests?.regression?.failToPass.stillFailing, [
+    'tests/test_formatter.py::test_report_ends_with_total',
+  ]);
+  assert.deepEqual(second?.tests?.regression, {
+    passToPass: { count: 2, broken: [] },
+    failToPass: { count: 1, stillFailing: [] },
+  });
+  assertCommon(run);
+  assert.ok(gitApplyCheck(run.original, result.artifacts['patch.diff'] ?? '').ok);
+  assert.match(
+    fs.readFileSync(result.artifacts['PR_DESCRIPTION.md'] ?? '', 'utf8'),
+    /pass-to-pass 2\/2 still pass; fail-to-pass 1\/1 now pass/,
+  );
+});
