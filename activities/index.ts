@@ -15,7 +15,7 @@ import { DEFAULT_PATCH_POLICY } from './patch-policy';
 import type { PatchPolicy } from './patch-policy';
 import type { FixAnswer } from './model-answers';
 import { createSmokeActivities } from './ping';
-import { writeArtifacts } from './proof-artifacts';
+import { recordDecision, writeArtifacts } from './proof-artifacts';
 import { runRepoTests, runReproduction } from './sandbox-runs';
 import { restoreWorkspace, setupWorkspace } from './workspace';
 
@@ -142,6 +142,10 @@ export function createActivities(deps: ActivityDeps) {
         ...args,
         input: { ...args.input, image: args.input.image ?? deps.defaultImage },
       });
+    },
+
+    async recordDecision(args: { incidentId: string; status: string; approval: RemediationResult['approval'] }) {
+      await recordDecision(paths(args.incidentId), args);
     },
   };
 }

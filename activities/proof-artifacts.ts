@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { operatorChecks } from '../workflows/classify-error';
+import { VERIFIED_STATUSES } from '../workflows/incident-types';
 import type { FixAttempt, RemediationResult, ReproductionAttempt, RunSummary } from '../workflows/incident-types';
 import { writeFileAtomic } from './incident-paths';
 import type { IncidentPaths } from './incident-paths';
@@ -95,7 +96,7 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
   const out: Record<string, string> = { 'incident.log': path.join(dir, 'incident.log') };
   const ctx = await readContext(paths).catch(() => null);
 
-  if (result.status === 'verified') {
+  if (VERIFIED_STATUSES.includes(result.status)) {
     const repro = result.reproductionAttempts.find((a) => a.gate.passed);
     const fix = result.fixAttempts.find((a) => a.gate.passed && (a.testsGate?.passed ?? true));
     if (!repro?.scriptPath || !fix?.diffPath) throw new Error('verified result without a passing reproduction and fix');
@@ -169,8 +170,23 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
     baselineTests: result.baselineTests,
     fixAttempts: result.fixAttempts,
     tokenUsage: result.tokenUsage,
+    fingerprint: result.fingerprint,
+    approval: result.approval ?? null,
     artifacts: out,
   };
   await writeFileAtomic(out['proof.json'], `${JSON.stringify(proof, null, 2)}\n`);
   return out;
+}
+
+/** The person's decision goes into proof.json beside the evidence it was made on. */
+export async function recordDecision(
+  paths: IncidentPaths,
+  args: { status: string; approval: RemediationResult['approval'] },
+): Promise<void> {
+  const file = path.join(paths.artifactDir, 'proof.json');
+  const proof = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+  await writeFileAtomic(
+    file,
+    `${JSON.stringify({ ...proof, status: args.status, approval: args.approval, decidedAt: args.approval?.at }, null, 2)}\n`,
+  );
 }

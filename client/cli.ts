@@ -1,11 +1,18 @@
 /**
  * The `opsguard` command line. Each command lives in client/commands/<name>.ts.
  * Exit codes: 0 ok, 1 unexpected failure, 2 bad usage or input, 3 a service is unreachable,
- * 4 not found, 5 the remediation ended without a verified fix.
+ * 4 not found, 5 the remediation ended without a verified fix, 6 a decision was refused
+ * (already decided, not verified yet, or the incident has ended).
  */
 import { Command, CommanderError } from 'commander';
+import { registerArtifacts } from './commands/artifacts';
+import { registerAudit } from './commands/audit';
+import { registerDecide } from './commands/decide';
 import { registerDemo } from './commands/demo';
 import { registerDev } from './commands/dev';
+import { registerList } from './commands/list';
+import { registerRemediate } from './commands/remediate';
+import { registerStatus } from './commands/status';
 import { registerWorker } from './commands/worker';
 import { UserError } from './user-error';
 
@@ -13,11 +20,23 @@ const program = new Command()
   .name('opsguard')
   .description('Zero-trust incident remediation: reproduce the bug in Docker, prove the fix in Docker, on Temporal.')
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  .addHelpText(
+    'after',
+    '\nExit codes: 0 ok, 2 bad usage or input, 3 Temporal or Docker unreachable, 4 unknown incident,\n' +
+      '5 ended without a verified fix, 6 decision refused (already decided / not verified yet).\n' +
+      'Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, OPSGUARD_TASK_QUEUE, OPENAI_API_KEY, OPENAI_BASE_URL (see README).',
+  );
 
-registerDemo(program);
 registerDev(program);
 registerWorker(program);
+registerRemediate(program);
+registerStatus(program);
+registerDecide(program);
+registerList(program);
+registerArtifacts(program);
+registerAudit(program);
+registerDemo(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -185,7 +185,7 @@ for (const c of CASES) {
     assert.match(verdict?.reason ?? '', c.stoppedBy);
     if (c.layer === 'patch policy')
       assert.equal(adversarial?.run, undefined, 'a refused patch never reaches a container');
-    assert.equal(run.result.status, 'verified', run.result.reason);
+    assert.equal(run.result.status, 'approved', run.result.reason);
     assert.equal(honest?.gate.passed, true);
     assert.equal(run.result.fixAttempts.length, 2);
     assert.ok(run.originalUnchanged, 'the original repository is unchanged');
@@ -216,7 +216,7 @@ test('gate 1: a script that raises the exception itself has not reproduced the i
       PR_OK,
     ],
   });
-  assert.equal(run.result.status, 'verified');
+  assert.equal(run.result.status, 'approved');
   const first = run.result.reproductionAttempts[0];
   assert.equal(first?.run?.exception?.type, 'KeyError', 'the right type...');
   assert.equal(first?.gate.passed, false, '...from the wrong place');

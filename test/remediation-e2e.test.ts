@@ -61,7 +61,7 @@ function assertCommon(run: RemediationRun): void {
 
 function assertVerified(run: RemediationRun, expected: { repro: number; fix: number }): void {
   const { result } = run;
-  assert.equal(result.status, 'verified', result.reason);
+  assert.equal(result.status, 'approved', result.reason);
   assert.equal(result.reproductionAttempts.length, expected.repro);
   assert.equal(result.fixAttempts.length, expected.fix);
   assertCommon(run);
@@ -327,7 +327,7 @@ test('fail-to-pass: a test failing with the incident exception must pass; a fix 
     ],
   });
   const { result } = run;
-  assert.equal(result.status, 'verified', result.reason);
+  assert.equal(result.status, 'approved', result.reason);
   assert.deepEqual(result.baselineTests?.failToPassCandidates, [
     'tests/test_formatter.py::test_report_ends_with_total',
   ]);

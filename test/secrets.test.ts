@@ -62,7 +62,7 @@ test('canary secrets in the worker environment reach no history, artifact, log o
     const { value: run, output } = await captureOutput(() =>
       remediate({ example: 'config-loader', turns: [REPRO_DUMPS_ENV, FIX_OK, PR_OK], modelFromEnv: true }),
     );
-    assert.equal(run.result.status, 'verified', run.result.reason);
+    assert.equal(run.result.status, 'approved', run.result.reason);
     // The key was really in use: it reached the model endpoint, and only there.
     assert.ok(run.model.requests.every((r) => r.authorization === `Bearer ${modelKey}`));
     const places: [string, string][] = [
@@ -121,7 +121,7 @@ test('secrets in the incoming log are redacted before the model sees them, and p
       PR_OK,
     ],
   });
-  assert.equal(run.result.status, 'verified', run.result.reason);
+  assert.equal(run.result.status, 'approved', run.result.reason);
   const seenByModel = run.model.requests.map((r) => r.prompt).join('\n');
   const artifacts = allText(run.roots.artifactsDir);
   for (const [name, secret] of Object.entries(LOG_SECRETS)) {

@@ -31,6 +31,14 @@ export const IncidentInputSchema = z.strictObject({
     .optional(),
   image: z.string().min(1).optional(),
   testCommand: z.array(z.string().min(1)).min(1, { error: 'testCommand must be a non-empty argv array' }).optional(),
+  approvalTimeout: z
+    .union([
+      z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, {
+        error: "approvalTimeout must be a duration such as '30s', '15m', '24h' or milliseconds",
+      }),
+      z.number().int().positive({ error: 'approvalTimeout must be a positive number of milliseconds' }),
+    ])
+    .optional(),
   patchPolicy: z
     .strictObject({
       allowTestChanges: z.boolean({ error: 'patchPolicy.allowTestChanges must be true or false' }),

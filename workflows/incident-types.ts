@@ -2,7 +2,19 @@
 import type { Classification, LocatedFrame } from './classify-error';
 
 export type IncidentStatus =
-  'running' | 'infra_error' | 'unclassified' | 'reproduction_failed' | 'fix_failed' | 'verified';
+  | 'running'
+  | 'infra_error'
+  | 'unclassified'
+  | 'reproduction_failed'
+  | 'fix_failed'
+  /** Gate 2 and the regression gate passed, artifacts written: waiting for a person. */
+  | 'awaiting_approval'
+  | 'approved'
+  | 'rejected'
+  | 'approval_expired';
+
+/** The statuses of an incident whose fix was verified (whatever the person decided after). */
+export const VERIFIED_STATUSES: IncidentStatus[] = ['awaiting_approval', 'approved', 'rejected', 'approval_expired'];
 
 export interface TokenUsage {
   inputTokens: number;
@@ -127,6 +139,17 @@ export interface RemediationResult {
   baselineTests?: TestRunSummary;
   /** Secrets redacted from the error log before the model saw it. */
   redactions: { kind: string; count: number }[];
+  /** The stable incident fingerprint (repository + error type + innermost application frame). */
+  fingerprint: string;
+  /** The person's decision on a verified fix (absent until decided). */
+  approval?: {
+    decision: 'approved' | 'rejected' | 'expired';
+    by: string | null;
+    at: string;
+    comment?: string;
+    reason?: string;
+    via: 'signal' | 'update' | 'timeout';
+  };
   /** How gate 1 matched: through the incident's code location, or by type alone (and why). */
   reproductionCriterion?: string;
   /** Artifact name -> absolute path. */

@@ -3,10 +3,14 @@
  *   setup_workspace -> classify_error -> (infra | unclassified: report, end)
  *   -> reproduce (<= 2 attempts, gate 1: must FAIL with the incident's exception)
  *   -> baseline tests -> fix (<= 3 attempts, gate 2: reproduction must PASS, tests must not regress)
- *   -> artifacts.
+ *   -> artifacts -> awaiting_approval -> approved | rejected | approval_expired.
  * The model only returns text through activities; every decision is made here, from gate verdicts.
  */
-import { ApplicationFailure, defineQuery, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
+import { DEFAULT_APPROVAL_TIMEOUT, registerApproval } from './approval';
+import { incidentFingerprint } from './fingerprint';
+import { createTracker } from './incident-tracker';
 import type { OpsGuardActivities } from '../activities';
 import { classifyError } from './classify-error';
 import type { Classification } from './classify-error';
@@ -31,18 +35,8 @@ import {
 } from './retry-rules';
 import { parseTraceback } from './traceback';
 
-const files = proxyActivities<OpsGuardActivities>(FILES_ACTIVITY);
-const model = proxyActivities<OpsGuardActivities>(MODEL_ACTIVITY);
-const sandbox = proxyActivities<OpsGuardActivities>(SANDBOX_ACTIVITY);
-
-/** What an operator sees while the workflow runs (`temporal workflow query --name state`). */
-export interface RemediationState {
-  incidentId: string;
-  status: IncidentStatus;
-  step: string;
-  result: RemediationResult;
-}
-export const stateQuery = defineQuery<RemediationState>('state');
+/** Activities with a one-line summary, shown beside each activity in the Web UI. */
+const act = (options: ActivityOptions, summary: string) => proxyActivities<OpsGuardActivities>({ ...options, summary });
 
 interface Feedback {
   attempt: number;
@@ -78,14 +72,11 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
     artifacts: {},
     tokenUsage: { inputTokens: 0, outputTokens: 0 },
     redactions: [],
+    fingerprint: incidentFingerprint(input.repoPath, input.errorLog),
   };
-  let step = 'start';
-  setHandler(stateQuery, () => ({ incidentId, status: result.status, step, result }));
-
-  const transition = (next: string) => {
-    step = next;
-    log.info(`[STATE] ${next}`, { incidentId });
-  };
+  const tracker = createTracker(result, input.repoPath);
+  const approval = registerApproval(result, () => tracker.step);
+  const transition = (next: string) => tracker.transition(next);
   const countTokens = (call: ModelCall) => {
     result.tokenUsage.inputTokens += call.usage.inputTokens;
     result.tokenUsage.outputTokens += call.usage.outputTokens;
@@ -98,27 +89,31 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
     // Limits the daemon could not enforce are surfaced (and kept in proof.json), never ignored.
     for (const warning of run.warnings) log.warn(`[DOCKER] the daemon dropped a limit: ${warning}`, { incidentId });
   };
-  const finish = async (status: IncidentStatus, reason: string, prDescriptionPath?: string) => {
-    result.status = status;
+  const artifactInput = {
+    repoPath: input.repoPath,
+    image: input.image,
+    testCommand: input.testCommand,
+    patchPolicy: input.patchPolicy,
+  };
+  const finish = async (status: IncidentStatus, reason: string) => {
     result.reason = reason;
     transition('write_artifacts');
-    result.artifacts = await files.writeArtifacts({
-      result,
-      input: {
-        repoPath: input.repoPath,
-        image: input.image,
-        testCommand: input.testCommand,
-        patchPolicy: input.patchPolicy,
-      },
-      prDescriptionPath,
+    result.artifacts = await act(FILES_ACTIVITY, 'write the failure or infra report and proof.json').writeArtifacts({
+      result: { ...result, status },
+      input: artifactInput,
     });
-    log.info(`[${status === 'verified' ? 'SUCCESS' : 'END'}] ${reason}`, { incidentId, status });
+    tracker.setStatus(status);
+    log.info(`[END] ${reason}`, { incidentId, status });
     return result;
   };
 
   // 1. An isolated copy of the repository; the original is only read.
   transition('setup_workspace');
-  const workspace = await files.setupWorkspace({ incidentId, repoPath: input.repoPath, errorLog: input.errorLog });
+  const workspace = await act(FILES_ACTIVITY, 'copy the repository into an isolated workspace').setupWorkspace({
+    incidentId,
+    repoPath: input.repoPath,
+    errorLog: input.errorLog,
+  });
   result.redactions = workspace.redactions;
   if (workspace.redactions.length) {
     log.info(
@@ -136,6 +131,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
     repoDefinesException: workspace.repoDefinesException,
   });
   result.classification = classification;
+  if (classification.errorType) tracker.setErrorType(classification.errorType);
   log.info(`[CLASSIFY] ${classification.kind}: ${classification.reason}`, { incidentId });
   if (classification.kind === 'infra') return await finish('infra_error', classification.reason);
   if (classification.kind === 'unclassified') return await finish('unclassified', classification.reason);
@@ -150,7 +146,10 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
   let reproduced: ReproductionAttempt | undefined;
   for (let attempt = 1; attempt <= MAX_REPRODUCTION_ATTEMPTS && !reproduced; attempt++) {
     transition(`reproduce_attempt_${attempt}`);
-    const authored = await model.writeReproduction({ incidentId, attempt, feedback: reproFeedback });
+    const authored = await act(
+      MODEL_ACTIVITY,
+      `model writes reproduction script, attempt ${attempt}`,
+    ).writeReproduction({ incidentId, attempt, feedback: reproFeedback });
     countTokens(authored.model);
     const record: ReproductionAttempt = {
       attempt,
@@ -164,7 +163,10 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
       reproFeedback.push({ attempt, reason: record.gate.reason });
       continue;
     }
-    record.run = await sandbox.runReproduction({
+    record.run = await act(
+      SANDBOX_ACTIVITY,
+      `run reproduction ${attempt} in a fresh container (must FAIL)`,
+    ).runReproduction({
       ...sandboxChoice,
       incidentId,
       scriptPath: authored.scriptPath,
@@ -193,7 +195,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
 
   // The repository's tests before any patch: what passes now must pass after.
   transition('baseline_tests');
-  const baseline = await sandbox.runRepoTests({
+  const baseline = await act(SANDBOX_ACTIVITY, 'run the repository tests before any patch').runRepoTests({
     ...sandboxChoice,
     incidentId,
     testCommand: input.testCommand,
@@ -223,7 +225,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
   let proposalPath: string | undefined;
   for (let attempt = 1; attempt <= MAX_FIX_ATTEMPTS && !fixed; attempt++) {
     transition(`fix_attempt_${attempt}`);
-    const authored = await model.writeFix({
+    const authored = await act(MODEL_ACTIVITY, `model writes fix, attempt ${attempt}`).writeFix({
       incidentId,
       attempt,
       scriptPath: reproduced.scriptPath,
@@ -242,7 +244,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
       fixFeedback.push({ attempt, reason: record.gate.reason });
       continue;
     }
-    const applied = await files.applyFix({
+    const applied = await act(FILES_ACTIVITY, `check the patch policy, diff and apply fix ${attempt}`).applyFix({
       incidentId,
       attempt,
       proposalPath: authored.proposalPath,
@@ -257,19 +259,21 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
     }
     record.changedFiles = applied.changedFiles;
     record.diffPath = applied.diffPath;
-    record.run = await sandbox.runReproduction({
-      ...sandboxChoice,
-      incidentId,
-      scriptPath: reproduced.scriptPath,
-      scriptSha256: reproduced.scriptSha256,
-      step: 'fix',
-      attempt,
-    });
+    record.run = await act(SANDBOX_ACTIVITY, `re-run the reproduction with fix ${attempt} (must PASS)`).runReproduction(
+      {
+        ...sandboxChoice,
+        incidentId,
+        scriptPath: reproduced.scriptPath,
+        scriptSha256: reproduced.scriptSha256,
+        step: 'fix',
+        attempt,
+      },
+    );
     dockerLog(record.run);
     record.gate = fixGate(record.run);
     log.info(`[GATE2] ${record.gate.reason}`, { incidentId });
     if (record.gate.passed) {
-      record.tests = await sandbox.runRepoTests({
+      record.tests = await act(SANDBOX_ACTIVITY, `run the repository tests with fix ${attempt}`).runRepoTests({
         ...sandboxChoice,
         incidentId,
         testCommand: input.testCommand,
@@ -293,7 +297,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
       stderrTail: failedRun?.stderrTail,
     });
     transition(`restore_workspace_${attempt}`);
-    await files.restoreWorkspace({ incidentId });
+    await act(FILES_ACTIVITY, 'restore the workspace to the baseline').restoreWorkspace({ incidentId });
   }
   if (!fixed?.diffPath || !proposalPath) {
     return await finish('fix_failed', `No fix passed verification in ${MAX_FIX_ATTEMPTS} attempts.`);
@@ -301,11 +305,42 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
 
   // 5. Proof: the model describes the change; OpsGuard appends the evidence.
   transition('write_pr_description');
-  const pr = await model.writePrDescription({ incidentId, proposalPath, diffPath: fixed.diffPath });
+  const pr = await act(MODEL_ACTIVITY, 'model writes the PR description').writePrDescription({
+    incidentId,
+    proposalPath,
+    diffPath: fixed.diffPath,
+  });
   countTokens(pr.model);
-  return await finish(
-    'verified',
-    `Patch verified: the reproduction fails before and passes after fix attempt ${fixed.attempt}.`,
-    pr.descriptionPath,
+  result.reason = `Patch verified: the reproduction fails before and passes after fix attempt ${fixed.attempt}.`;
+  transition('write_artifacts');
+  result.artifacts = await act(
+    FILES_ACTIVITY,
+    'write patch.diff, PR_DESCRIPTION.md, reproduction.py, proof.json',
+  ).writeArtifacts({
+    result: { ...result, status: 'awaiting_approval' },
+    input: artifactInput,
+    prDescriptionPath: pr.descriptionPath,
+  });
+  log.info(`[SUCCESS] ${result.reason}`, { incidentId });
+
+  // 6. A person decides. Nothing is delivered without an approval.
+  tracker.setStatus('awaiting_approval');
+  transition('awaiting_approval');
+  const decision = await approval.wait(input.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT);
+  result.approval = decision;
+  tracker.setStatus(
+    decision.decision === 'approved' ? 'approved' : decision.decision === 'rejected' ? 'rejected' : 'approval_expired',
   );
+  log.info(
+    `[APPROVAL] ${decision.decision}${decision.by ? ` by ${decision.by}` : ''}${decision.reason ? `: ${decision.reason}` : ''}`,
+    { incidentId },
+  );
+  transition('record_decision');
+  await act(FILES_ACTIVITY, `record the ${decision.decision} decision in proof.json`).recordDecision({
+    incidentId,
+    status: result.status,
+    approval: decision,
+  });
+  transition('done');
+  return result;
 }

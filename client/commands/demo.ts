@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import readline from 'node:readline/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
@@ -13,6 +15,21 @@ import { PROJECT_ROOT, settingsFromEnv } from '../../worker/settings';
 import type { remediateIncident } from '../../workflows/remediate-incident';
 import { ensureLocalServices } from '../local-services';
 import { UserError } from '../user-error';
+import { readIncident } from '../incident-state';
+import { renderIncident } from '../render-incident';
+import { exitCodeFor, watchIncident } from '../watch-incident';
+import { approveUpdate, rejectUpdate } from '../../workflows/operator-api';
+
+const who = () => process.env.OPSGUARD_USER ?? process.env.USER ?? os.userInfo().username;
+
+/** Ask on the terminal; without one (CI, a pipe), there is nobody to ask: no decision. */
+async function ask(question: string): Promise<'approve' | 'reject' | null> {
+  if (!process.stdin.isTTY) return null;
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+  const answer = await rl.question(question);
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim()) ? 'approve' : 'reject';
+}
 
 const EXAMPLES_DIR = path.join(PROJECT_ROOT, 'examples');
 
@@ -28,7 +45,9 @@ export function registerDemo(program: Command): void {
         'Uses the model from OPENAI_API_KEY / OPENAI_BASE_URL; without either, replays recorded model answers and says so.',
     )
     .option('-e, --example <name>', `which example (${examples().join(', ')})`, 'config-loader')
-    .action(async (opts: { example: string }) => {
+    .option('--approve', 'approve the verified fix without asking (you are the person deciding)')
+    .option('--reject <reason>', 'reject the verified fix with this reason')
+    .action(async (opts: { example: string; approve?: boolean; reject?: string }) => {
       const log = (line: string) => console.log(line);
       const exampleDir = path.join(EXAMPLES_DIR, opts.example);
       if (!examples().includes(opts.example)) {
@@ -63,8 +82,8 @@ export function registerDemo(program: Command): void {
         );
       }
 
-      // A private task queue: the recorded answers live in this process only.
-      const taskQueue = `${settings.taskQueue}-demo-${process.pid}`;
+      // The demo's own task queue: the recorded answers live in this process only.
+      const taskQueue = `${settings.taskQueue}-demo`;
       const { worker, connection: workerConnection } = await createWorker({
         address: settings.temporalAddress,
         namespace: settings.namespace,
@@ -86,31 +105,51 @@ export function registerDemo(program: Command): void {
         log(
           `[DEMO] follow it in the Web UI: http://127.0.0.1:${env.OPSGUARD_UI_PORT ?? 8233}/namespaces/${settings.namespace}/workflows/${workflowId}`,
         );
-        const result = await worker.runUntil(
-          client.workflow.execute<typeof remediateIncident>('remediateIncident', {
-            taskQueue,
-            workflowId,
-            args: [
-              {
-                repoPath,
-                errorLog: fs.readFileSync(path.join(exampleDir, 'incident.log'), 'utf8'),
-                incidentId: workflowId,
-              },
-            ],
-          }),
-        );
-        log('');
-        log(`Status: ${result.status} — ${result.reason}`);
-        log(
-          `Attempts: reproduction ${result.reproductionAttempts.length}, fix ${result.fixAttempts.length}; tokens ${result.tokenUsage.inputTokens} in / ${result.tokenUsage.outputTokens} out`,
-        );
-        log('Artifacts:');
-        for (const [name, file] of Object.entries(result.artifacts)) log(`  ${name.padEnd(18)} ${file}`);
-        if (result.artifacts['patch.diff']) {
+        const handle = await client.workflow.start<typeof remediateIncident>('remediateIncident', {
+          taskQueue,
+          workflowId,
+          args: [
+            {
+              repoPath,
+              errorLog: fs.readFileSync(path.join(exampleDir, 'incident.log'), 'utf8'),
+              incidentId: workflowId,
+            },
+          ],
+          staticSummary: `OpsGuard demo: ${opts.example}`,
+        });
+        const view = await worker.runUntil(async () => {
+          // Run until the incident ends or waits for a person, then take the person's decision.
+          const waiting = await watchIncident(handle, () => undefined, 500);
+          if (waiting.status !== 'awaiting_approval') return waiting;
           log('');
-          log(fs.readFileSync(result.artifacts['patch.diff'], 'utf8').trimEnd());
-        }
-        if (result.status !== 'verified') process.exitCode = 5;
+          log(renderIncident(waiting));
+          const patch = waiting.result?.artifacts['patch.diff'];
+          if (patch) log(`\n${fs.readFileSync(patch, 'utf8').trimEnd()}\n`);
+          const decision = opts.approve
+            ? 'approve'
+            : opts.reject
+              ? 'reject'
+              : await ask('Approve this verified fix? [y/N] ');
+          if (decision === 'approve')
+            await handle.executeUpdate(approveUpdate, { args: [{ by: who(), comment: 'approved in opsguard demo' }] });
+          else if (decision === 'reject')
+            await handle.executeUpdate(rejectUpdate, {
+              args: [{ by: who(), reason: opts.reject ?? 'rejected in opsguard demo' }],
+            });
+          else {
+            log(
+              `The incident waits for a decision (the approval timeout is 24h). Decide later with a worker on this demo's queue:`,
+            );
+            log(`  OPSGUARD_TASK_QUEUE=${taskQueue} npx opsguard worker   # the decision needs no model`);
+            log(`  npx opsguard approve ${workflowId}    or    npx opsguard reject ${workflowId} --reason "..."`);
+            return waiting;
+          }
+          await handle.result(); // the decision is recorded; the workflow has finished
+          return await readIncident(handle);
+        });
+        log('');
+        log(renderIncident(view));
+        process.exitCode = exitCodeFor(view);
       } finally {
         await connection.close();
         await workerConnection.close();

@@ -14,6 +14,13 @@ import { sandboxImage } from './docker';
 import { startScriptedModel } from './scripted-model-server';
 import type { ScriptedModel, ScriptedTurn } from './scripted-model-server';
 import { withWorker } from './temporal';
+import type { WorkflowHandle } from '@temporalio/client';
+import { approveUpdate, stateQuery } from '../../workflows/operator-api';
+
+/** The default person: approves a verified fix through the update. */
+export async function approveAsOperator(handle: WorkflowHandle<typeof remediateIncident>): Promise<void> {
+  await handle.executeUpdate(approveUpdate, { args: [{ by: 'e2e-operator', comment: 'looks right' }] });
+}
 
 export const EXAMPLES = path.join(PROJECT_ROOT, 'examples');
 
@@ -101,6 +108,10 @@ export async function remediate(opts: {
   prepare?: (original: string) => void;
   /** Build the model client from the worker's environment (OPENAI_API_KEY...) as a real worker does. */
   modelFromEnv?: boolean;
+  /** What the person does with a verified fix (default: approve through the update). */
+  decide?: (handle: WorkflowHandle<typeof remediateIncident>) => Promise<void>;
+  /** Extra activity wrappers (timing seams for state tests). */
+  wrapActivities?: (a: ReturnType<typeof createActivities>) => ReturnType<typeof createActivities>;
 }): Promise<RemediationRun> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-e2e-'));
   const original = path.join(tmp, 'original');
@@ -112,7 +123,7 @@ export async function remediate(opts: {
   const incidentId = `e2e-${randomUUID()}`;
   const since = Math.floor(Date.now() / 1000) - 1;
   try {
-    const activities = createActivities({
+    const created = createActivities({
       docker: dockerFromEnv(),
       ...roots,
       defaultImage: sandboxImage(),
@@ -126,6 +137,7 @@ export async function remediate(opts: {
               api: opts.api ?? 'chat',
             }),
     });
+    const activities = opts.wrapActivities ? opts.wrapActivities(created) : created;
     const { result, historyJson } = await withWorker(activities, async ({ env, taskQueue }) => {
       const handle = await env.client.workflow.start<typeof remediateIncident>('remediateIncident', {
         taskQueue,
@@ -139,6 +151,17 @@ export async function remediate(opts: {
           },
         ],
       });
+      // Wait for the end, or for the person: a verified fix waits in awaiting_approval.
+      for (;;) {
+        const d = await handle.describe();
+        if (d.status.name !== 'RUNNING') break;
+        const state = await handle.query(stateQuery).catch(() => null);
+        if (state?.status === 'awaiting_approval') {
+          await (opts.decide ?? approveAsOperator)(handle);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
       const result = await handle.result();
       return { result, historyJson: JSON.stringify(await handle.fetchHistory()) };
     });

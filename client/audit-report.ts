@@ -1,0 +1,203 @@
+/**
+ * The audit report: a person-readable timeline rebuilt from the workflow's own history (the history
+ * is the audit trail; there is no side log). Facts come from recorded events: activity inputs and
+ * results, signals, updates, search-attribute changes, the final result. Gate verdicts are
+ * recomputed from the recorded sandbox results by the same pure gate functions the workflow ran,
+ * so the report cannot disagree with what the workflow decided.
+ */
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { Payload } from '@temporalio/common';
+import { tsToMs } from '@temporalio/common/lib/time';
+import type { temporal } from '@temporalio/proto';
+import { classifyError } from '../workflows/classify-error';
+import type { Classification } from '../workflows/classify-error';
+import { exitStatusGate, fixGate, reproductionGate } from '../workflows/gates';
+import type { IncidentSignature } from '../workflows/gates';
+import type {
+  GateVerdict,
+  RemediationResult,
+  RunSummary,
+  TestRunSummary,
+  WorkspaceInfo,
+} from '../workflows/incident-types';
+import { parseTraceback } from '../workflows/traceback';
+
+export interface AuditEntry {
+  at: string;
+  /** What happened: "activity runReproduction", "gate 1", "signal approve", ... */
+  what: string;
+  detail: string;
+  durationMs?: number;
+}
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+const decode = (p: Payload | null | undefined): unknown => (p ? defaultPayloadConverter.fromPayload(p) : undefined);
+const decodeFirst = (ps: { payloads?: Payload[] | null } | null | undefined): unknown => decode(ps?.payloads?.[0]);
+const iso = (e: HistoryEvent) => new Date(tsToMs(e.eventTime)).toISOString();
+
+interface Scheduled {
+  type: string;
+  input: Record<string, unknown>;
+  summary: string | undefined;
+  at: number;
+}
+
+export function buildAudit(events: HistoryEvent[]): AuditEntry[] {
+  const out: AuditEntry[] = [];
+  const scheduled = new Map<string, Scheduled>();
+  let errorLog = '';
+  let signature: IncidentSignature | null = null;
+  let baseline: TestRunSummary | undefined;
+
+  const gate = (at: string, name: string, v: GateVerdict) =>
+    out.push({ at, what: name, detail: `${v.passed ? 'PASSED' : 'REFUSED'} — ${v.reason}` });
+
+  for (const e of events) {
+    const at = iso(e);
+    if (e.workflowExecutionStartedEventAttributes) {
+      const input = (decodeFirst(e.workflowExecutionStartedEventAttributes.input) ?? {}) as {
+        repoPath?: string;
+        errorLog?: string;
+      };
+      errorLog = input.errorLog ?? '';
+      const tb = parseTraceback(errorLog);
+      out.push({
+        at,
+        what: 'started',
+        detail: `repository ${input.repoPath}; incident ${tb ? `${tb.exceptionType}: ${tb.message.slice(0, 120)}` : '(no traceback)'}`,
+      });
+    } else if (e.activityTaskScheduledEventAttributes) {
+      const a = e.activityTaskScheduledEventAttributes;
+      scheduled.set(String(e.eventId), {
+        type: a.activityType?.name ?? '?',
+        input: (decodeFirst(a.input) ?? {}) as Record<string, unknown>,
+        summary: decode(e.userMetadata?.summary) as string | undefined,
+        at: tsToMs(e.eventTime),
+      });
+    } else if (e.activityTaskCompletedEventAttributes) {
+      const a = e.activityTaskCompletedEventAttributes;
+      const s = scheduled.get(String(a.scheduledEventId));
+      if (!s) continue;
+      const result = decodeFirst(a.result);
+      const durationMs = tsToMs(e.eventTime) - s.at;
+      const entry: AuditEntry = { at, what: s.type, detail: s.summary ?? '', durationMs };
+      out.push(entry);
+      switch (s.type) {
+        case 'setupWorkspace': {
+          const ws = result as WorkspaceInfo;
+          entry.detail = `${ws.fileCount} files copied into an isolated workspace${ws.skippedSymlinks.length ? `; ${ws.skippedSymlinks.length} outward symlinks not copied` : ''}${ws.redactions.length ? `; redacted ${ws.redactions.map((r) => `${r.count} ${r.kind}`).join(', ')}` : ''}`;
+          const classification: Classification = classifyError({
+            errorLog,
+            traceback: parseTraceback(errorLog),
+            frames: ws.frames,
+            repoDefinesException: ws.repoDefinesException,
+          });
+          out.push({ at, what: 'classified', detail: `${classification.kind} — ${classification.reason}` });
+          if (classification.kind === 'code')
+            signature = {
+              type: classification.errorType,
+              location: { file: classification.location.file, func: classification.location.func },
+            };
+          break;
+        }
+        case 'writeReproduction':
+        case 'writeFix':
+        case 'writePrDescription': {
+          const r = result as {
+            model: { ok: boolean; reason?: string; usage: { inputTokens: number; outputTokens: number } };
+          };
+          entry.detail = `${s.summary ?? s.type}: ${r.model.ok ? 'answer accepted' : `answer refused — ${r.model.reason}`} (${r.model.usage.inputTokens} in / ${r.model.usage.outputTokens} out tokens)`;
+          break;
+        }
+        case 'runReproduction': {
+          const run = result as RunSummary;
+          entry.detail = `${s.summary ?? ''}: exit code ${run.exitCode}${run.exception ? `, ${run.exception.type}` : ''}${run.timedOut ? ', timed out' : ''}${run.oomKilled ? ', out of memory' : ''}; image ${run.imageId.slice(0, 19)}`;
+          if (s.input.step === 'reproduce' && signature)
+            gate(at, `gate 1 (reproduce ${String(s.input.attempt)})`, reproductionGate(run, signature));
+          if (s.input.step === 'fix') gate(at, `gate 2 (fix ${String(s.input.attempt)})`, fixGate(run));
+          break;
+        }
+        case 'runRepoTests': {
+          const t = result as TestRunSummary;
+          const counts = t.counts
+            ? Object.entries(t.counts)
+                .map(([k, v]) => `${v} ${k}`)
+                .join(', ')
+            : `exit code ${t.run?.exitCode}`;
+          entry.detail = t.ran ? `${s.summary ?? 'tests'}: ${counts}` : `tests not run: ${t.reason}`;
+          if (s.input.label === 'tests-baseline') baseline = t;
+          else gate(at, `regression gate (${String(s.input.label)})`, t.verdict ?? exitStatusGate(baseline, t));
+          break;
+        }
+        case 'applyFix': {
+          const r = result as { ok: boolean; reason?: string; changedFiles: string[] };
+          entry.detail = r.ok ? `patch applied: ${r.changedFiles.join(', ')}` : `patch refused — ${r.reason}`;
+          break;
+        }
+        case 'writeArtifacts':
+          entry.detail = `artifacts written: ${Object.keys(result as Record<string, string>).join(', ')}`;
+          break;
+        case 'recordDecision':
+          entry.detail = `decision recorded in proof.json`;
+          break;
+        default:
+          break;
+      }
+    } else if (e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes) {
+      const id = String(
+        e.activityTaskFailedEventAttributes?.scheduledEventId ??
+          e.activityTaskTimedOutEventAttributes?.scheduledEventId,
+      );
+      const message =
+        e.activityTaskFailedEventAttributes?.failure?.message ??
+        e.activityTaskTimedOutEventAttributes?.failure?.message ??
+        '';
+      out.push({ at, what: `${scheduled.get(id)?.type ?? 'activity'} failed`, detail: message });
+    } else if (e.workflowExecutionSignaledEventAttributes) {
+      const a = e.workflowExecutionSignaledEventAttributes;
+      const args = decodeFirst(a.input) as { by?: string; comment?: string; reason?: string } | undefined;
+      out.push({
+        at,
+        what: `signal ${a.signalName}`,
+        detail: `by ${args?.by ?? '?'}${args?.comment ? ` — ${args.comment}` : ''}${args?.reason ? ` — ${args.reason}` : ''}`,
+      });
+    } else if (e.workflowExecutionUpdateAcceptedEventAttributes) {
+      const req = e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest?.input;
+      const args = decodeFirst(req?.args) as { by?: string; comment?: string; reason?: string } | undefined;
+      out.push({
+        at,
+        what: `update ${req?.name ?? '?'} accepted`,
+        detail: `by ${args?.by ?? '?'}${args?.comment ? ` — ${args.comment}` : ''}${args?.reason ? ` — ${args.reason}` : ''}`,
+      });
+    } else if (e.upsertWorkflowSearchAttributesEventAttributes) {
+      const fields = e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields ?? {};
+      const status = fields.OpsGuardStatus ? decode(fields.OpsGuardStatus) : undefined;
+      if (status !== undefined)
+        out.push({ at, what: 'status', detail: typeof status === 'string' ? status : JSON.stringify(status) });
+    } else if (e.workflowExecutionCompletedEventAttributes) {
+      const r = decodeFirst(e.workflowExecutionCompletedEventAttributes.result) as RemediationResult;
+      const a = r.approval;
+      out.push({
+        at,
+        what: 'completed',
+        detail: `${r.status} — ${r.reason}${a ? `; ${a.decision}${a.by ? ` by ${a.by}` : ''} at ${a.at} via ${a.via}${a.comment ? ` (${a.comment})` : ''}${a.reason ? ` (${a.reason})` : ''}` : ''}`,
+      });
+    } else if (e.workflowExecutionFailedEventAttributes) {
+      out.push({ at, what: 'failed', detail: e.workflowExecutionFailedEventAttributes.failure?.message ?? '' });
+    }
+  }
+  return out;
+}
+
+export function renderAudit(id: string, entries: AuditEntry[]): string {
+  const lines = [
+    `Audit of incident ${id} (rebuilt from its Temporal history; gate verdicts recomputed from recorded results)`,
+    '',
+  ];
+  for (const e of entries) {
+    const dur = e.durationMs !== undefined ? ` (${(e.durationMs / 1000).toFixed(1)} s)` : '';
+    lines.push(`${e.at}  ${e.what.padEnd(30)} ${e.detail}${dur}`);
+  }
+  return lines.join('\n');
+}

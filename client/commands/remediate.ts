@@ -1,0 +1,130 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { Command } from 'commander';
+import { settingsFromEnv } from '../../worker/settings';
+import { incidentWorkflowId } from '../../workflows/fingerprint';
+import { validateIncidentInput } from '../../workflows/incident-input';
+import { parseTraceback } from '../../workflows/traceback';
+import type { remediateIncident } from '../../workflows/remediate-incident';
+import { connectClient } from '../temporal-connection';
+import { readIncident } from '../incident-state';
+import { renderIncident } from '../render-incident';
+import { UserError } from '../user-error';
+import { exitCodeFor, watchIncident } from '../watch-incident';
+
+function readLog(file: string): string {
+  if (file === '-') return fs.readFileSync(0, 'utf8');
+  if (!fs.existsSync(file)) throw new UserError(`--log ${file}: no such file`);
+  return fs.readFileSync(file, 'utf8');
+}
+
+export function registerRemediate(program: Command): void {
+  program
+    .command('remediate')
+    .description(
+      'Start remediating an incident; prints its id. The same incident (repository + error type + innermost frame) ' +
+        'maps to the same id, so a second report attaches to the running remediation instead of starting another.',
+    )
+    .requiredOption('--repo <dir>', 'the repository the incident happened in (the worker must be able to read it)')
+    .requiredOption('--log <file>', "the error log or traceback ('-' reads standard input)")
+    .option('--incident-id <id>', 'use this id instead of the fingerprint')
+    .option(
+      '--test-command <command>',
+      "the repo's test command, e.g. 'python3 -m pytest -q tests' (default: pytest where tests exist)",
+    )
+    .option('--image <image>', "sandbox image (default: the worker's OPSGUARD_SANDBOX_IMAGE)")
+    .option('--approval-timeout <duration>', "how long a verified fix waits for a decision, e.g. '30m', '24h'", '24h')
+    .option('--wait', 'stream the state transitions until the incident ends or waits for approval')
+    .option('--json', 'print the start (and with --wait, the final state) as JSON')
+    .action(
+      async (opts: {
+        repo: string;
+        log: string;
+        incidentId?: string;
+        testCommand?: string;
+        image?: string;
+        approvalTimeout: string;
+        wait?: boolean;
+        json?: boolean;
+      }) => {
+        const settings = settingsFromEnv();
+        const repoPath = path.resolve(opts.repo);
+        if (!fs.existsSync(repoPath) || !fs.statSync(repoPath).isDirectory())
+          throw new UserError(`--repo ${opts.repo}: not a directory`);
+        const errorLog = readLog(opts.log);
+        const input = {
+          repoPath,
+          errorLog,
+          ...(opts.incidentId ? { incidentId: opts.incidentId } : {}),
+          ...(opts.testCommand ? { testCommand: opts.testCommand.split(/\s+/).filter(Boolean) } : {}),
+          ...(opts.image ? { image: opts.image } : {}),
+          approvalTimeout: opts.approvalTimeout,
+        };
+        const checked = validateIncidentInput(input);
+        if (!checked.ok) throw new UserError(`The incident is not valid:\n  - ${checked.problems.join('\n  - ')}`);
+
+        const workflowId = opts.incidentId ?? incidentWorkflowId(repoPath, errorLog);
+        const tb = parseTraceback(errorLog);
+        const { client, close } = await connectClient(settings);
+        try {
+          let attached = false;
+          try {
+            attached = (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+          } catch {
+            attached = false; // not found: a new incident
+          }
+          let handle;
+          try {
+            handle = await client.workflow.start<typeof remediateIncident>('remediateIncident', {
+              taskQueue: settings.taskQueue,
+              workflowId,
+              args: [input],
+              // A second report of the same incident joins the running remediation; a finished one
+              // is not redone unless it failed (then a new run may start).
+              workflowIdConflictPolicy: 'USE_EXISTING',
+              workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+              staticSummary: `OpsGuard: ${tb?.exceptionType ?? 'incident'} in ${path.basename(repoPath)}`,
+              staticDetails: `Repository \`${repoPath}\`\n\n\`\`\`\n${errorLog.trim().split('\n').slice(-8).join('\n').slice(0, 1500)}\n\`\`\``,
+            });
+          } catch (err) {
+            if (err instanceof WorkflowExecutionAlreadyStartedError) {
+              const view = await readIncident(client.workflow.getHandle<typeof remediateIncident>(workflowId));
+              if (opts.json)
+                console.log(
+                  JSON.stringify({
+                    incidentId: workflowId,
+                    started: false,
+                    alreadyRemediated: true,
+                    status: view.status,
+                  }),
+                );
+              else
+                console.log(
+                  `${workflowId}\nThis incident was already remediated (status ${view.status}); not starting it again. See: npx opsguard status ${workflowId}`,
+                );
+              return;
+            }
+            throw err;
+          }
+          if (opts.json && !opts.wait)
+            console.log(JSON.stringify({ incidentId: workflowId, started: !attached, attached }));
+          else if (!opts.json) {
+            console.log(workflowId);
+            console.error(
+              attached
+                ? '(the same incident is already being remediated: attached to it)'
+                : `(started on task queue '${settings.taskQueue}')`,
+            );
+          }
+          if (opts.wait) {
+            const view = await watchIncident(handle, (line) => !opts.json && console.log(line));
+            console.log(opts.json ? JSON.stringify(view) : renderIncident(view));
+            process.exitCode = exitCodeFor(view);
+          }
+        } finally {
+          await close();
+        }
+      },
+    );
+}

@@ -1,0 +1,35 @@
+import type { IncidentView } from './incident-state';
+
+/** A person-readable summary of an incident (the `status` command, `--wait`'s last lines). */
+export function renderIncident(view: IncidentView): string {
+  const r = view.result;
+  const lines = [
+    `Incident ${view.id}: ${view.status}${view.step && view.step !== 'done' ? ` (step ${view.step})` : ''}`,
+  ];
+  if (view.failure) lines.push(`  failed: ${view.failure}`);
+  if (r) {
+    if (r.reason) lines.push(`  ${r.reason}`);
+    if (r.classification) lines.push(`  classification: ${r.classification.kind} — ${r.classification.reason}`);
+    for (const a of r.reproductionAttempts)
+      lines.push(`  reproduce ${a.attempt}: ${a.gate.passed ? 'PASSED' : 'refused'} — ${a.gate.reason}`);
+    for (const a of r.fixAttempts) {
+      const verdict = a.gate.passed && a.testsGate ? a.testsGate : a.gate;
+      lines.push(`  fix ${a.attempt}: ${verdict.passed ? 'PASSED' : 'refused'} — ${verdict.reason}`);
+    }
+    if (r.approval) {
+      const a = r.approval;
+      lines.push(
+        `  decision: ${a.decision}${a.by ? ` by ${a.by}` : ''} at ${a.at}${a.comment ? ` — ${a.comment}` : ''}${a.reason ? ` — ${a.reason}` : ''}`,
+      );
+    }
+    lines.push(`  tokens: ${r.tokenUsage.inputTokens} in / ${r.tokenUsage.outputTokens} out`);
+    const artifacts = Object.entries(r.artifacts);
+    if (artifacts.length) lines.push('  artifacts:', ...artifacts.map(([k, v]) => `    ${k.padEnd(18)} ${v}`));
+  } else if (view.source === 'search-attributes') {
+    lines.push('  (no worker answered the state query; status from the OpsGuardStatus search attribute)');
+  }
+  if (view.status === 'awaiting_approval') {
+    lines.push(`  decide: npx opsguard approve ${view.id}   |   npx opsguard reject ${view.id} --reason "..."`);
+  }
+  return lines.join('\n');
+}

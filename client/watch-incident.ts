@@ -1,0 +1,36 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import type { remediateIncident } from '../workflows/remediate-incident';
+import { FINAL_STATUSES, WAITING_STATUSES } from '../workflows/operator-api';
+import type { IncidentStatus } from '../workflows/incident-types';
+import { readIncident } from './incident-state';
+import type { IncidentView } from './incident-state';
+
+/** True when nothing more happens without a person (or ever). */
+export function isSettled(view: IncidentView): boolean {
+  return (
+    view.workflowStatus !== 'RUNNING' ||
+    FINAL_STATUSES.includes(view.status as IncidentStatus) ||
+    WAITING_STATUSES.includes(view.status as IncidentStatus)
+  );
+}
+
+/** Print each new state transition until the incident ends or waits for a person. */
+export async function watchIncident(
+  handle: WorkflowHandle<typeof remediateIncident>,
+  print: (line: string) => void,
+  pollMs = 1000,
+): Promise<IncidentView> {
+  let shown = 0;
+  for (;;) {
+    const view = await readIncident(handle);
+    for (const t of view.transitions.slice(shown)) print(`[STATE] ${t.step}`);
+    shown = Math.max(shown, view.transitions.length);
+    if (isSettled(view)) return view;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** Exit code for where an incident stands: 0 verified (waiting or decided), 5 no verified fix. */
+export function exitCodeFor(view: IncidentView): number {
+  return ['awaiting_approval', 'approved', 'rejected', 'approval_expired', 'running'].includes(view.status) ? 0 : 5;
+}

@@ -1,0 +1,78 @@
+/**
+ * What an operator can see of a running incident, kept current at every transition: the `state`
+ * query, the seed-style `[STATE]` log line, the typed search attributes (OpsGuardStatus, ...) and
+ * the Web UI's "current details" text.
+ */
+import { log, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import type { IncidentStatus, RemediationResult } from './incident-types';
+import { stateQuery } from './operator-api';
+import type { RemediationState } from './operator-api';
+import { OPSGUARD_ERROR_TYPE, OPSGUARD_FINGERPRINT, OPSGUARD_REPO, OPSGUARD_STATUS } from './search-attributes';
+
+export interface Tracker {
+  transition(step: string): void;
+  setStatus(status: IncidentStatus): void;
+  setErrorType(errorType: string): void;
+  readonly step: string;
+}
+
+export function createTracker(result: RemediationResult, repoPath: string): Tracker {
+  let step = 'start';
+  const transitions: RemediationState['transitions'] = [];
+  let published: IncidentStatus | undefined;
+  setHandler(stateQuery, () => ({ incidentId: result.incidentId, status: result.status, step, transitions, result }));
+  upsertSearchAttributes([
+    { key: OPSGUARD_REPO, value: repoPath },
+    { key: OPSGUARD_FINGERPRINT, value: result.fingerprint },
+  ]);
+
+  const details = () => {
+    const id = result.incidentId;
+    const lines = [
+      `**OpsGuard incident** \`${id}\` — status **${result.status}**, step \`${step}\``,
+      `Reproduction attempts: ${result.reproductionAttempts.length}/2 · fix attempts: ${result.fixAttempts.length}/3 · tokens: ${result.tokenUsage.inputTokens} in / ${result.tokenUsage.outputTokens} out`,
+      `Repository: \`${repoPath}\``,
+    ];
+    if (result.classification)
+      lines.push(`Classification: ${result.classification.kind} — ${result.classification.reason}`);
+    if (result.status === 'awaiting_approval') {
+      lines.push(
+        `**Awaiting approval.** Patch: \`${result.artifacts['patch.diff'] ?? ''}\``,
+        `Approve: \`opsguard approve ${id}\` or \`temporal workflow update execute --workflow-id ${id} --name approve --input '{"by":"<you>"}'\`; reject: \`opsguard reject ${id} --reason "..."\``,
+      );
+    }
+    if (result.approval)
+      lines.push(
+        `Decision: ${result.approval.decision} by ${result.approval.by ?? '(timeout)'} at ${result.approval.at}`,
+      );
+    if (result.reason) lines.push(`Outcome: ${result.reason}`);
+    return lines.join('\n\n');
+  };
+  const publish = () => {
+    if (published !== result.status) {
+      upsertSearchAttributes([{ key: OPSGUARD_STATUS, value: result.status }]);
+      published = result.status;
+    }
+    setCurrentDetails(details());
+  };
+  publish();
+
+  return {
+    transition(next) {
+      step = next;
+      transitions.push({ at: new Date().toISOString(), step: next });
+      log.info(`[STATE] ${next}`, { incidentId: result.incidentId });
+      publish();
+    },
+    setStatus(status) {
+      result.status = status;
+      publish();
+    },
+    setErrorType(errorType) {
+      upsertSearchAttributes([{ key: OPSGUARD_ERROR_TYPE, value: errorType }]);
+    },
+    get step() {
+      return step;
+    },
+  };
+}
