@@ -90,8 +90,9 @@ export interface RemediationRun {
   originalUnchanged: boolean;
   containers: ContainerEvents;
   roots: { artifactsDir: string; workDir: string };
-  /** The workflow's whole history, as JSON text. */
+  /** The workflow's whole history, as JSON text (for searching) and as events (for the audit). */
   historyJson: string;
+  history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 }
 
 /**
@@ -110,6 +111,8 @@ export async function remediate(opts: {
   modelFromEnv?: boolean;
   /** What the person does with a verified fix (default: approve through the update). */
   decide?: (handle: WorkflowHandle<typeof remediateIncident>) => Promise<void>;
+  /** Runs right after the workflow starts (to act on it mid-flight). */
+  onStarted?: (handle: WorkflowHandle<typeof remediateIncident>) => Promise<void>;
   /** Extra activity wrappers (timing seams for state tests). */
   wrapActivities?: (a: ReturnType<typeof createActivities>) => ReturnType<typeof createActivities>;
 }): Promise<RemediationRun> {
@@ -138,7 +141,7 @@ export async function remediate(opts: {
             }),
     });
     const activities = opts.wrapActivities ? opts.wrapActivities(created) : created;
-    const { result, historyJson } = await withWorker(activities, async ({ env, taskQueue }) => {
+    const { result, history, historyJson } = await withWorker(activities, async ({ env, taskQueue }) => {
       const handle = await env.client.workflow.start<typeof remediateIncident>('remediateIncident', {
         taskQueue,
         workflowId: incidentId,
@@ -151,6 +154,7 @@ export async function remediate(opts: {
           },
         ],
       });
+      await opts.onStarted?.(handle);
       // Wait for the end, or for the person: a verified fix waits in awaiting_approval.
       for (;;) {
         const d = await handle.describe();
@@ -163,7 +167,8 @@ export async function remediate(opts: {
         await new Promise((r) => setTimeout(r, 200));
       }
       const result = await handle.result();
-      return { result, historyJson: JSON.stringify(await handle.fetchHistory()) };
+      const history = await handle.fetchHistory();
+      return { result, history, historyJson: JSON.stringify(history) };
     });
     return {
       result,
@@ -173,6 +178,7 @@ export async function remediate(opts: {
       containers: await containerEvents(incidentId, since),
       roots,
       historyJson,
+      history,
     };
   } finally {
     await model.close();

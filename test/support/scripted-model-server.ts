@@ -16,6 +16,8 @@ export interface ScriptedTurn {
   answer: string;
   /** Optional: strings the request's prompt must contain (e.g. earlier attempts' feedback). */
   expectInPrompt?: string[];
+  /** Optional: answer only after this long (to observe the workflow mid-step). */
+  delayMs?: number;
 }
 
 export interface RecordedRequest {
@@ -157,12 +159,15 @@ export async function startScriptedModel(turns: ScriptedTurn[]): Promise<Scripte
       if (missing.length) return fail(`the ${task} prompt lacks ${missing.map((m) => JSON.stringify(m)).join(', ')}`);
       queue.shift();
       const model = body.model ?? 'scripted';
-      reply(
-        200,
-        path.endsWith('/responses')
-          ? responsesAnswer(model, turn.answer, prompt)
-          : chatCompletion(model, turn.answer, prompt),
-      );
+      const answer = () =>
+        reply(
+          200,
+          path.endsWith('/responses')
+            ? responsesAnswer(model, turn.answer, prompt)
+            : chatCompletion(model, turn.answer, prompt),
+        );
+      if (turn.delayMs) setTimeout(answer, turn.delayMs);
+      else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
