@@ -1,0 +1,170 @@
+/**
+ * The `opsguard` command line, run as a real subprocess against the test Temporal server, with a
+ * worker (scripted model, real Docker) in this process: the commands, their output, and the
+ * errors a person meets (Temporal not reachable, unknown incident, already decided, bad input).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { createActivities } from '../activities';
+import { createModelClient } from '../activities/model-client';
+import { dockerFromEnv } from '../sandbox/docker-client';
+import { PROJECT_ROOT } from '../worker/settings';
+import { sandboxImage } from './support/docker';
+import { EXAMPLES, recordedTurns } from './support/remediation-harness';
+import { startScriptedModel } from './support/scripted-model-server';
+import type { ScriptedTurn } from './support/scripted-model-server';
+import { TEST_TEMPORAL_ADDRESS, withWorker } from './support/temporal';
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `opsguard ...` through its bin entry, asynchronously (the worker lives in this process). */
+function opsguard(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [path.join(PROJECT_ROOT, 'client', 'bin.mjs'), ...args],
+      { env: { ...process.env, TEMPORAL_ADDRESS: TEST_TEMPORAL_ADDRESS, ...env }, timeout: 120_000 },
+      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    );
+    if (stdin !== undefined) child.stdin?.end(stdin);
+  });
+}
+
+const turns = recordedTurns('config-loader');
+
+test('opsguard: remediate --wait, status, artifacts, audit, list, approve, and their errors', async () => {
+  const model = await startScriptedModel([...turns, ...turns]);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-cli-'));
+  const repo = path.join(tmp, 'repo');
+  fs.cpSync(path.join(EXAMPLES, 'config-loader', 'repo'), repo, { recursive: true });
+  const log = path.join(EXAMPLES, 'config-loader', 'incident.log');
+  const activities = createActivities({
+    docker: dockerFromEnv(),
+    artifactsDir: path.join(tmp, 'artifacts'),
+    workDir: path.join(tmp, 'work'),
+    defaultImage: sandboxImage(),
+    model: () => createModelClient({ baseURL: model.baseURL, apiKey: 'k', modelId: 'scripted', api: 'chat' }),
+  });
+  try {
+    await withWorker(activities, async ({ taskQueue }) => {
+      const env = { OPSGUARD_TASK_QUEUE: taskQueue };
+
+      // remediate --wait streams the transitions and stops when the incident waits for a person.
+      const started = await opsguard(
+        ['remediate', '--repo', repo, '--log', '-', '--wait'],
+        env,
+        fs.readFileSync(log, 'utf8'),
+      );
+      assert.equal(started.code, 0, started.stderr);
+      const id = started.stdout.split('\n')[0] ?? '';
+      assert.match(id, /^incident-[0-9a-f]{16}$/, 'the id is the fingerprint');
+      assert.match(
+        started.stdout,
+        /\[STATE\] reproduce_attempt_1\n[\s\S]*\[STATE\] fix_attempt_1\n[\s\S]*\[STATE\] awaiting_approval/,
+      );
+      assert.match(started.stdout, new RegExp(`Incident ${id}: awaiting_approval`));
+      assert.match(started.stdout, /decide: npx opsguard approve/);
+
+      // The same incident again: not remediated twice.
+      const again = await opsguard(['remediate', '--repo', repo, '--log', log, '--json'], env);
+      assert.equal(again.code, 0, again.stderr);
+      assert.deepEqual(JSON.parse(again.stdout), { incidentId: id, started: false, attached: true });
+
+      const status = await opsguard(['status', id, '--json'], env);
+      assert.equal(status.code, 0, status.stderr);
+      const view = JSON.parse(status.stdout) as { status: string; source: string; result: { fixAttempts: unknown[] } };
+      assert.equal(view.status, 'awaiting_approval');
+      assert.equal(view.source, 'query');
+      assert.equal(view.result.fixAttempts.length, 1);
+
+      const listed = await opsguard(['list', '--status', 'awaiting_approval', '--json'], env);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.ok(
+        (JSON.parse(listed.stdout) as { id: string }[]).some((r) => r.id === id),
+        listed.stdout,
+      );
+
+      const out = path.join(tmp, 'out');
+      const copied = await opsguard(['artifacts', id, '--out', out], env);
+      assert.equal(copied.code, 0, copied.stderr);
+      for (const f of ['patch.diff', 'PR_DESCRIPTION.md', 'reproduction.py', 'proof.json'])
+        assert.ok(fs.existsSync(path.join(out, id, f)), f);
+
+      const approved = await opsguard(['approve', id, '--by', 'erin', '--comment', 'ship it'], env);
+      assert.equal(approved.code, 0, approved.stderr);
+      assert.match(approved.stdout, new RegExp(`Incident ${id} approved by erin at `));
+
+      // Deciding again is refused: either the validator's reason, or the incident has ended.
+      const twice = await opsguard(['reject', id, '--reason', 'changed my mind'], env);
+      assert.equal(twice.code, 6, twice.stdout + twice.stderr);
+      assert.match(twice.stderr, /opsguard: (Refused: incident .* was already approved by erin|Incident .* has ended)/);
+
+      const audit = await opsguard(['audit', id], env);
+      assert.equal(audit.code, 0, audit.stderr);
+      assert.match(audit.stdout, /gate 1 \(reproduce 1\)\s+PASSED/);
+      assert.match(audit.stdout, /update approve accepted\s+by erin — ship it/);
+
+      // Errors a person understands, with exit codes scripts can use.
+      const unknown = await opsguard(['status', 'no-such-incident'], env);
+      assert.equal(unknown.code, 4);
+      assert.match(unknown.stderr, /^opsguard: Unknown incident 'no-such-incident'/);
+      assert.doesNotMatch(unknown.stderr, /\n\s+at /, 'no stack trace');
+
+      const unreachable = await opsguard(['list'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+      assert.equal(unreachable.code, 3);
+      assert.match(
+        unreachable.stderr,
+        /Temporal is not reachable at 127\.0\.0\.1:1\. Start it with 'npx opsguard dev'/,
+      );
+
+      const noLog = await opsguard(['remediate', '--repo', repo, '--log', path.join(tmp, 'missing.log')], env);
+      assert.equal(noLog.code, 2);
+      assert.match(noLog.stderr, /--log .*missing\.log: no such file/);
+
+      const badTimeout = await opsguard(['remediate', '--repo', repo, '--log', log, '--approval-timeout', 'soon'], env);
+      assert.equal(badTimeout.code, 2);
+      assert.match(badTimeout.stderr, /approvalTimeout must be a duration/);
+
+      const missingOption = await opsguard(['remediate', '--log', log], env);
+      assert.equal(missingOption.code, 2);
+      assert.match(missingOption.stderr, /required option '--repo <dir>' not specified/);
+    });
+  } finally {
+    await model.close();
+  }
+});
+
+test('opsguard --help lists every command and the exit codes; each command has its own --help', async () => {
+  const help = await opsguard(['--help']);
+  assert.equal(help.code, 0);
+  for (const c of [
+    'dev',
+    'worker',
+    'remediate',
+    'status',
+    'watch',
+    'approve',
+    'reject',
+    'list',
+    'artifacts',
+    'audit',
+    'demo',
+  ]) {
+    assert.match(help.stdout, new RegExp(`^  ${c}\\b`, 'm'), c);
+  }
+  assert.match(
+    help.stdout,
+    /Exit codes: 0 ok, 2 bad usage or input, 3 Temporal or Docker unreachable, 4 unknown incident/,
+  );
+  const sub = await opsguard(['reject', '--help']);
+  assert.equal(sub.code, 0);
+  assert.match(sub.stdout, /--reason <text>/);
+});
