@@ -16,7 +16,6 @@ import { PROJECT_ROOT } from '../worker/settings';
 import { sandboxImage } from './support/docker';
 import { EXAMPLES, recordedTurns } from './support/remediation-harness';
 import { startScriptedModel } from './support/scripted-model-server';
-import type { ScriptedTurn } from './support/scripted-model-server';
 import { TEST_TEMPORAL_ADDRESS, withWorker } from './support/temporal';
 
 interface CliRun {
