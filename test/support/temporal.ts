@@ -29,11 +29,12 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export async function withWorker<T>(
   activities: object,
   fn: (ctx: { env: TestWorkflowEnvironment; taskQueue: string }) => Promise<T>,
+  opts: { taskQueue?: string } = {},
 ): Promise<T> {
   installRuntimeOnce(); // before anything instantiates Temporal's runtime
   const server = await startTestServer();
   const env = await TestWorkflowEnvironment.createFromExistingServer({ address: TEST_TEMPORAL_ADDRESS });
-  const taskQueue = `test-${randomUUID()}`;
+  const taskQueue = opts.taskQueue ?? `test-${randomUUID()}`;
   bundle ??= bundleWorkflows();
   const { worker, connection } = await createWorker({
     address: TEST_TEMPORAL_ADDRESS,
