@@ -30,7 +30,7 @@ export function createTracker(result: RemediationResult, repoPath: string): Trac
     const id = result.incidentId;
     const lines = [
       `**OpsGuard incident** \`${id}\` — status **${result.status}**, step \`${step}\``,
-      `Reproduction attempts: ${result.reproductionAttempts.length}/2 · fix attempts: ${result.fixAttempts.length}/3 · tokens: ${result.tokenUsage.inputTokens} in / ${result.tokenUsage.outputTokens} out`,
+      `Reproduction attempts: ${result.reproductionAttempts.length} of 2 · fix attempts: ${result.fixAttempts.length} of 3 · tokens: ${result.tokenUsage.inputTokens} in / ${result.tokenUsage.outputTokens} out`,
       `Repository: \`${repoPath}\``,
     ];
     if (result.classification)
@@ -45,7 +45,7 @@ export function createTracker(result: RemediationResult, repoPath: string): Trac
       lines.push(
         `Decision: ${result.approval.decision} by ${result.approval.by ?? '(timeout)'} at ${result.approval.at}`,
       );
-    if (result.reason) lines.push(`Outcome: ${result.reason}`);
+    if (result.reason && result.status !== 'awaiting_approval') lines.push(`Outcome: ${result.reason}`);
     return lines.join('\n\n');
   };
   const publish = () => {

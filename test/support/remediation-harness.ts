@@ -14,6 +14,7 @@ import { sandboxImage } from './docker';
 import { startScriptedModel } from './scripted-model-server';
 import type { ScriptedModel, ScriptedTurn } from './scripted-model-server';
 import { withWorker } from './temporal';
+import { parseTraceback } from '../../workflows/traceback';
 import type { WorkflowHandle } from '@temporalio/client';
 import { approveUpdate, stateQuery } from '../../workflows/operator-api';
 
@@ -124,6 +125,7 @@ export async function remediate(opts: {
   const roots = { artifactsDir: path.join(tmp, 'artifacts'), workDir: path.join(tmp, 'work') };
   const model = await startScriptedModel(opts.turns);
   const incidentId = `e2e-${randomUUID()}`;
+  const errorLog = opts.errorLog ?? fs.readFileSync(path.join(EXAMPLES, opts.example, 'incident.log'), 'utf8');
   const since = Math.floor(Date.now() / 1000) - 1;
   try {
     const created = createActivities({
@@ -145,10 +147,11 @@ export async function remediate(opts: {
       const handle = await env.client.workflow.start<typeof remediateIncident>('remediateIncident', {
         taskQueue,
         workflowId: incidentId,
+        staticSummary: `OpsGuard: ${parseTraceback(errorLog)?.exceptionType ?? 'incident'} in ${opts.example}`,
         args: [
           {
             repoPath: original,
-            errorLog: opts.errorLog ?? fs.readFileSync(path.join(EXAMPLES, opts.example, 'incident.log'), 'utf8'),
+            errorLog,
             incidentId,
             ...opts.input,
           },
