@@ -84,6 +84,10 @@ test('opsguard: remediate --wait, status, artifacts, audit, list, approve, and t
       assert.equal(view.source, 'query');
       assert.equal(view.result.fixAttempts.length, 1);
 
+      const watched = await opsguard(['watch', id], env);
+      assert.equal(watched.code, 0, watched.stderr);
+      assert.match(watched.stdout, /\[STATE\] setup_workspace\n[\s\S]*\[STATE\] awaiting_approval\n/);
+
       const listed = await opsguard(['list', '--status', 'awaiting_approval', '--json'], env);
       assert.equal(listed.code, 0, listed.stderr);
       assert.ok(
@@ -166,4 +170,29 @@ test('opsguard --help lists every command and the exit codes; each command has i
   const sub = await opsguard(['reject', '--help']);
   assert.equal(sub.code, 0);
   assert.match(sub.stdout, /--reason <text>/);
+});
+
+test('opsguard demo --approve: the main job, end to end on the running server, with recorded answers', async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-demo-'));
+  const demo = await opsguard(['demo', '--approve'], { OPSGUARD_HOME: home, OPENAI_API_KEY: '', OPENAI_BASE_URL: '' });
+  assert.equal(demo.code, 0, demo.stdout + demo.stderr);
+  assert.match(demo.stdout, /\[MODEL\] OPENAI_API_KEY is not set: the model's answers come from the recorded script/);
+  assert.match(demo.stdout, /\[SERVICES\] Temporal already running/);
+  assert.match(demo.stdout, /Incident demo-config-loader-\S+: approved\n/);
+  assert.match(demo.stdout, /\+ {4}"user": "orders_app",/);
+  assert.ok(fs.readdirSync(path.join(home, 'artifacts')).length === 1, 'artifacts under OPSGUARD_HOME');
+});
+
+test('opsguard dev: reuses the running server, runs a worker until interrupted, and stops cleanly', async () => {
+  const child = execFile(process.execPath, [path.join(PROJECT_ROOT, 'client', 'bin.mjs'), 'dev'], {
+    env: { ...process.env, TEMPORAL_ADDRESS: TEST_TEMPORAL_ADDRESS, OPSGUARD_TASK_QUEUE: `dev-${process.pid}` },
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  for (let i = 0; i < 100 && !out.includes('[WORKER] polling'); i++) await new Promise((r) => setTimeout(r, 200));
+  assert.match(out, /\[SERVICES\] Temporal already running at /);
+  assert.match(out, new RegExp(`\\[WORKER\\] polling task queue 'dev-${process.pid}'`));
+  child.kill('SIGINT');
+  assert.equal(await exited, 0, 'a clean shutdown on Ctrl-C');
 });
