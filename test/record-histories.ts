@@ -1,0 +1,60 @@
+/**
+ * Records workflow histories from real runs (real Temporal, real Docker, scripted model) as replay
+ * fixtures for test/replay.test.ts. Rerun when a workflow change is intended to change histories
+ * (and put that change behind patched()):  npx tsx test/record-histories.ts
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { PROJECT_ROOT, settingsFromEnv } from '../worker/settings';
+import { recordedTurns, remediate } from './support/remediation-harness';
+import type { ScriptedTurn } from './support/scripted-model-server';
+import { startTestServer, TEST_TEMPORAL_ADDRESS } from './support/temporal';
+
+const [REPRO_OK, FIX_OK, PR_OK] = recordedTurns('config-loader') as [ScriptedTurn, ScriptedTurn, ScriptedTurn];
+const dir = path.join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
+const server = await startTestServer();
+const runs: [string, Parameters<typeof remediate>[0]][] = [
+  ['approved-first-try', { example: 'config-loader', turns: [REPRO_OK, FIX_OK, PR_OK] }],
+  [
+    'refusals-then-approved',
+    {
+      example: 'config-loader',
+      turns: [
+        { task: 'write_reproduction', answer: 'Sure, call it without a user.' },
+        REPRO_OK,
+        {
+          task: 'write_fix',
+          answer: JSON.stringify({ summary: 'x', files: [{ path: '../x.py', content: 'x = 1\n' }] }),
+        },
+        FIX_OK,
+        PR_OK,
+      ],
+    },
+  ],
+  [
+    'infra-error',
+    {
+      example: 'config-loader',
+      turns: [],
+      errorLog: 'requests.exceptions.ConnectionError: Connection refused (db.internal:5432)\n',
+    },
+  ],
+];
+for (const [name, opts] of runs) {
+  const run = await remediate(opts);
+  // The CLI's JSON is the format Worker.runReplayHistory reads (proto3 JSON).
+  const json = execFileSync(settingsFromEnv().temporalBin, [
+    'workflow',
+    'show',
+    '--workflow-id',
+    run.result.incidentId,
+    '--output',
+    'json',
+    '--address',
+    TEST_TEMPORAL_ADDRESS,
+  ]);
+  fs.writeFileSync(path.join(dir, `${name}.json`), json);
+  console.log(`${name}: ${run.result.status}, ${run.history.events?.length} events`);
+}
+if (!server.reused) await server.stop();

@@ -1,0 +1,49 @@
+/**
+ * Replay: histories recorded from real runs (test/fixtures/histories, made by
+ * test/record-histories.ts) must replay without a determinism error against today's workflow code.
+ * A workflow change that would break running incidents fails here; put such changes behind
+ * patched() and record new fixtures.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { Worker } from '@temporalio/worker';
+import { bundleWorkflows, installRuntimeOnce } from '../worker/create-worker';
+import { PROJECT_ROOT } from '../worker/settings';
+
+const DIR = path.join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
+const fixtures = fs
+  .readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
+installRuntimeOnce();
+const bundle = bundleWorkflows();
+
+test('there are recorded histories to replay', () => {
+  assert.deepEqual(fixtures, ['approved-first-try.json', 'infra-error.json', 'refusals-then-approved.json']);
+});
+
+for (const file of fixtures) {
+  test(`replays ${file} deterministically`, async () => {
+    const history = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')) as unknown;
+    await Worker.runReplayHistory({ workflowBundle: await bundle }, history, path.basename(file, '.json'));
+  });
+}
+
+test('a history that does not match the code is caught (the replay check can fail)', async () => {
+  const history = JSON.parse(fs.readFileSync(path.join(DIR, 'approved-first-try.json'), 'utf8')) as {
+    events: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[];
+  };
+  const scheduled = history.events.find((e) => e.activityTaskScheduledEventAttributes);
+  assert.ok(scheduled?.activityTaskScheduledEventAttributes);
+  scheduled.activityTaskScheduledEventAttributes.activityType.name = 'someOtherActivity';
+  await assert.rejects(
+    Worker.runReplayHistory({ workflowBundle: await bundle }, history, 'tampered'),
+    (err: unknown) => {
+      assert.ok(err instanceof DeterminismViolationError, String(err));
+      return true;
+    },
+  );
+});
