@@ -117,10 +117,10 @@ export function registerDemo(program: Command): void {
           ],
           staticSummary: `OpsGuard demo: ${opts.example}`,
         });
-        const view = await worker.runUntil(async () => {
+        const { view, shown } = await worker.runUntil(async () => {
           // Run until the incident ends or waits for a person, then take the person's decision.
           const waiting = await watchIncident(handle, () => undefined, 500);
-          if (waiting.status !== 'awaiting_approval') return waiting;
+          if (waiting.status !== 'awaiting_approval') return { view: waiting, shown: false };
           log('');
           log(renderIncident(waiting));
           const patch = waiting.result?.artifacts['patch.diff'];
@@ -142,13 +142,12 @@ export function registerDemo(program: Command): void {
             );
             log(`  OPSGUARD_TASK_QUEUE=${taskQueue} npx opsguard worker   # the decision needs no model`);
             log(`  npx opsguard approve ${workflowId}    or    npx opsguard reject ${workflowId} --reason "..."`);
-            return waiting;
+            return { view: waiting, shown: true };
           }
           await handle.result(); // the decision is recorded; the workflow has finished
-          return await readIncident(handle);
+          return { view: await readIncident(handle), shown: false };
         });
-        log('');
-        log(renderIncident(view));
+        if (!shown) log(`\n${renderIncident(view)}`);
         process.exitCode = exitCodeFor(view);
       } finally {
         await connection.close();
