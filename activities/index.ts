@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import { withDefaults } from '../sandbox/limits';
 import type { SandboxLimits } from '../sandbox/limits';
 import type { AttemptFeedback } from './prompts';
-import type { RemediationResult } from '../workflows/incident-types';
+import type { ApprovalDecision, RemediationResult } from '../workflows/incident-types';
 import type { IncidentSignature } from '../workflows/gates';
 import { writeFix, writePrDescription, writeReproduction } from './authoring';
 import { incidentPaths, writeFileAtomic } from './incident-paths';
@@ -144,7 +144,7 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
-    async recordDecision(args: { incidentId: string; status: string; approval: RemediationResult['approval'] }) {
+    async recordDecision(args: { incidentId: string; status: string; approval: ApprovalDecision | undefined }) {
       await recordDecision(paths(args.incidentId), args);
     },
   };

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { operatorChecks } from '../workflows/classify-error';
 import { VERIFIED_STATUSES } from '../workflows/incident-types';
+import type { ApprovalDecision } from '../workflows/incident-types';
 import type { FixAttempt, RemediationResult, ReproductionAttempt, RunSummary } from '../workflows/incident-types';
 import { writeFileAtomic } from './incident-paths';
 import type { IncidentPaths } from './incident-paths';
@@ -181,7 +182,7 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
 /** The person's decision goes into proof.json beside the evidence it was made on. */
 export async function recordDecision(
   paths: IncidentPaths,
-  args: { status: string; approval: RemediationResult['approval'] },
+  args: { status: string; approval: ApprovalDecision | undefined },
 ): Promise<void> {
   const file = path.join(paths.artifactDir, 'proof.json');
   const proof = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;

@@ -9,12 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createActivities } from '../activities';
-import { createModelClient } from '../activities/model-client';
-import { dockerFromEnv } from '../sandbox/docker-client';
 import { PROJECT_ROOT } from '../worker/settings';
-import { sandboxImage } from './support/docker';
-import { EXAMPLES, recordedTurns } from './support/remediation-harness';
+import { EXAMPLES, recordedTurns, scriptedActivities } from './support/remediation-harness';
 import { startScriptedModel } from './support/scripted-model-server';
 import { TEST_TEMPORAL_ADDRESS, withWorker } from './support/temporal';
 
@@ -45,13 +41,7 @@ test('opsguard: remediate --wait, status, artifacts, audit, list, approve, and t
   const repo = path.join(tmp, 'repo');
   fs.cpSync(path.join(EXAMPLES, 'config-loader', 'repo'), repo, { recursive: true });
   const log = path.join(EXAMPLES, 'config-loader', 'incident.log');
-  const activities = createActivities({
-    docker: dockerFromEnv(),
-    artifactsDir: path.join(tmp, 'artifacts'),
-    workDir: path.join(tmp, 'work'),
-    defaultImage: sandboxImage(),
-    model: () => createModelClient({ baseURL: model.baseURL, apiKey: 'k', modelId: 'scripted', api: 'chat' }),
-  });
+  const activities = scriptedActivities(model.baseURL, tmp);
   try {
     await withWorker(activities, async ({ taskQueue }) => {
       const env = { OPSGUARD_TASK_QUEUE: taskQueue };

@@ -8,12 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createActivities } from '../activities';
-import { createModelClient } from '../activities/model-client';
-import { dockerFromEnv } from '../sandbox/docker-client';
 import { PROJECT_ROOT, settingsFromEnv } from '../worker/settings';
-import { sandboxImage } from './support/docker';
-import { EXAMPLES, recordedTurns } from './support/remediation-harness';
+import { EXAMPLES, recordedTurns, scriptedActivities } from './support/remediation-harness';
 import { startScriptedModel } from './support/scripted-model-server';
 import { TEST_TEMPORAL_ADDRESS, withWorker } from './support/temporal';
 
@@ -68,13 +64,7 @@ test("the runbook's temporal commands work as written", async () => {
     INCIDENT_ID: `runbook-${process.pid}-${Date.now()}`,
   };
   const model = await startScriptedModel(recordedTurns('config-loader'));
-  const activities = createActivities({
-    docker: dockerFromEnv(),
-    artifactsDir: path.join(tmp, 'artifacts'),
-    workDir: path.join(tmp, 'work'),
-    defaultImage: sandboxImage(),
-    model: () => createModelClient({ baseURL: model.baseURL, apiKey: 'k', modelId: 'scripted', api: 'chat' }),
-  });
+  const activities = scriptedActivities(model.baseURL, tmp);
   try {
     // The runbook names task queue `opsguard`: the test server is our own, so the worker takes it.
     await withWorker(

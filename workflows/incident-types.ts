@@ -16,6 +16,18 @@ export type IncidentStatus =
 /** The statuses of an incident whose fix was verified (whatever the person decided after). */
 export const VERIFIED_STATUSES: IncidentStatus[] = ['awaiting_approval', 'approved', 'rejected', 'approval_expired'];
 
+/** A person's decision on a verified fix, or the approval timeout's. */
+export interface ApprovalDecision {
+  decision: 'approved' | 'rejected' | 'expired';
+  /** Who decided (null when the approval timed out). */
+  by: string | null;
+  /** Workflow time of the decision (ISO 8601). */
+  at: string;
+  comment?: string;
+  reason?: string;
+  via: 'signal' | 'update' | 'timeout';
+}
+
 export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
@@ -142,14 +154,7 @@ export interface RemediationResult {
   /** The stable incident fingerprint (repository + error type + innermost application frame). */
   fingerprint: string;
   /** The person's decision on a verified fix (absent until decided). */
-  approval?: {
-    decision: 'approved' | 'rejected' | 'expired';
-    by: string | null;
-    at: string;
-    comment?: string;
-    reason?: string;
-    via: 'signal' | 'update' | 'timeout';
-  };
+  approval?: ApprovalDecision;
   /** How gate 1 matched: through the incident's code location, or by type alone (and why). */
   reproductionCriterion?: string;
   /** Artifact name -> absolute path. */

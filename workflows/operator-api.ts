@@ -4,7 +4,9 @@
  * once; refused with the reason when the incident is not awaiting approval).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { IncidentStatus, RemediationResult } from './incident-types';
+import type { ApprovalDecision, IncidentStatus, RemediationResult } from './incident-types';
+
+export type { ApprovalDecision };
 
 export interface ApproveArgs {
   by: string;
@@ -14,17 +16,6 @@ export interface ApproveArgs {
 export interface RejectArgs {
   by: string;
   reason: string;
-}
-
-export interface ApprovalDecision {
-  decision: 'approved' | 'rejected' | 'expired';
-  /** Who decided (null when the approval timed out). */
-  by: string | null;
-  /** Workflow time of the decision (ISO 8601). */
-  at: string;
-  comment?: string;
-  reason?: string;
-  via: 'signal' | 'update' | 'timeout';
 }
 
 /** What `opsguard status`, `watch` and `temporal workflow query --name state` show. */

@@ -25,6 +25,17 @@ export async function approveAsOperator(handle: WorkflowHandle<typeof remediateI
 
 export const EXAMPLES = path.join(PROJECT_ROOT, 'examples');
 
+/** Real activities (real Docker, folders under `dir`) whose model is the scripted server at `baseURL`. */
+export function scriptedActivities(baseURL: string, dir: string) {
+  return createActivities({
+    docker: dockerFromEnv(),
+    artifactsDir: path.join(dir, 'artifacts'),
+    workDir: path.join(dir, 'work'),
+    defaultImage: sandboxImage(),
+    model: () => createModelClient({ baseURL, apiKey: 'sk-test-not-a-secret', modelId: 'scripted', api: 'chat' }),
+  });
+}
+
 /** The recorded answers of an example: [reproduction, fix, PR description]. */
 export function recordedTurns(example: string): ScriptedTurn[] {
   return (
