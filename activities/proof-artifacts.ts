@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { operatorChecks } from '../workflows/classify-error';
+import { fixAttemptVerdict } from '../workflows/gates';
 import { VERIFIED_STATUSES } from '../workflows/incident-types';
 import type { ApprovalDecision } from '../workflows/incident-types';
 import type { FixAttempt, RemediationResult, ReproductionAttempt, RunSummary } from '../workflows/incident-types';
@@ -85,7 +86,7 @@ function attemptsTable(result: RemediationResult): string {
     ),
     ...result.fixAttempts.map(
       (a) =>
-        `| fix | ${a.attempt} | ${a.model.ok ? 'ok' : `refused: ${a.model.reason}`} | ${a.run ? runLine(a.run) : (a.patchRefusal ?? '-')} | ${a.testsGate && a.gate.passed ? a.testsGate.reason : a.gate.reason} |`,
+        `| fix | ${a.attempt} | ${a.model.ok ? 'ok' : `refused: ${a.model.reason}`} | ${a.run ? runLine(a.run) : (a.patchRefusal ?? '-')} | ${fixAttemptVerdict(a).reason} |`,
     ),
   ];
   return rows.map((r) => r.replace(/\n/g, ' ')).join('\n');
@@ -99,7 +100,7 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
 
   if (VERIFIED_STATUSES.includes(result.status)) {
     const repro = result.reproductionAttempts.find((a) => a.gate.passed);
-    const fix = result.fixAttempts.find((a) => a.gate.passed && (a.testsGate?.passed ?? true));
+    const fix = result.fixAttempts.find((a) => fixAttemptVerdict(a).passed);
     if (!repro?.scriptPath || !fix?.diffPath) throw new Error('verified result without a passing reproduction and fix');
     out['patch.diff'] = path.join(dir, 'patch.diff');
     await writeFileAtomic(out['patch.diff'], await fs.readFile(fix.diffPath));

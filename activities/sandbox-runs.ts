@@ -7,16 +7,14 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { runInSandbox } from '../sandbox/run-container';
 import type { SandboxMount, SandboxResult } from '../sandbox/run-container';
 import type { SandboxLimits } from '../sandbox/limits';
-import { failToPassCandidates, innermostRepoFrame, regressionGate } from '../workflows/gates';
+import { WORKSPACE_IN_CONTAINER, failToPassCandidates, innermostRepoFrame, regressionGate } from '../workflows/gates';
 import type { IncidentSignature, TestResults } from '../workflows/gates';
 import { parseTraceback, tail } from '../workflows/traceback';
 import type { RunSummary, TestOutcome, TestRunSummary } from '../workflows/incident-types';
 import { sha256, writeFileAtomic } from './incident-paths';
 import type { IncidentPaths } from './incident-paths';
-import { isTestFile } from './workspace';
-import { listFiles } from './copy-tree';
+import { readContext } from './workspace';
 
-export const WORKSPACE_IN_CONTAINER = '/workspace';
 export const SCRIPT_IN_CONTAINER = '/opsguard/reproduction.py';
 export const RUNNER_IN_CONTAINER = '/opsguard/runner';
 /** Our runner and pytest plugin, on the host: mounted read-only, outside the workspace. */
@@ -222,8 +220,7 @@ export async function runRepoTests(
   const nonce = randomBytes(16).toString('hex');
   const perTest = !args.testCommand;
   if (perTest) {
-    const files = await listFiles(paths.workspace);
-    if (!files.some(isTestFile)) {
+    if (!(await readContext(paths)).testsFound) {
       return {
         ran: false,
         command: [],

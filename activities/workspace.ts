@@ -18,6 +18,8 @@ export interface IncidentContext {
   frames: LocatedFrame[];
   /** Repository files the traceback goes through (innermost last). */
   relevantFiles: string[];
+  /** Whether the repository has test files (test_*.py, *_test.py); the patch policy keeps it so. */
+  testsFound: boolean;
 }
 
 export async function readContext(paths: IncidentPaths): Promise<IncidentContext> {
@@ -90,6 +92,7 @@ export async function setupWorkspace(
     exceptionType: tb?.exceptionType ?? null,
     frames,
     relevantFiles,
+    testsFound: repoFiles.some(isTestFile),
   };
   await writeFileAtomic(paths.context, JSON.stringify(context, null, 2));
   await writeFileAtomic(path.join(paths.artifactDir, 'incident.log'), redacted.text);
@@ -103,7 +106,7 @@ export async function setupWorkspace(
     exceptionType: tb?.exceptionType ?? null,
     exceptionMessage: redactSecrets((tb?.message ?? '').slice(0, 500)).text,
     repoDefinesException,
-    testsFound: repoFiles.some(isTestFile),
+    testsFound: context.testsFound,
     redactions: redacted.redactions,
   };
 }

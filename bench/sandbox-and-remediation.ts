@@ -11,15 +11,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createActivities } from '../activities';
-import { createModelClient } from '../activities/model-client';
 import { dockerFromEnv } from '../sandbox/docker-client';
 import { DEFAULT_LIMITS } from '../sandbox/limits';
 import { runInSandbox } from '../sandbox/run-container';
 import { PROJECT_ROOT, settingsFromEnv } from '../worker/settings';
 import { stateQuery } from '../workflows/operator-api';
 import type { remediateIncident } from '../workflows/remediate-incident';
-import { recordedTurns } from '../test/support/remediation-harness';
+import { recordedTurns, scriptedActivities } from '../test/support/remediation-harness';
 import { startScriptedModel } from '../test/support/scripted-model-server';
 import { startTestServer, withWorker } from '../test/support/temporal';
 
@@ -60,13 +58,7 @@ const e2eRuns = Math.max(1, Math.min(5, Math.floor(runs / 4)));
 for (let i = 0; i < e2eRuns; i++) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-bench-'));
   const model = await startScriptedModel(recordedTurns('config-loader'));
-  const activities = createActivities({
-    docker,
-    artifactsDir: path.join(tmp, 'a'),
-    workDir: path.join(tmp, 'w'),
-    defaultImage: settings.sandboxImage,
-    model: () => createModelClient({ baseURL: model.baseURL, apiKey: 'k', modelId: 'scripted', api: 'chat' }),
-  });
+  const activities = scriptedActivities(model.baseURL, tmp);
   await withWorker(activities, async ({ env, taskQueue }) => {
     const t = performance.now();
     const handle = await env.client.workflow.start<typeof remediateIncident>('remediateIncident', {

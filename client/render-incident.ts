@@ -1,3 +1,4 @@
+import { fixAttemptVerdict } from '../workflows/gates';
 import type { IncidentView } from './incident-state';
 
 /** A person-readable summary of an incident (the `status` command, `--wait`'s last lines). */
@@ -13,7 +14,7 @@ export function renderIncident(view: IncidentView): string {
     for (const a of r.reproductionAttempts)
       lines.push(`  reproduce ${a.attempt}: ${a.gate.passed ? 'PASSED' : 'refused'} — ${a.gate.reason}`);
     for (const a of r.fixAttempts) {
-      const verdict = a.gate.passed && a.testsGate ? a.testsGate : a.gate;
+      const verdict = fixAttemptVerdict(a);
       lines.push(`  fix ${a.attempt}: ${verdict.passed ? 'PASSED' : 'refused'} — ${verdict.reason}`);
     }
     if (r.approval) {

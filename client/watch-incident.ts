@@ -1,6 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { remediateIncident } from '../workflows/remediate-incident';
 import { FINAL_STATUSES, WAITING_STATUSES } from '../workflows/operator-api';
+import { VERIFIED_STATUSES } from '../workflows/incident-types';
 import type { IncidentStatus } from '../workflows/incident-types';
 import { readIncident } from './incident-state';
 import type { IncidentView } from './incident-state';
@@ -30,7 +31,8 @@ export async function watchIncident(
   }
 }
 
-/** Exit code for where an incident stands: 0 verified (waiting or decided), 5 no verified fix. */
+/** Exit code for where an incident stands: 0 still running or verified (waiting or decided), 5 no verified fix. */
 export function exitCodeFor(view: IncidentView): number {
-  return ['awaiting_approval', 'approved', 'rejected', 'approval_expired', 'running'].includes(view.status) ? 0 : 5;
+  const status = view.status as IncidentStatus;
+  return status === 'running' || VERIFIED_STATUSES.includes(status) ? 0 : 5;
 }

@@ -5,19 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { buildAudit, renderAudit } from '../client/audit-report';
-import { createActivities } from '../activities';
-import { createModelClient } from '../activities/model-client';
-import { dockerFromEnv } from '../sandbox/docker-client';
 import { incidentFingerprint, incidentWorkflowId } from '../workflows/fingerprint';
 import { approveUpdate, rejectSignal, rejectUpdate, stateQuery } from '../workflows/operator-api';
 import type { RemediationState } from '../workflows/operator-api';
 import type { remediateIncident } from '../workflows/remediate-incident';
-import { sandboxImage } from './support/docker';
-import { EXAMPLES, recordedTurns, remediate } from './support/remediation-harness';
+import { EXAMPLES, recordedTurns, remediate, scriptedActivities } from './support/remediation-harness';
 import { startScriptedModel } from './support/scripted-model-server';
 import type { ScriptedTurn } from './support/scripted-model-server';
 import { withWorker } from './support/temporal';
@@ -211,13 +208,7 @@ test('the same incident twice is remediated once: the second start attaches to t
 
   const model = await startScriptedModel([{ ...REPRO_OK, delayMs: 2000 }]);
   try {
-    const activities = createActivities({
-      docker: dockerFromEnv(),
-      artifactsDir: fs.mkdtempSync('/tmp/opsguard-dedup-a-'),
-      workDir: fs.mkdtempSync('/tmp/opsguard-dedup-w-'),
-      defaultImage: sandboxImage(),
-      model: () => createModelClient({ baseURL: model.baseURL, apiKey: 'k', modelId: 'scripted', api: 'chat' }),
-    });
+    const activities = scriptedActivities(model.baseURL, fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-dedup-')));
     await withWorker(activities, async ({ env, taskQueue }) => {
       const workflowId = `${incidentWorkflowId(repoPath, errorLog)}-${taskQueue.slice(-8)}`;
       const start = () =>

@@ -19,7 +19,9 @@ export interface IncidentSignature {
   location: { file: string; func: string } | null;
 }
 
-export const WORKSPACE_PREFIX = '/workspace/';
+/** Where the sandbox mounts the workspace; frames under it are the repository's code. */
+export const WORKSPACE_IN_CONTAINER = '/workspace';
+const WORKSPACE_PREFIX = `${WORKSPACE_IN_CONTAINER}/`;
 
 /** The innermost frame inside the workspace, as a repository-relative location. */
 export function innermostRepoFrame(frames: { file: string; func: string }[]): { file: string; func: string } | null {
@@ -122,6 +124,14 @@ export function fixGate(run: RunSummary): GateVerdict {
       reason: `Not fixed: the reproduction ran to its end but the process exited ${run.exitCode}.`,
     };
   return { passed: true, reason: 'Fixed: the reproduction ran to its end and exited 0 with the patch applied.' };
+}
+
+/**
+ * A fix attempt's overall verdict: gate 2's when it failed, else the regression gate's (when the
+ * tests ran). Accepted means both passed.
+ */
+export function fixAttemptVerdict(attempt: { gate: GateVerdict; testsGate?: GateVerdict }): GateVerdict {
+  return attempt.gate.passed && attempt.testsGate ? attempt.testsGate : attempt.gate;
 }
 
 /** Per-test results, as OpsGuard's pytest plugin reports them. */

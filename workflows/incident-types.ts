@@ -1,17 +1,20 @@
 /** The shapes that cross the workflow boundary (input, activity results, the final result). */
 import type { Classification, LocatedFrame } from './classify-error';
 
-export type IncidentStatus =
-  | 'running'
-  | 'infra_error'
-  | 'unclassified'
-  | 'reproduction_failed'
-  | 'fix_failed'
-  /** Gate 2 and the regression gate passed, artifacts written: waiting for a person. */
-  | 'awaiting_approval'
-  | 'approved'
-  | 'rejected'
-  | 'approval_expired';
+/** Every status an incident can have (awaiting_approval: verified, artifacts written, waiting for a person). */
+export const INCIDENT_STATUSES = [
+  'running',
+  'infra_error',
+  'unclassified',
+  'reproduction_failed',
+  'fix_failed',
+  'awaiting_approval',
+  'approved',
+  'rejected',
+  'approval_expired',
+] as const;
+
+export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
 
 /** The statuses of an incident whose fix was verified (whatever the person decided after). */
 export const VERIFIED_STATUSES: IncidentStatus[] = ['awaiting_approval', 'approved', 'rejected', 'approval_expired'];

@@ -14,7 +14,7 @@ import { createTracker } from './incident-tracker';
 import type { OpsGuardActivities } from '../activities';
 import { classifyError } from './classify-error';
 import type { Classification } from './classify-error';
-import { exitStatusGate, fixGate, reproductionGate } from './gates';
+import { exitStatusGate, fixAttemptVerdict, fixGate, reproductionGate } from './gates';
 import type { IncidentSignature } from './gates';
 import { validateIncidentInput } from './incident-input';
 import type { IncidentInput } from './incident-input';
@@ -284,7 +284,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
       record.testsGate = testsGate;
       log.info(`[TESTS] ${testsGate.reason}`, { incidentId });
     }
-    if (record.gate.passed && (record.testsGate?.passed ?? true)) {
+    if (fixAttemptVerdict(record).passed) {
       fixed = record;
       proposalPath = authored.proposalPath;
       break;

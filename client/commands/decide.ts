@@ -1,15 +1,13 @@
-import os from 'node:os';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { settingsFromEnv } from '../../worker/settings';
 import { approveUpdate, rejectUpdate } from '../../workflows/operator-api';
 import type { ApprovalDecision } from '../../workflows/operator-api';
 import { connectClient, incidentHandle } from '../temporal-connection';
+import { operatorName } from '../operator-name';
 import { UserError } from '../user-error';
 
 const DECISION_TIMEOUT_MS = Number(process.env.OPSGUARD_DECISION_TIMEOUT_MS ?? 15_000);
-
-const me = () => process.env.OPSGUARD_USER ?? process.env.USER ?? os.userInfo().username;
 
 /** Approve or reject through the workflow's update: the answer (or the refusal) comes back at once. */
 async function decide(
@@ -68,7 +66,7 @@ export function registerDecide(program: Command): void {
     .action(async (id: string, opts: { by?: string; comment?: string; json?: boolean }) => {
       await decide(
         id,
-        (h) => h.executeUpdate(approveUpdate, { args: [{ by: opts.by ?? me(), comment: opts.comment }] }),
+        (h) => h.executeUpdate(approveUpdate, { args: [{ by: opts.by ?? operatorName(), comment: opts.comment }] }),
         opts.json,
       );
     });
@@ -82,7 +80,7 @@ export function registerDecide(program: Command): void {
     .action(async (id: string, opts: { by?: string; reason: string; json?: boolean }) => {
       await decide(
         id,
-        (h) => h.executeUpdate(rejectUpdate, { args: [{ by: opts.by ?? me(), reason: opts.reason }] }),
+        (h) => h.executeUpdate(rejectUpdate, { args: [{ by: opts.by ?? operatorName(), reason: opts.reason }] }),
         opts.json,
       );
     });

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import readline from 'node:readline/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -14,13 +13,12 @@ import { createWorker } from '../../worker/create-worker';
 import { PROJECT_ROOT, settingsFromEnv } from '../../worker/settings';
 import type { remediateIncident } from '../../workflows/remediate-incident';
 import { ensureLocalServices } from '../local-services';
+import { operatorName } from '../operator-name';
 import { UserError } from '../user-error';
 import { readIncident } from '../incident-state';
 import { renderIncident } from '../render-incident';
 import { exitCodeFor, watchIncident } from '../watch-incident';
 import { approveUpdate, rejectUpdate } from '../../workflows/operator-api';
-
-const who = () => process.env.OPSGUARD_USER ?? process.env.USER ?? os.userInfo().username;
 
 /** Ask on the terminal; without one (CI, a pipe), there is nobody to ask: no decision. */
 async function ask(question: string): Promise<'approve' | 'reject' | null> {
@@ -131,10 +129,12 @@ export function registerDemo(program: Command): void {
               ? 'reject'
               : await ask('Approve this verified fix? [y/N] ');
           if (decision === 'approve')
-            await handle.executeUpdate(approveUpdate, { args: [{ by: who(), comment: 'approved in opsguard demo' }] });
+            await handle.executeUpdate(approveUpdate, {
+              args: [{ by: operatorName(), comment: 'approved in opsguard demo' }],
+            });
           else if (decision === 'reject')
             await handle.executeUpdate(rejectUpdate, {
-              args: [{ by: who(), reason: opts.reject ?? 'rejected in opsguard demo' }],
+              args: [{ by: operatorName(), reason: opts.reject ?? 'rejected in opsguard demo' }],
             });
           else {
             log(

@@ -2,18 +2,9 @@ import type { Command } from 'commander';
 import { settingsFromEnv } from '../../worker/settings';
 import { connectClient } from '../temporal-connection';
 import { UserError } from '../user-error';
+import { INCIDENT_STATUSES } from '../../workflows/incident-types';
 
-const STATUSES = [
-  'running',
-  'infra_error',
-  'unclassified',
-  'reproduction_failed',
-  'fix_failed',
-  'awaiting_approval',
-  'approved',
-  'rejected',
-  'approval_expired',
-];
+const STATUSES: readonly string[] = INCIDENT_STATUSES;
 
 export function registerList(program: Command): void {
   program
