@@ -5,13 +5,13 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ModelCall } from '../workflows/incident-types';
+import type { ModelCall, ReproductionScript } from '../workflows/incident-types';
 import { sha256, writeFileAtomic } from './incident-paths';
 import type { IncidentPaths } from './incident-paths';
 import type { ModelClient } from './model-client';
 import { parseFixAnswer, parseReproductionAnswer } from './model-answers';
 import { FIX_SYSTEM, PR_SYSTEM, REPRODUCTION_SYSTEM, fixPrompt, prPrompt, reproductionPrompt } from './prompts';
-import type { AttemptFeedback } from './prompts';
+import type { AttemptFeedback } from '../workflows/incident-types';
 import { readSourceFiles } from './source-files';
 import { readContext } from './workspace';
 
@@ -19,12 +19,21 @@ export interface AuthoredScript {
   model: ModelCall;
   scriptPath?: string;
   scriptSha256?: string;
+  /** Hidden variants (other inputs, same bug): never shown to the fix author. */
+  variants?: ReproductionScript[];
+}
+
+/** Write a script read-only on the host too: it is pinned by its hash. */
+async function pinScript(file: string, content: string): Promise<string> {
+  await writeFileAtomic(file, content);
+  await fs.chmod(file, 0o444);
+  return sha256(content);
 }
 
 export async function writeReproduction(
   model: ModelClient,
   paths: IncidentPaths,
-  args: { attempt: number; feedback: AttemptFeedback[] },
+  args: { attempt: number; feedback: AttemptFeedback[]; maxVariants?: number },
 ): Promise<AuthoredScript> {
   const ctx = await readContext(paths);
   const inRepo = ctx.frames.filter((f) => f.repoPath);
@@ -43,13 +52,18 @@ export async function writeReproduction(
   });
   const dir = paths.attempt('reproduce', args.attempt);
   await writeFileAtomic(path.join(dir, 'model-answer.md'), completion.text);
-  const parsed = parseReproductionAnswer(completion.text);
+  const parsed = parseReproductionAnswer(completion.text, args.maxVariants ?? 0);
   const call = { usage: completion.usage, durationMs: completion.durationMs };
   if (!parsed.ok) return { model: { ok: false, reason: parsed.reason, ...call } };
   const scriptPath = path.join(dir, 'reproduction.py');
-  await writeFileAtomic(scriptPath, parsed.value);
-  await fs.chmod(scriptPath, 0o444); // read-only on the host too: the script is pinned
-  return { model: { ok: true, ...call }, scriptPath, scriptSha256: sha256(parsed.value) };
+  const scriptSha256 = await pinScript(scriptPath, parsed.value.primary);
+  const variants: ReproductionScript[] = [];
+  for (const [i, content] of parsed.value.variants.entries()) {
+    const name = `variant-${i + 1}`;
+    const file = path.join(dir, `${name}.py`);
+    variants.push({ name, role: 'variant', path: file, sha256: await pinScript(file, content) });
+  }
+  return { model: { ok: true, ...call }, scriptPath, scriptSha256, variants };
 }
 
 export interface AuthoredFix {

@@ -55,14 +55,21 @@ export async function copyTree(src: string, dest: string): Promise<CopyReport> {
   return report;
 }
 
-/** Every regular file under `dir`, as sorted relative paths (for frame mapping and test discovery). */
-export async function listFiles(dir: string): Promise<string[]> {
+/**
+ * Every regular file under `dir`, as sorted relative paths (for frame mapping and test discovery);
+ * with `withSymlinks`, symlinks to files too (a traceback may name a file by its link).
+ */
+export async function listFiles(dir: string, opts: { withSymlinks?: boolean } = {}): Promise<string[]> {
   const out: string[] = [];
   async function walk(rel: string): Promise<void> {
     for (const entry of await fs.readdir(path.join(dir, rel), { withFileTypes: true })) {
       const relPath = path.join(rel, entry.name);
       if (entry.isDirectory() && !entry.isSymbolicLink()) await walk(relPath);
       else if (entry.isFile()) out.push(relPath);
+      else if (opts.withSymlinks && entry.isSymbolicLink()) {
+        const st = await fs.stat(path.join(dir, relPath)).catch(() => null);
+        if (st?.isFile()) out.push(relPath);
+      }
     }
   }
   await walk('');

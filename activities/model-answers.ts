@@ -10,17 +10,34 @@ export const MAX_SCRIPT_BYTES = 64 * 1024;
 export const MAX_FIX_FILES = 20;
 export const MAX_FILE_BYTES = 512 * 1024;
 
-/** The reproduction script: the first fenced code block, or the whole answer when unfenced. */
-export function parseReproductionAnswer(text: string): Parsed<string> {
-  const fenced = /```[ \t]*(?:python|py)?[ \t]*\r?\n([\s\S]*?)```/i.exec(text);
-  const script = (fenced ? (fenced[1] ?? '') : text).trim();
+/** The reproduction and its hidden variants (other inputs, same bug). */
+export interface ReproductionAnswer {
+  primary: string;
+  variants: string[];
+}
+
+/**
+ * The reproduction script: the first fenced code block, or the whole answer when unfenced. Further
+ * fenced blocks are variants (at most `maxVariants`; empty or oversized ones are dropped: a variant
+ * the model could not write is not a reason to refuse the reproduction).
+ */
+export function parseReproductionAnswer(text: string, maxVariants = 3): Parsed<ReproductionAnswer> {
+  const blocks = [...text.matchAll(/```[ \t]*(?:python|py)?[ \t]*\r?\n([\s\S]*?)```/gi)].map((m) =>
+    (m[1] ?? '').trim(),
+  );
+  const script = (blocks.length ? (blocks[0] ?? '') : text).trim();
   if (!script) return { ok: false, reason: 'The answer holds no script (empty, or an empty code block).' };
-  if (!fenced && /^(sure|here|i |the |this )/i.test(script)) {
+  if (!blocks.length && /^(sure|here|i |the |this )/i.test(script)) {
     return { ok: false, reason: 'The answer is prose, not a script: answer with one ```python code block.' };
   }
   if (Buffer.byteLength(script) > MAX_SCRIPT_BYTES)
     return { ok: false, reason: `The script is larger than ${MAX_SCRIPT_BYTES} bytes.` };
-  return { ok: true, value: `${script}\n` };
+  const variants = blocks
+    .slice(1)
+    .filter((v) => v && Buffer.byteLength(v) <= MAX_SCRIPT_BYTES && v !== script)
+    .slice(0, maxVariants)
+    .map((v) => `${v}\n`);
+  return { ok: true, value: { primary: `${script}\n`, variants } };
 }
 
 export const FixAnswerSchema = z.strictObject({

@@ -10,8 +10,15 @@ export interface ProposedFile {
   content: string;
 }
 
+/** A file the patch changed, and the lines of its new content that changed (for coverage). */
+export interface ChangedFile {
+  path: string;
+  lines: number[];
+}
+
 export type PatchOutcome =
-  { ok: true; diff: string; changedFiles: string[]; added: number; removed: number } | { ok: false; reason: string };
+  | { ok: true; diff: string; changedFiles: string[]; changed: ChangedFile[]; added: number; removed: number }
+  | { ok: false; reason: string };
 
 /** Refuse a path whose existing components include a symlink: writing would go through it. */
 async function symlinkOnTheWay(root: string, rel: string): Promise<string | null> {
@@ -57,6 +64,7 @@ export async function applyProposal(
 
   const diffs: string[] = [];
   const changedFiles: string[] = [];
+  const changed: ChangedFile[] = [];
   let added = 0;
   let removed = 0;
   for (const f of files) {
@@ -65,6 +73,7 @@ export async function applyProposal(
     const d = fileDiff(f.path, before, f.content);
     diffs.push(d.text);
     changedFiles.push(f.path);
+    changed.push({ path: f.path, lines: d.changedLines });
     added += d.added;
     removed += d.removed;
   }
@@ -73,5 +82,5 @@ export async function applyProposal(
   for (const f of files) {
     if (changedFiles.includes(f.path)) await writeFileAtomic(path.join(dirs.workspace, f.path), f.content);
   }
-  return { ok: true, diff: diffs.join(''), changedFiles, added, removed };
+  return { ok: true, diff: diffs.join(''), changedFiles, changed, added, removed };
 }

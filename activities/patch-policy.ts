@@ -10,9 +10,19 @@ export interface PatchPolicy {
   allowTestChanges: boolean;
   /** Let the fix add broad exception handlers (`except:`, `except Exception`, `except BaseException`). */
   allowBroadExcept: boolean;
+  /**
+   * Let the fix add code that reaches into the interpreter or the test harness (frames, gc, ctypes,
+   * /proc, tracing, audit hooks, pytest's internals). The guard's tripwire still ends any run in
+   * which changed code does so; this only switches off the static refusal.
+   */
+  allowIntrospection: boolean;
 }
 
-export const DEFAULT_PATCH_POLICY: PatchPolicy = { allowTestChanges: false, allowBroadExcept: false };
+export const DEFAULT_PATCH_POLICY: PatchPolicy = {
+  allowTestChanges: false,
+  allowBroadExcept: false,
+  allowIntrospection: false,
+};
 
 const STARTUP_HOOKS = new Set(['sitecustomize.py', 'usercustomize.py']);
 const CI_PATHS = [
@@ -57,6 +67,17 @@ const BROAD_EXCEPT = /^\s*except\s*(?::|\(?\s*(?:Exception|BaseException)\b)/gm;
 const BUILTINS_WRITE =
   /\b(?:builtins|__builtins__)\s*(?:\.\s*\w+\s*=(?!=)|\[[^\]]+\]\s*=(?!=))|\bsetattr\(\s*(?:builtins|__builtins__)\b|\b(?:builtins|__builtins__)\.__dict__/g;
 
+/**
+ * What a bug fix has no business adding: ways into the interpreter's frames, objects and memory, the
+ * process's own files, tracing and audit hooks, pytest's internals, OpsGuard's runner. Clear-text
+ * forms only: the guard's tripwire (sandbox/runner/opsguard_guard.py) catches the rest at run time.
+ */
+const INTROSPECTION =
+  /\b_getframe\b|\bcurrentframe\b|\binspect\.(?:stack|trace|getouterframes|getinnerframes)\b|\.f_(?:back|globals|locals|code)\b|\btb_frame\b|\bgi_frame\b|\bgc\.get_(?:objects|referrers|referents)\b|\bctypes\b|\/proc\/|\bset(?:trace|profile)\b|\bgettrace\b|\baddaudithook\b|\bmeta_path\b|\b_pytest\b|\bpluggy\b|\bopsguard\b/gi;
+/** An object equal to everything defeats every `assert result == expected` (ImpossibleBench's trick). */
+const ALWAYS_EQUAL =
+  /def\s+__eq__\s*\([^)]*\)\s*(?:->\s*\w+\s*)?:\s*(?:\n\s*)?return\s+True\b|__eq__\s*=\s*lambda[^:\n]*:\s*True\b|def\s+__ne__\s*\([^)]*\)\s*(?:->\s*\w+\s*)?:\s*(?:\n\s*)?return\s+False\b/g;
+
 const count = (re: RegExp, text: string) => (text.match(re) ?? []).length;
 
 /** Null when the change from `before` (null: a new file) to `after` may be written, else why not. */
@@ -68,6 +89,13 @@ export function refuseContent(rel: string, before: string | null, after: string,
   }
   if (count(BUILTINS_WRITE, after) > count(BUILTINS_WRITE, old)) {
     return `${rel}: modifies Python builtins (monkeypatching builtins changes every module's behaviour and is refused)`;
+  }
+  if (!policy.allowIntrospection && count(INTROSPECTION, after) > count(INTROSPECTION, old)) {
+    const added = [...new Set((after.match(INTROSPECTION) ?? []).filter((m) => !old.includes(m)))].slice(0, 3);
+    return `${rel}: reaches into the interpreter or the test harness (${added.join(', ') || 'frames, gc, ctypes, /proc, tracing, pytest internals'}); a bug fix changes what the code computes, not how it is observed`;
+  }
+  if (count(ALWAYS_EQUAL, after) > count(ALWAYS_EQUAL, old)) {
+    return `${rel}: adds an __eq__ that is always true (or __ne__ always false), which makes every comparison in a check pass; return the right value instead`;
   }
   return null;
 }

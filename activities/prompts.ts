@@ -3,17 +3,11 @@
  * (`OpsGuard task: ...`), so a log or a scripted stand-in can tell the requests apart.
  */
 
+import type { AttemptFeedback } from '../workflows/incident-types';
+
 export interface SourceFile {
   path: string;
   content: string;
-}
-
-export interface AttemptFeedback {
-  attempt: number;
-  /** Which gate or check refused the attempt, and why. */
-  reason: string;
-  stdoutTail?: string;
-  stderrTail?: string;
 }
 
 const fence = (lang: string, text: string) => `\`\`\`${lang}\n${text.replace(/```/g, '` ` `')}\n\`\`\``;
@@ -38,9 +32,11 @@ You write a standalone Python 3 script that reproduces a bug in a repository.
 Rules:
 - The repository is the current working directory (/workspace) and is on sys.path: import its modules the way the application does.
 - Trigger the incident's exception through the repository's own code: call the code that failed with inputs that make it fail. Never raise the exception yourself and never catch it.
-- While the bug is present the script must end with that uncaught exception. Once the bug is fixed it must run to its end and exit 0.
+- If the incident is a failed check (an assert in a job or a test that caught a wrong result), reproduce it with the same kind of check: compute the value with the repository's code and assert what that check asserts. An assertion on constants (assert False) is not a reproduction.
+- While the bug is present the script must end with that uncaught exception, every time it runs. Once the bug is fixed it must run to its end and exit 0.
+- One process: do not start subprocesses, and do not inspect the interpreter (frames, gc, ctypes, /proc): OpsGuard stops a run that does.
 - Standard library only, no network, write only under /tmp, finish within seconds.
-Answer with the script alone, in one \`\`\`python code block.`;
+Answer with the script in one \`\`\`python code block. Then add up to 3 variants, each in its own \`\`\`python block: complete scripts that reproduce the same bug the same way with other inputs (other values, sizes, edge cases). The fix's author never sees them; they check that the fix works beyond your first script's input.`;
 
 export function reproductionPrompt(args: {
   errorLog: string;

@@ -6,10 +6,16 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { operatorChecks } from '../workflows/classify-error';
-import { fixAttemptVerdict } from '../workflows/gates';
+import { fixAttemptVerdict } from '../workflows/fix-gate';
 import { VERIFIED_STATUSES } from '../workflows/incident-types';
 import type { ApprovalDecision } from '../workflows/incident-types';
-import type { FixAttempt, RemediationResult, ReproductionAttempt, RunSummary } from '../workflows/incident-types';
+import type {
+  FixAttempt,
+  ProofCheck,
+  RemediationResult,
+  ReproductionAttempt,
+  RunSummary,
+} from '../workflows/incident-types';
 import { writeFileAtomic } from './incident-paths';
 import type { IncidentPaths } from './incident-paths';
 import { readContext } from './workspace';
@@ -17,7 +23,13 @@ import { readContext } from './workspace';
 export interface ArtifactRequest {
   result: RemediationResult;
   /** The fields of the input worth recording (never secrets: the input holds none). */
-  input: { repoPath: string; image: string; testCommand?: string[]; patchPolicy?: Record<string, boolean> };
+  input: {
+    repoPath: string;
+    image: string;
+    testCommand?: string[];
+    patchPolicy?: Record<string, boolean>;
+    knownFailingTests?: string[];
+  };
   /** For a verified fix: the model's PR description, if it wrote one. */
   prDescriptionPath?: string;
 }
@@ -29,6 +41,37 @@ function runLine(run: RunSummary): string {
   return `exit code ${run.exitCode}${ex} (${run.durationMs} ms${run.timedOut ? ', timed out' : ''}${run.oomKilled ? ', out of memory' : ''})`;
 }
 
+const FIDELITY: Record<string, string> = {
+  location: "location rule: the incident's exception, raised through the incident's innermost repository frame",
+  assertion:
+    "assertion rule: the incident is a failed check (a wrong result); the script's own non-trivial check failed the same way after it ran repository code",
+  type: "type rule: the incident's log has no repository frame, so the exception type alone was compared",
+};
+
+/** Every check of the proof for the accepted fix, in order: gate 1, gate 2, tests. */
+export function proofChecks(repro: ReproductionAttempt, fix: FixAttempt): ProofCheck[] {
+  const runs = repro.runs?.length ?? (repro.run ? 1 : 0);
+  const variants = repro.variants ?? [];
+  const kept = variants.filter((v) => v.gate.passed);
+  return [
+    {
+      name: `reproduction fails like the incident (${runs} run${runs === 1 ? '' : 's'})`,
+      status: 'passed',
+      detail: repro.gate.reason,
+    },
+    {
+      name: 'hidden variants reproduce the bug',
+      status: kept.length ? 'passed' : 'not_run',
+      detail: variants.length
+        ? `${kept.length} of ${variants.length} kept: ${variants.map((v) => `${v.name} (${v.gate.passed ? 'kept' : `dropped: ${v.gate.reason}`})`).join('; ')}`
+        : 'the model wrote no hidden variant',
+    },
+    ...(fix.checks ?? [{ name: 'reproduction passes', status: 'passed', detail: fix.gate.reason }]),
+  ];
+}
+
+const MARK: Record<ProofCheck['status'], string> = { passed: 'PASSED', failed: 'FAILED', not_run: 'NOT RUN' };
+
 function evidence(
   result: RemediationResult,
   input: ArtifactRequest['input'],
@@ -37,19 +80,37 @@ function evidence(
 ): string {
   const before = repro.run;
   const after = fix.run;
+  const checks = proofChecks(repro, fix);
+  const notRun = checks.filter((c) => c.status === 'not_run');
   const lines = [
     '---',
     '## Evidence (appended by OpsGuard from the sandbox runs, not written by the model)',
     '',
     `- Incident: \`${result.incidentId}\`; classification: ${result.classification?.reason ?? 'n/a'}`,
-    `- Sandbox: image \`${input.image}\` (${before?.imageId ?? 'n/a'}), network none, ${before?.limits.memoryMb} MiB, ${before?.limits.cpus} CPU, ${before?.limits.timeoutSeconds} s deadline, fresh container per run`,
+    `- Sandbox: image \`${input.image}\` (${before?.imageId ?? 'n/a'}), network none, ${before?.limits.memoryMb} MiB, ${before?.limits.cpus} CPU, ${before?.limits.timeoutSeconds} s deadline, fresh container per run; every verdict signed by OpsGuard's runner with a per-run key`,
     `- Gate 1 criterion: ${result.reproductionCriterion ?? 'n/a'}`,
+    `- Fidelity rule applied: ${repro.rule ? FIDELITY[repro.rule] : 'n/a'}`,
     ...(result.redactions.length
       ? [
           `- Redacted from the log before the model saw it: ${result.redactions.map((r) => `${r.count} ${r.kind}`).join(', ')}`,
         ]
       : []),
     `- Reproduction script: \`reproduction.py\`, sha256 \`${repro.scriptSha256}\` (attempt ${repro.attempt} of reproduction)`,
+    ...(repro.variants?.length
+      ? [
+          `- Hidden variants (never shown to the fix's author): ${repro.variants.map((v) => `\`variants/${v.name}.py\` sha256 \`${v.scriptSha256.slice(0, 12)}\` (${v.gate.passed ? 'kept' : 'dropped'})`).join(', ')}`,
+        ]
+      : ['- Hidden variants: none was checked (the model wrote none)']),
+    '',
+    '### Checks',
+    '',
+    ...checks.map((c) => `- **${MARK[c.status]}** ${c.name}: ${c.detail.replace(/\n/g, ' ')}`),
+    ...(notRun.length
+      ? [
+          '',
+          `Checks that did not run (the fix is not accepted on their strength): ${notRun.map((c) => c.name).join('; ')}.`,
+        ]
+      : []),
     '',
     `### Before the patch: ${before ? runLine(before) : 'n/a'}`,
     before ? code(before.stderrTail || '(no stderr)') : '',
@@ -67,11 +128,12 @@ function evidence(
 
 function testsLine(fix: FixAttempt): string {
   const t = fix.tests;
-  if (!t?.ran) return t?.reason ?? 'not run';
+  if (!t?.ran) return `NOT RUN: ${t?.reason ?? 'the tests did not run'}`;
   const command = `\`${t.command.join(' ')}\``;
+  if (t.verdict?.status === 'not_verified') return `${command}: ${t.verdict.reason}`;
   if (t.regression) {
-    const { passToPass, failToPass } = t.regression;
-    return `${command}: pass-to-pass ${passToPass.count - passToPass.broken.length}/${passToPass.count} still pass; fail-to-pass ${failToPass.count - failToPass.stillFailing.length}/${failToPass.count} now pass (per test, OpsGuard's pytest plugin)`;
+    const { passToPass, failToPass, incomplete } = t.regression;
+    return `${command}: pass-to-pass ${passToPass.count - passToPass.broken.length}/${passToPass.count} still pass; fail-to-pass ${failToPass.count - failToPass.stillFailing.length}/${failToPass.count} now pass${incomplete ? `; failing tests that run the change ${incomplete.count - incomplete.stillFailing.length}/${incomplete.count} now pass` : ''} (per test, OpsGuard's pytest plugin)`;
   }
   return `${command} -> exit code ${t.run?.exitCode} (exit status only)`;
 }
@@ -106,6 +168,11 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
     await writeFileAtomic(out['patch.diff'], await fs.readFile(fix.diffPath));
     out['reproduction.py'] = path.join(dir, 'reproduction.py');
     await writeFileAtomic(out['reproduction.py'], await fs.readFile(repro.scriptPath));
+    for (const v of repro.variants ?? []) {
+      const name = `variants/${v.name}.py`;
+      out[name] = path.join(dir, name);
+      await writeFileAtomic(out[name], await fs.readFile(v.scriptPath));
+    }
     const modelText = req.prDescriptionPath
       ? await fs.readFile(req.prDescriptionPath, 'utf8')
       : `# Fix ${result.classification?.errorType ?? 'error'} (incident ${result.incidentId})\n\n_The model did not write a usable description; this title is OpsGuard's._\n`;
@@ -158,8 +225,10 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
   }
 
   out['proof.json'] = path.join(dir, 'proof.json');
+  const accepted = result.fixAttempts.find((a) => fixAttemptVerdict(a).passed);
+  const acceptedRepro = result.reproductionAttempts.find((a) => a.gate.passed);
   const proof = {
-    schema: 'opsguard.proof/v1',
+    schema: 'opsguard.proof/v2',
     writtenAt: new Date().toISOString(),
     incidentId: result.incidentId,
     status: result.status,
@@ -168,6 +237,16 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
     classification: result.classification,
     redactions: result.redactions,
     reproductionCriterion: result.reproductionCriterion,
+    fidelityRule: result.fidelityRule ?? null,
+    hiddenVariants: (acceptedRepro?.variants ?? []).map((v) => ({
+      name: v.name,
+      sha256: v.scriptSha256,
+      kept: v.gate.passed,
+      gate1: v.gate.reason,
+      gate2: accepted?.variantRuns?.find((r) => r.name === v.name)?.passed ?? null,
+    })),
+    hiddenVariantChecked: (accepted?.variantRuns?.length ?? 0) > 0,
+    checks: acceptedRepro && accepted ? proofChecks(acceptedRepro, accepted) : [],
     reproductionAttempts: result.reproductionAttempts,
     baselineTests: result.baselineTests,
     fixAttempts: result.fixAttempts,

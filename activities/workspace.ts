@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
-import { parseTraceback, shortTypeName } from '../workflows/traceback';
+import { isLibraryPath, parseTraceback, shortTypeName } from '../workflows/traceback';
+import { normalizePath } from '../workflows/repo-paths';
 import type { LocatedFrame } from '../workflows/classify-error';
 import type { WorkspaceInfo } from '../workflows/incident-types';
 import { copyTree, listFiles } from './copy-tree';
@@ -26,16 +27,33 @@ export async function readContext(paths: IncidentPaths): Promise<IncidentContext
   return JSON.parse(await fs.readFile(paths.context, 'utf8')) as IncidentContext;
 }
 
-/** Map a traceback path (absolute, from production) onto the repository's file by longest suffix. */
+/**
+ * Map a traceback path (absolute, from production) onto the repository's file by longest suffix,
+ * after normalising it (`/srv/app/jobs/../mod.py` is `/srv/app/mod.py`; `C:\\app\\mod.py` too).
+ */
 export function locateInRepo(frameFile: string, repoFiles: string[]): string | null {
-  const normalized = frameFile.replaceAll('\\', '/');
+  if (isLibraryPath(frameFile) || /^<.*>$/.test(frameFile)) return null; // site-packages, stdlib, <decorator-gen-2>
+  const normalized = normalizePath(frameFile);
   let best: string | null = null;
   for (const rel of repoFiles) {
-    const relSlash = rel.replaceAll('\\', '/');
+    const relSlash = normalizePath(rel);
     if ((normalized === relSlash || normalized.endsWith(`/${relSlash}`)) && (!best || rel.length > best.length))
       best = rel;
   }
   return best;
+}
+
+/** The file a repository path really is: symlinks inside the repository resolved (relative path). */
+async function realRepoPath(root: string, rel: string): Promise<string> {
+  const realRoot = await fs.realpath(root);
+  const real = await fs.realpath(path.join(root, rel)).catch(() => null);
+  return real && real.startsWith(realRoot + path.sep) ? path.relative(realRoot, real).split(path.sep).join('/') : rel;
+}
+
+/** The stripped source line a frame points at (for telling a check from the code it checks). */
+async function sourceLine(root: string, rel: string, line: number): Promise<string | undefined> {
+  const text = await fs.readFile(path.join(root, rel), 'utf8').catch(() => null);
+  return text?.split('\n')[line - 1]?.trim().slice(0, 200);
 }
 
 export function isTestFile(rel: string): boolean {
@@ -66,9 +84,18 @@ export async function setupWorkspace(
   await copyTree(path.join(staging, 'baseline'), path.join(staging, 'workspace'));
   await fs.rename(staging, paths.workDir);
 
-  const repoFiles = await listFiles(paths.baseline);
+  const repoFiles = await listFiles(paths.baseline, { withSymlinks: true });
   const tb = parseTraceback(args.errorLog);
-  const frames: LocatedFrame[] = (tb?.frames ?? []).map((f) => ({ ...f, repoPath: locateInRepo(f.file, repoFiles) }));
+  const frames: LocatedFrame[] = [];
+  for (const f of tb?.frames ?? []) {
+    const located = locateInRepo(f.file, repoFiles);
+    const repoPath = located === null ? null : await realRepoPath(paths.baseline, located);
+    frames.push({
+      ...f,
+      repoPath,
+      ...(repoPath ? { source: await sourceLine(paths.baseline, repoPath, f.line) } : {}),
+    });
+  }
   const relevantFiles = [...new Set(frames.flatMap((f) => (f.repoPath ? [f.repoPath] : [])))];
   const pyFiles = repoFiles.filter((f) => f.endsWith('.py'));
   let repoDefinesException = false;

@@ -11,8 +11,11 @@ import { tsToMs } from '@temporalio/common/lib/time';
 import type { temporal } from '@temporalio/proto';
 import { classifyError } from '../workflows/classify-error';
 import type { Classification } from '../workflows/classify-error';
-import { exitStatusGate, fixGate, reproductionGate } from '../workflows/gates';
-import type { IncidentSignature } from '../workflows/gates';
+import { fixGate } from '../workflows/fix-gate';
+import * as legacy from '../workflows/legacy/gates-v1';
+import { reproductionGate } from '../workflows/reproduction-gate';
+import type { IncidentSignature } from '../workflows/reproduction-gate';
+import type { ScriptRuns } from '../activities/reproduction-runs';
 import type {
   GateVerdict,
   RemediationResult,
@@ -98,6 +101,7 @@ export function buildAudit(events: HistoryEvent[]): AuditEntry[] {
             signature = {
               type: classification.errorType,
               location: { file: classification.location.file, func: classification.location.func },
+              check: classification.location.check === true,
             };
           break;
         }
@@ -110,12 +114,33 @@ export function buildAudit(events: HistoryEvent[]): AuditEntry[] {
           entry.detail = `${s.summary ?? s.type}: ${r.model.ok ? 'answer accepted' : `answer refused — ${r.model.reason}`} (${r.model.usage.inputTokens} in / ${r.model.usage.outputTokens} out tokens)`;
           break;
         }
+        case 'runReproductions': {
+          const scripts = result as ScriptRuns[];
+          const line = (run: RunSummary) =>
+            `exit ${run.exitCode}${run.exception ? ` ${run.exception.type}` : ''}${run.timedOut ? ' timed out' : ''}${run.oomKilled ? ' out of memory' : ''}${run.tripwire ? ` tripwire ${run.tripwire.event}` : ''}${run.ranToEnd === null ? ' (no signed outcome)' : ''}`;
+          entry.detail = `${s.summary ?? ''}: ${scripts.map((sc) => `${sc.name} [${sc.runs.map(line).join('; ')}]`).join(', ')}`;
+          const [primary, ...variants] = scripts;
+          if (!primary) break;
+          if (s.input.step === 'reproduce' && signature) {
+            gate(at, `gate 1 (reproduce ${String(s.input.attempt)})`, reproductionGate(primary.runs, signature));
+            for (const v of variants) gate(at, `gate 1 (hidden ${v.name})`, reproductionGate(v.runs, signature));
+          }
+          if (s.input.step === 'fix') {
+            const verdict = fixGate({
+              primary: primary.runs,
+              variants: variants.flatMap((v) => (v.runs[0] ? [{ name: v.name, run: v.runs[0] }] : [])),
+            });
+            gate(at, `gate 2 (fix ${String(s.input.attempt)})`, verdict);
+          }
+          break;
+        }
         case 'runReproduction': {
+          // Incidents started before proof v2: one run per call, judged by the frozen gates.
           const run = result as RunSummary;
           entry.detail = `${s.summary ?? ''}: exit code ${run.exitCode}${run.exception ? `, ${run.exception.type}` : ''}${run.timedOut ? ', timed out' : ''}${run.oomKilled ? ', out of memory' : ''}; image ${run.imageId.slice(0, 19)}`;
           if (s.input.step === 'reproduce' && signature)
-            gate(at, `gate 1 (reproduce ${String(s.input.attempt)})`, reproductionGate(run, signature));
-          if (s.input.step === 'fix') gate(at, `gate 2 (fix ${String(s.input.attempt)})`, fixGate(run));
+            gate(at, `gate 1 (reproduce ${String(s.input.attempt)})`, legacy.reproductionGate(run, signature));
+          if (s.input.step === 'fix') gate(at, `gate 2 (fix ${String(s.input.attempt)})`, legacy.fixGate(run));
           break;
         }
         case 'runRepoTests': {
@@ -127,7 +152,7 @@ export function buildAudit(events: HistoryEvent[]): AuditEntry[] {
             : `exit code ${t.run?.exitCode}`;
           entry.detail = t.ran ? `${s.summary ?? 'tests'}: ${counts}` : `tests not run: ${t.reason}`;
           if (s.input.label === 'tests-baseline') baseline = t;
-          else gate(at, `regression gate (${String(s.input.label)})`, t.verdict ?? exitStatusGate(baseline, t));
+          else gate(at, `regression gate (${String(s.input.label)})`, t.verdict ?? legacy.exitStatusGate(baseline, t));
           break;
         }
         case 'applyFix': {

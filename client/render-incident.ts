@@ -1,4 +1,4 @@
-import { fixAttemptVerdict } from '../workflows/gates';
+import { fixAttemptVerdict } from '../workflows/fix-gate';
 import type { IncidentView } from './incident-state';
 
 /** A person-readable summary of an incident (the `status` command, `--wait`'s last lines). */

@@ -16,6 +16,11 @@ export interface SandboxLimits {
   /** Size of the writable /tmp (the root filesystem is read-only). */
   tmpfsMb: number;
   /**
+   * Largest file a process may write (RLIMIT_FSIZE), in MiB. Bounds the one host file a guarded run
+   * may write (its records), so a flood there cannot fill the host's disk.
+   */
+  fileSizeMb: number;
+  /**
    * Block I/O weight (10-1000), unset by default. Kernels without the I/O controller drop it; the
    * daemon says so in create's Warnings, which OpsGuard surfaces rather than ignores.
    */
@@ -29,6 +34,7 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   pids: 128,
   outputBytes: 256 * 1024,
   tmpfsMb: 64,
+  fileSizeMb: 64,
 };
 
 export function withDefaults(partial: Partial<SandboxLimits> | undefined): SandboxLimits {

@@ -23,6 +23,11 @@ export interface SandboxRunSpec {
   purpose?: string;
   /** Aborting kills the container (activity cancellation). */
   signal?: AbortSignal;
+  /**
+   * Written to the container's stdin once it has started (the run key of a guarded run). Nothing else
+   * carries it: not argv, not the environment, not a file.
+   */
+  stdin?: string;
 }
 
 export interface SandboxResult {
@@ -65,6 +70,7 @@ export function hostConfigFor(spec: SandboxRunSpec): Docker.HostConfig {
     CapDrop: ['ALL'],
     SecurityOpt: ['no-new-privileges'],
     Binds: (spec.mounts ?? []).map((m) => `${m.hostPath}:${m.containerPath}:${m.readOnly === false ? 'rw' : 'ro'}`),
+    Ulimits: [{ Name: 'fsize', Soft: limits.fileSizeMb * 1024 * 1024, Hard: limits.fileSizeMb * 1024 * 1024 }],
     ...(limits.ioWeight ? { BlkioWeight: limits.ioWeight } : {}),
     AutoRemove: false, // removed in our finally, after we have read its state
   };
@@ -118,7 +124,9 @@ export async function runInSandbox(docker: Docker, spec: SandboxRunSpec): Promis
     Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
     User: SANDBOX_USER,
     Tty: false,
-    OpenStdin: false,
+    OpenStdin: spec.stdin !== undefined,
+    StdinOnce: spec.stdin !== undefined,
+    AttachStdin: spec.stdin !== undefined,
     AttachStdout: true,
     AttachStderr: true,
     NetworkDisabled: true,
@@ -138,8 +146,14 @@ export async function runInSandbox(docker: Docker, spec: SandboxRunSpec): Promis
   };
 
   try {
-    // Attach before start so no early output is lost.
-    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    // Attach before start so no early output is lost. With stdin the connection is hijacked (duplex).
+    const withStdin = spec.stdin !== undefined;
+    const stream = await container.attach({
+      stream: true,
+      stdout: true,
+      stderr: true,
+      ...(withStdin ? { stdin: true, hijack: true } : {}),
+    });
     const streamEnded = new Promise<void>((resolve) => {
       stream.on('end', resolve);
       stream.on('close', resolve);
@@ -148,6 +162,7 @@ export async function runInSandbox(docker: Docker, spec: SandboxRunSpec): Promis
     docker.modem.demuxStream(stream, stdout, stderr);
 
     await container.start();
+    if (spec.stdin !== undefined) stream.write(spec.stdin);
     deadline = setTimeout(() => {
       timedOut = true;
       void kill();

@@ -5,7 +5,25 @@ import { validateIncidentInput } from '../workflows/incident-input';
 
 test('a fenced python block is the reproduction script', () => {
   const r = parseReproductionAnswer('Here you go:\n```python\nimport x\nx.f()\n```\nThat should fail.');
-  assert.deepEqual(r, { ok: true, value: 'import x\nx.f()\n' });
+  assert.deepEqual(r, { ok: true, value: { primary: 'import x\nx.f()\n', variants: [] } });
+});
+
+test('further python blocks are hidden variants, at most as many as asked; empty and duplicate ones are dropped', () => {
+  const block = (code: string) => `\`\`\`python\n${code}\n\`\`\`\n`;
+  const answer = [
+    block('f(1)'),
+    block('f(2)'),
+    block(''),
+    block('f(1)'),
+    block('f(3)'),
+    block('f(4)'),
+    block('f(5)'),
+  ].join('');
+  assert.deepEqual(parseReproductionAnswer(answer, 3), {
+    ok: true,
+    value: { primary: 'f(1)\n', variants: ['f(2)\n', 'f(3)\n', 'f(4)\n'] },
+  });
+  assert.deepEqual(parseReproductionAnswer(answer, 0), { ok: true, value: { primary: 'f(1)\n', variants: [] } });
 });
 
 test('an unfenced script is accepted, prose is not, and empty is not', () => {

@@ -108,7 +108,7 @@ test('approve by update: the decision is answered at once and lands in the resul
     'setupWorkspace',
     'classified',
     'writeReproduction',
-    'runReproduction',
+    'runReproductions',
     'gate 1 (reproduce 1)',
     'runRepoTests',
     'applyFix',
@@ -123,7 +123,10 @@ test('approve by update: the decision is answered at once and lands in the resul
     text,
     /gate 1 \(reproduce 1\)\s+PASSED — Reproduced: KeyError: 'user' raised through app\/config_loader\.py:database_url/,
   );
-  assert.match(text, /runReproduction\s+run reproduction 1 in a fresh container \(must FAIL\): exit code 1, KeyError/);
+  assert.match(
+    text,
+    /runReproductions\s+run the reproduction 3x in fresh containers \(must FAIL\): reproduction \[exit 1 KeyError; exit 1 KeyError; exit 1 KeyError\]/,
+  );
   assert.match(text, /gate 2 \(fix 1\)\s+PASSED/);
   assert.match(text, /update approve accepted\s+by alice — reviewed patch\.diff/);
   assert.match(text, /status\s+awaiting_approval/);

@@ -2,7 +2,10 @@
  * Records workflow histories from real runs (real Temporal, real Docker, scripted model) as replay
  * fixtures for test/replay.test.ts. Rerun when a workflow change is intended to change histories
  * (and put that change behind patched()):  npx tsx test/record-histories.ts
+ * Fixtures are named after the workflow version that made them (`proof-v2-...`); keep older ones:
+ * they prove that incidents started on older code still replay.
  */
+const VERSION = 'proof-v2';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -54,7 +57,7 @@ for (const [name, opts] of runs) {
     '--address',
     TEST_TEMPORAL_ADDRESS,
   ]);
-  fs.writeFileSync(path.join(dir, `${name}.json`), json);
+  fs.writeFileSync(path.join(dir, `${VERSION}-${name}.json`), json);
   console.log(`${name}: ${run.result.status}, ${run.history.events?.length} events`);
 }
 if (!server.reused) await server.stop();

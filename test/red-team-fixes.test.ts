@@ -48,7 +48,7 @@ const CASES: Case[] = [
   {
     name: 'os._exit(0) at import',
     fix: onConfig(`import os\nos._exit(0)\n${SRC}`),
-    stoppedBy: /Not fixed: the process ended \(exit code 0\) without the runner's outcome/,
+    stoppedBy: /Not fixed: the process ended \(exit code 0\) without the runner's signed outcome/,
     layer: 'gate 2 (runner)',
   },
   {

@@ -22,7 +22,16 @@ installRuntimeOnce();
 const bundle = bundleWorkflows();
 
 test('there are recorded histories to replay', () => {
-  assert.deepEqual(fixtures, ['approved-first-try.json', 'infra-error.json', 'refusals-then-approved.json']);
+  assert.deepEqual(fixtures, [
+    // Recorded before proof v2: incidents started then replay on legacy/remediate-incident-v1.ts.
+    'approved-first-try.json',
+    'infra-error.json',
+    // Recorded with proof v2 (patched('proof-v2')).
+    'proof-v2-approved-first-try.json',
+    'proof-v2-infra-error.json',
+    'proof-v2-refusals-then-approved.json',
+    'refusals-then-approved.json',
+  ]);
 });
 
 for (const file of fixtures) {

@@ -1,6 +1,10 @@
 /**
- * Sandbox abuse: hostile reproduction scripts run through the real reproduction activity (the
- * RunSummary asserted here is exactly what the workflow receives), on the real Docker engine.
+ * Sandbox abuse, at two layers on the real Docker engine:
+ * - through the real reproduction activity (the RunSummary asserted here is exactly what the
+ *   workflow receives): OpsGuard's guarded runner often stops the abuse first (the tripwire ends a
+ *   script that forks or reads /proc; RLIMIT_DATA turns a memory bomb into MemoryError);
+ * - as a raw container with no runner at all (`rawRun`): what the container's limits contain on
+ *   their own, which is what holds if the guard were bypassed.
  * Each case checks the reported outcome, that the host is untouched, and that no container is left.
  */
 import assert from 'node:assert/strict';
@@ -12,8 +16,13 @@ import { afterEach, test } from 'node:test';
 import { createActivities } from '../activities';
 import { sha256 } from '../activities/incident-paths';
 import { dockerFromEnv } from '../sandbox/docker-client';
-import { SANDBOX_LABEL } from '../sandbox/labels';
-import { fixGate, reproductionGate } from '../workflows/gates';
+import { IN_CONTAINER, SANDBOX_ENV } from '../sandbox/guarded-run';
+import { INCIDENT_LABEL, SANDBOX_LABEL } from '../sandbox/labels';
+import { withDefaults } from '../sandbox/limits';
+import { runInSandbox } from '../sandbox/run-container';
+import type { SandboxResult } from '../sandbox/run-container';
+import { fixRunVerdict } from '../workflows/fix-gate';
+import { reproductionRunVerdict } from '../workflows/reproduction-gate';
 import type { RunSummary } from '../workflows/incident-types';
 import { sandboxImage } from './support/docker';
 import { EXAMPLES, hashTree } from './support/remediation-harness';
@@ -52,35 +61,70 @@ async function runScript(
   });
 }
 
+/** The same script as plain `python3 -c` in a container with the default hardening, no runner, no guard. */
+async function rawRun(
+  id: string,
+  script: string,
+  limits?: { memoryMb?: number; timeoutSeconds?: number },
+): Promise<SandboxResult> {
+  return await runInSandbox(docker, {
+    image: sandboxImage(),
+    argv: ['python3', '-c', script],
+    env: SANDBOX_ENV,
+    workdir: IN_CONTAINER.workspace,
+    mounts: [
+      { hostPath: path.join(roots.workDir, id, 'workspace'), containerPath: IN_CONTAINER.workspace, readOnly: true },
+    ],
+    limits: withDefaults(limits),
+    incidentId: id,
+    purpose: 'abuse',
+  });
+}
+
 afterEach(async () => {
-  const left = await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABEL}=1`] } });
+  // Only this file's containers (incident ids abuse-<pid>-N): other tests or workers may be busy.
+  const left = (await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABEL}=1`] } })).filter((c) =>
+    (c.Labels[INCIDENT_LABEL] ?? '').startsWith(`abuse-${process.pid}-`),
+  );
   assert.equal(left.length, 0, `containers left behind: ${left.map((c) => c.Id.slice(0, 12)).join(', ')}`);
 });
 
-test('fork bomb: contained by the pids limit and the deadline; the host still forks', async () => {
+const FORK_BOMB = 'import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n';
+
+test('fork bomb: the guard ends it at the first fork; without the guard the pids limit and the deadline contain it', async () => {
   const { id } = await incident();
-  const run = await runScript(
-    id,
-    'import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n',
-    { timeoutSeconds: 5 },
+  const run = await runScript(id, FORK_BOMB, { timeoutSeconds: 5 });
+  assert.equal(run.tripwire?.event, 'os.fork');
+  assert.equal(run.tripwire?.kind, 'script');
+  assert.equal(run.ranToEnd, null, 'ended by the guard: no signed outcome');
+  assert.match(
+    reproductionRunVerdict(run, INCIDENT).reason,
+    /the guard ended the run: the reproduction script .* raised os\.fork/,
   );
-  assert.equal(run.timedOut, true);
-  assert.equal(run.limits.pids, 128);
-  assert.equal(run.ranToEnd, null, 'killed: no outcome');
-  assert.match(reproductionGate(run, INCIDENT).reason, /killed at its 5 s deadline/);
+
+  const raw = await rawRun(id, FORK_BOMB, { timeoutSeconds: 5 });
+  assert.equal(raw.timedOut, true);
+  assert.equal(raw.limits.pids, 128);
   assert.equal(spawnSync('true').status, 0, 'the host can still start processes');
 });
 
-test('memory bomb: killed and reported as out of memory', async () => {
+const MEMORY_BOMB = "chunks = []\nwhile True:\n    chunks.append(b'x' * 10_000_000)\n";
+
+test('memory bomb: MemoryError under the runner; without it the container is killed as out of memory', async () => {
   const { id } = await incident();
-  const run = await runScript(id, "chunks = []\nwhile True:\n    chunks.append(b'x' * 10_000_000)\n", {
-    memoryMb: 128,
-    timeoutSeconds: 30,
-  });
-  assert.equal(run.oomKilled, true);
-  assert.equal(run.exitCode, 137);
-  assert.equal(run.timedOut, false);
-  assert.match(fixGate(run).reason, /exceeding 128 MiB of memory \(out of memory\)/);
+  const run = await runScript(id, MEMORY_BOMB, { memoryMb: 128, timeoutSeconds: 30 });
+  assert.equal(run.exception?.type, 'MemoryError', 'the runner limits Python below the container');
+  assert.equal(run.oomKilled, false);
+  assert.match(fixRunVerdict(run).reason, /still fails .* MemoryError/);
+
+  const raw = await rawRun(id, MEMORY_BOMB, { memoryMb: 128, timeoutSeconds: 30 });
+  assert.equal(raw.oomKilled, true);
+  assert.equal(raw.exitCode, 137);
+  assert.equal(raw.timedOut, false);
+  assert.match(
+    fixRunVerdict({ ...run, ...raw, exception: null, ranToEnd: null, tripwire: null }).reason,
+    /exceeding 128 MiB of memory \(out of memory\)/,
+  );
 });
 
 test('infinite loop: killed at the deadline and reported as timed out', async () => {
@@ -88,7 +132,7 @@ test('infinite loop: killed at the deadline and reported as timed out', async ()
   const run = await runScript(id, 'while True:\n    pass\n', { timeoutSeconds: 3 });
   assert.equal(run.timedOut, true);
   assert.ok(run.durationMs >= 3000 && run.durationMs < 20_000, `${run.durationMs} ms`);
-  assert.match(fixGate(run).reason, /killed at its 3 s deadline/);
+  assert.match(fixRunVerdict(run).reason, /killed at its 3 s deadline/);
 });
 
 test('stdout flood: capped, flagged truncated, and the runner outcome still arrives', async () => {
@@ -103,7 +147,7 @@ test('stdout flood: capped, flagged truncated, and the runner outcome still arri
   assert.ok(saved < 1024 * 1024, `stdout kept on disk: ${saved} bytes for ~52 MB written`);
   assert.equal(run.ranToEnd, false, 'the outcome line survived the flood (it is in the kept tail)');
   assert.equal(run.exception?.type, 'KeyError');
-  assert.equal(reproductionGate(run, INCIDENT).passed, true);
+  assert.equal(reproductionRunVerdict(run, INCIDENT).passed, true);
 });
 
 test('/tmp fill: the tmpfs is full at its size; nothing reaches the host disk', async () => {
@@ -115,14 +159,15 @@ test('/tmp fill: the tmpfs is full at its size; nothing reaches the host disk', 
   );
   assert.equal(run.ranToEnd, false);
   assert.equal(run.exception?.type, 'OSError');
-  assert.match(run.exception?.message ?? '', /No space left on device/);
+  // Whichever bound comes first: the 64 MiB tmpfs, or the 64 MiB file-size limit (RLIMIT_FSIZE).
+  assert.match(run.exception?.message ?? '', /No space left on device|File too large/);
   const after = fs.statfsSync(os.tmpdir());
   assert.ok((before.bavail - after.bavail) * before.bsize < 50 * 1024 * 1024, 'the host lost no space to it');
 });
 
 test('network egress: no interface but loopback, no route, no DNS', async () => {
   const { id } = await incident();
-  const run = await runScript(
+  const raw = await rawRun(
     id,
     [
       'import socket',
@@ -137,8 +182,10 @@ test('network egress: no interface but loopback, no route, no DNS', async () => 
       "socket.create_connection(('192.0.2.1', 80), timeout=3)",
     ].join('\n'),
   );
-  const lines = fs.readFileSync(run.stdoutPath, 'utf8').trim().split('\n');
-  assert.deepEqual(lines, ["['lo']", '0', 'dns: gaierror']);
+  assert.deepEqual(raw.stdout.trim().split('\n'), ["['lo']", '0', 'dns: gaierror']);
+  assert.match(raw.stderr, /OSError: \[Errno 101\] Network is unreachable/);
+  // Through the runner the same attempt fails the same way (reading /proc is the tripwire's, so not here).
+  const run = await runScript(id, "import socket\nsocket.create_connection(('192.0.2.1', 80), timeout=3)\n");
   assert.equal(run.exception?.type, 'OSError');
   assert.match(run.exception?.message ?? '', /Network is unreachable/);
 });
@@ -148,14 +195,12 @@ test('write into the workspace: read-only; the host workspace and the original a
   const workspace = path.join(roots.workDir, id, 'workspace');
   const before = hashTree(workspace);
   const originalBefore = hashTree(original);
-  const run = await runScript(
-    id,
-    "print([l for l in open('/proc/mounts') if ' /workspace ' in l][0])\nopen('/workspace/app/config_loader.py', 'a').write('pwned = True\\n')\n",
-  );
+  const run = await runScript(id, "open('/workspace/app/config_loader.py', 'a').write('pwned = True\\n')\n");
   // Two layers: the user is not the files' owner, and the mount itself is read-only.
   assert.ok(run.exception?.mro.includes('OSError'), run.exception?.type);
   assert.match(run.exception?.message ?? '', /Permission denied|Read-only file system/);
-  assert.match(fs.readFileSync(run.stdoutPath, 'utf8'), / \/workspace \S+ ro[,\s]/);
+  const raw = await rawRun(id, "print([l for l in open('/proc/mounts') if ' /workspace ' in l][0])");
+  assert.match(raw.stdout, / \/workspace \S+ ro[,\s]/);
   assert.equal(hashTree(workspace), before);
   assert.equal(hashTree(original), originalBefore);
 });

@@ -74,7 +74,7 @@ test('the Web UI shows the incident, its status and that it awaits approval', as
           summary: body.includes(handle.workflowId) && body.includes('OpsGuard: KeyError in'),
           status:
             /status awaiting_approval/.test(body) &&
-            body.includes('run reproduction 1 in a fresh container (must FAIL)'),
+            body.includes('run the reproduction 3x in fresh containers (must FAIL)'),
           approval: /Awaiting approval\./.test(body) && body.includes(`opsguard approve ${handle.workflowId}`),
           searchAttribute: /OpsGuardStatus[\s\S]{0,80}awaiting_approval/.test(attributes),
         };

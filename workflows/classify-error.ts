@@ -10,7 +10,13 @@ import type { ParsedTraceback } from './traceback';
 
 export type Classification =
   | { kind: 'infra'; errorType: string | null; reason: string; signals: string[] }
-  | { kind: 'code'; errorType: string; reason: string; location: { file: string; func: string; line: number } }
+  | {
+      kind: 'code';
+      errorType: string;
+      reason: string;
+      /** The innermost repository frame; `check` when its line is an assert or raise AssertionError. */
+      location: { file: string; func: string; line: number; check?: boolean };
+    }
   | { kind: 'unclassified'; errorType: string | null; reason: string };
 
 /** A traceback frame, with the repository-relative path it maps to (null: not the repo's code). */
@@ -19,6 +25,13 @@ export interface LocatedFrame {
   line: number;
   func: string;
   repoPath: string | null;
+  /** The repository's source line there, stripped (to tell a check from the code it checks). */
+  source?: string;
+}
+
+/** A line that checks a result rather than computes one: an assert, or raising AssertionError. */
+export function isCheckLine(source: string | undefined): boolean {
+  return !!source && /^(assert\b|raise\s+(\w+\.)*AssertionError\b)/.test(source);
 }
 
 export interface ClassifyInput {
@@ -244,7 +257,12 @@ export function classifyError(input: ClassifyInput): Classification {
       reason: `${tb.exceptionType} was not raised through any file of the repository (no traceback frame maps to a repository file).`,
     };
   }
-  const location = { file: innermost.repoPath, func: innermost.func, line: innermost.line };
+  const location = {
+    file: innermost.repoPath,
+    func: innermost.func,
+    line: innermost.line,
+    ...(isCheckLine(innermost.source) ? { check: true } : {}),
+  };
 
   if (type === 'FileNotFoundError') {
     const missing = /No such file or directory: '([^']+)'/.exec(tb.message)?.[1];

@@ -9,6 +9,8 @@ export const LIMIT_BOUNDS = {
   memoryMb: [64, 8192],
   cpus: [0.1, 8],
   timeoutSeconds: [1, 3600],
+  testsTimeoutSeconds: [10, 7200],
+  perTestSeconds: [1, 3600],
 } as const;
 
 const bounded = (name: keyof typeof LIMIT_BOUNDS) =>
@@ -43,12 +45,23 @@ export const IncidentInputSchema = z.strictObject({
     .strictObject({
       allowTestChanges: z.boolean({ error: 'patchPolicy.allowTestChanges must be true or false' }),
       allowBroadExcept: z.boolean({ error: 'patchPolicy.allowBroadExcept must be true or false' }),
+      allowIntrospection: z.boolean({ error: 'patchPolicy.allowIntrospection must be true or false' }),
     })
     .partial()
     .optional(),
   limits: z
-    .strictObject({ memoryMb: bounded('memoryMb'), cpus: bounded('cpus'), timeoutSeconds: bounded('timeoutSeconds') })
+    .strictObject({
+      memoryMb: bounded('memoryMb'),
+      cpus: bounded('cpus'),
+      timeoutSeconds: bounded('timeoutSeconds'),
+      testsTimeoutSeconds: bounded('testsTimeoutSeconds'),
+      perTestSeconds: bounded('perTestSeconds'),
+    })
     .partial()
+    .optional(),
+  knownFailingTests: z
+    .array(z.string().min(1, { error: 'knownFailingTests holds pytest node ids such as tests/test_x.py::test_y' }))
+    .max(10000)
     .optional(),
 });
 

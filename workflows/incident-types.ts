@@ -36,6 +36,31 @@ export interface TokenUsage {
   outputTokens: number;
 }
 
+/** An introspection event the guard's tripwire saw (sandbox/runner/opsguard_guard.py). */
+export interface TripwireEvent {
+  event: string;
+  detail: string | null;
+  /** suspect: a file the patch changed; script: the reproduction; orphan: a thread with no application
+   *  code on its stack; workspace: unchanged repository code (only noted). */
+  kind: 'suspect' | 'script' | 'orphan' | 'workspace';
+  /** Repository-relative when it is in the workspace. */
+  file: string;
+  func: string;
+  line: number;
+  how?: string;
+}
+
+/** What coverage.py saw of the patch in one run: changed statements, and which of them ran. */
+export interface RunCoverage {
+  /** Executable statements the patch changed, over all changed Python files. */
+  changedStatements: number;
+  /** How many of them this run executed. */
+  executedChanged: number;
+  byFile: { file: string; statements: number; executed: number }[];
+  /** Repository functions whose body ran (repository-relative `file:function`), at most 20. */
+  functions: string[];
+}
+
 /** One container run, summarised: the full output is in the artifact folder. */
 export interface RunSummary {
   exitCode: number;
@@ -55,6 +80,10 @@ export interface RunSummary {
     message: string;
     /** The innermost traceback frame inside the workspace (repository-relative). */
     innermostRepoFrame: { file: string; func: string } | null;
+    /** Where the exception came from: the repository's code, or the reproduction script itself. */
+    raisedIn?: 'repository' | 'script' | 'elsewhere';
+    /** When the script raised it: the check statement at that line (assert, raise AssertionError...). */
+    scriptCheck?: { kind: string; trivial: boolean; line: number } | null;
   } | null;
   /**
    * From the runner: true when the script ran to its end; false when it raised or exited early;
@@ -62,6 +91,16 @@ export interface RunSummary {
    * without the runner (test runs).
    */
   ranToEnd: boolean | null;
+  /** Why there is no signed verdict (ranToEnd null): no end record, a forged one, a duplicate... */
+  unverifiedReason?: string;
+  /** The guard ended the run: the code under test (the patch, or the script) inspected the interpreter. */
+  tripwire?: TripwireEvent | null;
+  /** Introspection by unchanged repository code, noted by the guard (at most 10). */
+  notes?: TripwireEvent[];
+  /** Coverage of the patch and of repository functions; null when coverage.py could not measure. */
+  coverage?: RunCoverage | null;
+  /** The run's records file (spec, per-test results, signed end record) in the artifact folder. */
+  recordsPath?: string;
   stdoutTail: string;
   stderrTail: string;
   stdoutPath: string;
@@ -72,6 +111,44 @@ export interface RunSummary {
 export interface GateVerdict {
   passed: boolean;
   reason: string;
+}
+
+/** A refused attempt, as the model is told about it on its next try. */
+export interface AttemptFeedback {
+  attempt: number;
+  /** Which gate or check refused the attempt, and why. */
+  reason: string;
+  stdoutTail?: string;
+  stderrTail?: string;
+}
+
+/** How gate 1 matched the reproduction to the incident. */
+export type FidelityRule = 'location' | 'assertion' | 'type';
+
+/** One check of the proof, as the evidence lists it: passed, failed, or not run (and why). */
+export interface ProofCheck {
+  name: string;
+  status: 'passed' | 'failed' | 'not_run';
+  detail: string;
+}
+
+/** A reproduction script: the primary one (shown to the fix author) or a hidden variant. */
+export interface ReproductionScript {
+  name: string;
+  role: 'primary' | 'variant';
+  path: string;
+  sha256: string;
+}
+
+/** A hidden variant: other inputs, same bug. Kept when it failed gate 1 on its own. */
+export interface VariantRecord {
+  name: string;
+  scriptPath: string;
+  scriptSha256: string;
+  /** Gate 1's verdict on it. */
+  gate: GateVerdict;
+  /** Its first run (later runs are in the attempt folder). */
+  run?: RunSummary;
 }
 
 export interface ModelCall {
@@ -87,7 +164,14 @@ export interface ReproductionAttempt {
   model: ModelCall;
   scriptPath?: string;
   scriptSha256?: string;
+  /** The primary script's first run (all of them: `runs`). */
   run?: RunSummary;
+  /** Every run of the primary script (gate 1 wants the same failure each time). */
+  runs?: RunSummary[];
+  /** How gate 1 matched it (when it passed). */
+  rule?: FidelityRule;
+  /** The hidden variants the model wrote with it, each with gate 1's verdict on it. */
+  variants?: VariantRecord[];
   gate: GateVerdict;
 }
 
@@ -97,13 +181,20 @@ export interface FixAttempt {
   changedFiles: string[];
   diffPath?: string;
   patchRefusal?: string;
+  /** The primary reproduction's first run with the patch (all of them: `runs`). */
   run?: RunSummary;
+  runs?: RunSummary[];
+  /** Each hidden variant's run with the patch. */
+  variantRuns?: { name: string; run: RunSummary; passed: boolean }[];
+  /** Gate 2: the reproduction (every run), the hidden variants, coverage of the change, the tripwire. */
   gate: GateVerdict;
   tests?: TestRunSummary;
   testsGate?: GateVerdict;
+  /** Every check of this attempt, passed, failed or not run. */
+  checks?: ProofCheck[];
 }
 
-export type TestOutcome = 'passed' | 'failed' | 'error' | 'skipped';
+export type TestOutcome = 'passed' | 'failed' | 'error' | 'skipped' | 'timeout';
 
 export interface TestRunSummary {
   ran: boolean;
@@ -115,17 +206,36 @@ export interface TestRunSummary {
   passed: boolean;
   /** Per-test results were collected (OpsGuard's pytest plugin); false for a custom testCommand. */
   perTest: boolean;
+  /**
+   * complete: pytest returned and the signed end record covers every result; partial: the run was
+   * cut short (deadline, memory, a test that ignored its deadline) and only the results written
+   * before that exist, unsigned; missing: no per-test result at all.
+   */
+  completeness?: 'complete' | 'partial' | 'missing';
+  /** Why the results are partial or missing, in words. */
+  problem?: string;
+  /** Tests collected, and files that failed to collect. */
+  collected?: number;
+  collectErrors?: string[];
+  /** How many tests executed a statement the patch changed (null: coverage did not measure). */
+  changedHit?: number | null;
   counts?: Record<TestOutcome, number>;
   /** Where the per-test results are (tests.json in the attempt folder). */
   resultsPath?: string;
   /** Baseline only: tests failing before the patch with the incident's exception at its location. */
   failToPassCandidates?: string[];
   /** After a patch, with per-test results: the regression gate's verdict. */
-  verdict?: GateVerdict;
+  verdict?: GateVerdict & { status?: 'passed' | 'failed' | 'not_verified' };
   /** After a patch: the regression verdict and its evidence. */
   regression?: {
     passToPass: { count: number; broken: string[] };
     failToPass: { count: number; stillFailing: string[] };
+    /** Tests that failed before, executed a changed line, and still fail. */
+    incomplete?: { count: number; stillFailing: string[] };
+    /** Tests that failed before and after without touching the change (not the patch's business). */
+    unrelatedFailures?: string[];
+    /** Tests the operator named as known to fail. */
+    exempted?: string[];
   };
 }
 
@@ -160,6 +270,8 @@ export interface RemediationResult {
   approval?: ApprovalDecision;
   /** How gate 1 matched: through the incident's code location, or by type alone (and why). */
   reproductionCriterion?: string;
+  /** The fidelity rule gate 1 applied to the accepted reproduction. */
+  fidelityRule?: FidelityRule;
   /** Artifact name -> absolute path. */
   artifacts: Record<string, string>;
   tokenUsage: TokenUsage;

@@ -1,71 +1,196 @@
-"""OpsGuard's reproduction runner: runs the pinned reproduction script and reports what happened.
+"""OpsGuard's reproduction runner: runs one pinned reproduction script and signs what happened.
 
-Mounted read-only at /opsguard/runner, outside the workspace, next to the script (also read-only),
-so a patch can reach neither. Usage: python3 opsguard_runner.py NONCE SCRIPT
+Started by the host as `python3 -I /opsguard/runner/opsguard_runner.py` (isolated mode: neither
+PYTHONPATH nor files in the workspace can shadow these modules). Everything else comes from the run's
+spec (/opsguard/spec.json) and key (stdin); see opsguard_guard.py for how the verdict is protected.
 
-The outcome is one line on the original stderr, written last and through a file descriptor
-duplicated before the script runs (so replacing sys.stderr cannot hide it):
-    OPSGUARD-OUTCOME <nonce> {"ran_to_end": ..., "exception": {...} | null, "exit_code": ...}
-The nonce is per run and removed from sys.argv before the script starts. The process always ends
-through os._exit captured here, so atexit hooks planted by a patch cannot change the exit code.
-A process that ends without this line (os._exit, a crash, a kill) did not run to its end.
+The signed end record says whether the script ran to its end and the exit code (decided by this
+frame's own control flow), and carries the details the gates use: the exception with its base classes
+and traceback frames, the check that failed when it is an assertion in the script, the repository
+functions the run executed, and which changed statements it executed (coverage.py).
 """
-import json
-import os
-import runpy
 import sys
-import traceback
 
-_exit = os._exit
-_write = os.write
-_dumps = json.dumps
-_fd = os.dup(2)
-_BaseException = BaseException
-_SystemExit = SystemExit
-_type = type
+# -I implies -P in 3.11: our own folder (a read-only mount) is not on sys.path until we put it there.
+sys.path.insert(0, __file__.rpartition("/")[0])
 
 
-def _from_script(tb):
-    """The traceback from the script's first frame on: the runner's own frames are noise."""
-    t = tb
-    while t is not None and t.tb_frame.f_code.co_filename != SCRIPT:
-        t = t.tb_next
-    return t if t is not None else tb
+def main():
+    import os
+    import resource
+    import types
 
+    import traceback
 
-def _describe(exc):
-    tb = traceback.extract_tb(_from_script(exc.__traceback__))
-    return {
-        "type": _type(exc).__name__,
-        "qualified_type": f"{_type(exc).__module__}.{_type(exc).__qualname__}",
-        "mro": [c.__name__ for c in _type(exc).__mro__],
-        "message": str(exc)[:2000],
-        "frames": [{"file": f.filename, "line": f.lineno, "func": f.name} for f in tb][-50:],
-    }
+    import opsguard_guard
+    import opsguard_source
 
-
-def _report(outcome, code):
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except _BaseException:
-        pass
-    _write(_fd, ("\nOPSGUARD-OUTCOME " + NONCE + " " + _dumps(outcome) + "\n").encode())
-    _exit(code)
+        guarded = opsguard_guard.start()
+    except opsguard_guard.GuardError as err:
+        sys.stderr.write(f"opsguard runner: {err}\n")
+        os._exit(2)
+    spec = guarded.spec
+    script = spec["script"]
+    workspace = spec["workspace"]
+    normalise = guarded.normalise
+
+    # Everything about the script and the changed files is read before any of them runs.
+    script_tree = opsguard_source.parse(script)
+    script_checks = opsguard_source.checks(script_tree)
+    changed_lines = spec.get("changed_lines", {})
+    changed_statements = {}
+    for path, lines in changed_lines.items():
+        starts = opsguard_source.statement_starts(opsguard_source.parse(path))
+        changed_statements[path] = (starts, sorted({starts[line] for line in lines if line in starts}))
+    with open(script, "rb") as f:
+        source = f.read()
+    compile_error = None
+    try:
+        code = compile(source, script, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as err:
+        code, compile_error = None, err
+
+    cov = None
+    if spec.get("coverage", True):
+        try:
+            import coverage
+
+            # config_file=False: the repository's .coveragerc/setup.cfg/pyproject are not ours to obey.
+            cov = coverage.Coverage(data_file=None, config_file=False, source=[workspace], branch=False)
+        except Exception as err:  # coverage.py missing from the image: the gates say what did not run
+            guarded.data("note", {"coverage": f"unavailable: {type(err).__name__}: {err}"})
+
+    limit = spec.get("memory_limit_bytes")
+    if limit:
+        # A memory bomb raises MemoryError here instead of getting the whole container OOM-killed.
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    for p in reversed(spec.get("sys_path", [workspace])):
+        sys.path.insert(0, p)
+    module = types.ModuleType("__main__")
+    module.__file__ = script
+    module.__builtins__ = __builtins__
+    sys.modules["__main__"] = module
+    sys.argv = [script]
+    for name in ("opsguard_guard", "opsguard_source"):
+        sys.modules.pop(name, None)
+
+    # Bound now, used after the code under test ran: it may rewrite module globals, never these.
+    signer = guarded.signer
+    base_exception, system_exit, int_type, str_type, type_ = BaseException, SystemExit, int, str, type
+    stderr_write = sys.__stderr__.write
+    flushes = (sys.__stdout__.flush, sys.__stderr__.flush)
+    describe = _describer(normalise, traceback.format_exception)
+    source_module = opsguard_source
+    signer.send(None)  # the signer now knows this frame; from here on, code under test runs
+
+    if cov is not None:
+        cov.start()
+    ran_to_end, exit_code, exception = False, 1, None
+    try:
+        if code is None:
+            raise compile_error
+        exec(code, module.__dict__)
+    except system_exit as exc:
+        status = exc.code
+        exit_code = status if type_(status) is int_type else (0 if status is None else 1)
+        exception = exc
+    except base_exception as exc:
+        exit_code = 1
+        exception = exc
+    else:
+        ran_to_end, exit_code = True, 0
+    if cov is not None:
+        try:
+            cov.stop()
+        except base_exception:
+            pass
+
+    details = {"exception": None, "coverage": None}
+    try:
+        if exception is not None:
+            details["exception"] = described = describe(exception)
+            stderr_write(described.pop("text"))
+            failing_script_line = next(
+                (f["line"] for f in reversed(described["frames"]) if f["file"] == script), None
+            )
+            check = script_checks.get(failing_script_line) if failing_script_line else None
+            details["exception"]["script_check"] = check
+        if cov is not None:
+            details["coverage"] = _coverage_details(cov, workspace, changed_statements, normalise, source_module)
+    except base_exception as err:
+        details["details_error"] = f"{type_(err).__name__}"
+    try:
+        body = guarded.encode(details).encode("utf-8", "replace")
+    except base_exception:
+        body = b"null"
+    for flush in flushes:
+        try:
+            flush()
+        except base_exception:
+            pass
+    signer.send((b"outcome", ran_to_end, exit_code if type_(exit_code) is int_type else 1, body))
+    os._exit(88)  # unreachable: the signer ends the process; reaching here means it refused this frame
 
 
-NONCE = sys.argv[1]
-SCRIPT = sys.argv[2]
-sys.argv = [SCRIPT]
-sys.path.insert(0, os.getcwd())
+def _describer(normalise, format_exception):
+    """Describe an exception from the C-level traceback objects. The traceback module only formats the
+    text for people; what the gates read comes from tb_frame / f_code directly."""
+    type_, str_ = type, str
 
-try:
-    runpy.run_path(SCRIPT, run_name="__main__")
-except _SystemExit as exc:
-    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    # sys.exit() anywhere (in the script or in repository code) ends the script early.
-    _report({"ran_to_end": False, "exception": _describe(exc), "exit_code": code}, code)
-except _BaseException as exc:
-    traceback.print_exception(_type(exc), exc, _from_script(exc.__traceback__))
-    _report({"ran_to_end": False, "exception": _describe(exc), "exit_code": 1}, 1)
-_report({"ran_to_end": True, "exception": None, "exit_code": 0}, 0)
+    def describe(exc):
+        t = type_(exc)
+        try:
+            message = str_(exc)[:2000]
+        except BaseException:
+            message = "(the exception's __str__ raised)"
+        # The runner's own frames come first: start at the first frame that is not ours.
+        tb = exc.__traceback__
+        while tb is not None and normalise(tb.tb_frame.f_code.co_filename).startswith("/opsguard/runner/"):
+            tb = tb.tb_next
+        frames = []
+        walk = tb
+        while walk is not None:
+            code = walk.tb_frame.f_code
+            frames.append({"file": code.co_filename, "line": walk.tb_lineno, "func": code.co_name})
+            walk = walk.tb_next
+        frames = frames[-50:]
+        try:
+            text = "".join(format_exception(t, exc, tb))
+        except BaseException:
+            text = "".join(f'  File "{f["file"]}", line {f["line"]}, in {f["func"]}\n' for f in frames)
+            text = f"Traceback (most recent call last):\n{text}{t.__name__}: {message}\n"
+        return {
+            "type": t.__name__,
+            "qualified_type": f"{t.__module__}.{t.__qualname__}",
+            "mro": [c.__name__ for c in t.__mro__],
+            "message": message,
+            "frames": frames,
+            "text": text,
+        }
+
+    return describe
+
+
+def _coverage_details(cov, workspace, changed_statements, normalise, source):
+    """Which changed statements ran, and which repository functions' bodies ran."""
+    data = cov.get_data()
+    executed = {}
+    for measured in data.measured_files():
+        path = normalise(measured)
+        executed.setdefault(path, set()).update(data.lines(measured) or [])
+    changed = {}
+    for path, (starts, statements) in changed_statements.items():
+        ran = {starts.get(line) for line in executed.get(path, ())}
+        changed[path] = {"statements": statements, "executed": sorted(s for s in statements if s in ran)}
+    functions = []
+    for path in sorted(executed)[:200]:
+        if not path.startswith(workspace.rstrip("/") + "/"):
+            continue
+        for name in source.functions_executed(source.parse(path), executed[path]):
+            functions.append(f"{path}:{name}")
+    return {"changed": changed, "functions": functions[:200], "files": len(executed)}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Step: the sandbox image (a Python 3.11 with pytest) that reproductions and tests run in.
+# Step: the sandbox image (a Python 3.11 with pytest and coverage.py) that reproductions and tests run in.
 # Pull python:3.11-slim where a registry answers; otherwise build Debian bookworm's python3 with
 # debootstrap and `docker import` it. The image carries a label with the hash of this recipe, so it
 # is rebuilt only when the recipe changes. OPSGUARD_SANDBOX_IMAGE may name any image with Python:
@@ -39,19 +39,19 @@ changes=(--change "LABEL $LABEL=$RECIPE_HASH" --change 'ENV PATH=/usr/local/bin:
 
 # 1. A registry: pull the upstream image and re-label it (commit keeps its layers and config).
 if [ "$SOURCE" != debootstrap ] && timeout 90 docker pull -q python:3.11-slim >/dev/null 2>&1; then
-  # pytest is what repositories' tests need; the upstream slim image lacks it.
-  cid="$(docker run -d python:3.11-slim sh -c 'pip install -q pytest')"
+  # pytest runs the repositories' tests, coverage.py tells which changed lines a run executed; the slim image lacks both.
+  cid="$(docker run -d python:3.11-slim sh -c 'pip install -q pytest coverage')"
   trap 'docker rm -f "$cid" >/dev/null 2>&1 || true' EXIT
   if [ "$(docker wait "$cid")" = 0 ]; then
     docker commit "${changes[@]}" "$cid" "$TAG" >/dev/null
-    say "tagged $TAG from python:3.11-slim + pytest"
+    say "tagged $TAG from python:3.11-slim + pytest + coverage"
     exit 0
   fi
-  say "pip install pytest failed in python:3.11-slim; falling back to debootstrap"
+  say "pip install pytest coverage failed in python:3.11-slim; falling back to debootstrap"
 fi
 [ "$SOURCE" = pull ] && fail "could not pull python:3.11-slim (and --source pull forbids debootstrap)" "check the registry is reachable, or use --source auto"
 
-# 2. No registry: debootstrap a minimal bookworm with python3 and pytest from the Debian mirror.
+# 2. No registry: debootstrap a minimal bookworm with python3, pytest and coverage from the Debian mirror.
 if ! command -v debootstrap >/dev/null; then
   [ "$(id -u)" = 0 ] || fail "debootstrap is not installed and no registry answered" "install debootstrap (sudo apt-get install debootstrap) or make python:3.11-slim pullable, then rerun"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >"$STATE_DIR/apt-debootstrap.log" 2>&1 \
@@ -61,7 +61,7 @@ MIRROR="${OPSGUARD_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 root="$(mktemp -d "$STATE_DIR/.rootfs.XXXXXX")"
 trap 'rm -rf "$root"' EXIT
 say "debootstrap bookworm from $MIRROR (about a minute)..."
-if ! debootstrap --variant=minbase --include=python3,python3-pytest bookworm "$root" "$MIRROR" >"$STATE_DIR/debootstrap.log" 2>&1; then
+if ! debootstrap --variant=minbase --include=python3,python3-pytest,python3-coverage bookworm "$root" "$MIRROR" >"$STATE_DIR/debootstrap.log" 2>&1; then
   tail -n 10 "$STATE_DIR/debootstrap.log" >&2
   fail "debootstrap could not fetch bookworm from $MIRROR (log: $STATE_DIR/debootstrap.log)" \
     "check that the Debian mirror is reachable (or set OPSGUARD_DEBIAN_MIRROR / http_proxy), or point OPSGUARD_SANDBOX_IMAGE at an image with Python, then rerun 'npm run setup'. No image was tagged."

@@ -24,6 +24,14 @@ export async function approveAsOperator(handle: WorkflowHandle<typeof remediateI
 }
 
 export const EXAMPLES = path.join(PROJECT_ROOT, 'examples');
+/** Repositories written for the tests (test/fixtures/repos/<name>/{repo,incident.log}). */
+export const FIXTURE_REPOS = path.join(PROJECT_ROOT, 'test', 'fixtures', 'repos');
+
+/** An example's folder (repo/ and incident.log): examples/ first, then the test fixtures. */
+export function exampleDir(name: string): string {
+  const example = path.join(EXAMPLES, name);
+  return fs.existsSync(example) ? example : path.join(FIXTURE_REPOS, name);
+}
 
 /** Real activities (real Docker, folders under `dir`) whose model is the scripted server at `baseURL`. */
 export function scriptedActivities(baseURL: string, dir: string) {
@@ -130,13 +138,13 @@ export async function remediate(opts: {
 }): Promise<RemediationRun> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-e2e-'));
   const original = path.join(tmp, 'original');
-  fs.cpSync(path.join(EXAMPLES, opts.example, 'repo'), original, { recursive: true });
+  fs.cpSync(path.join(exampleDir(opts.example), 'repo'), original, { recursive: true });
   opts.prepare?.(original);
   const before = hashTree(original);
   const roots = { artifactsDir: path.join(tmp, 'artifacts'), workDir: path.join(tmp, 'work') };
   const model = await startScriptedModel(opts.turns);
   const incidentId = `e2e-${randomUUID()}`;
-  const errorLog = opts.errorLog ?? fs.readFileSync(path.join(EXAMPLES, opts.example, 'incident.log'), 'utf8');
+  const errorLog = opts.errorLog ?? fs.readFileSync(path.join(exampleDir(opts.example), 'incident.log'), 'utf8');
   const since = Math.floor(Date.now() / 1000) - 1;
   try {
     const created = createActivities({

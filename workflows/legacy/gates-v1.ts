@@ -1,3 +1,4 @@
+// FROZEN with legacy/remediate-incident-v1.ts: the gates as incidents started before proof v2 ran them.
 /**
  * The verification gates (pure predicates over sandbox results). The workflow moves on only when
  * a gate passes; the verdict's reason is what the model is told when it does not.
@@ -10,8 +11,8 @@
  *   every test that failed before with the incident's exception at its location passes after it
  *   (fail-to-pass, inferred from the incident).
  */
-import { shortTypeName } from './traceback';
-import type { GateVerdict, RunSummary, TestOutcome, TestRunSummary } from './incident-types';
+import { shortTypeName } from '../traceback';
+import type { GateVerdict, RunSummary, TestOutcome, TestRunSummary } from '../incident-types';
 
 /** What identifies the incident's failure: its exception type and innermost repository frame. */
 export interface IncidentSignature {

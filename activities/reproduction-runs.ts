@@ -1,0 +1,106 @@
+/**
+ * Reproduction runs: each script (the primary and its hidden variants), pinned by its hash, run by
+ * OpsGuard's guarded runner in fresh containers, as often as the proof rules ask, a few at a time.
+ * Before a patch the runs are gate 1's evidence; with one, gate 2's (the changed files are then
+ * suspects for the tripwire, and coverage measures the changed lines).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { ApplicationFailure } from '@temporalio/activity';
+import { IN_CONTAINER, runGuarded } from '../sandbox/guarded-run';
+import type { SandboxLimits } from '../sandbox/limits';
+import type { ReproductionScript, RunSummary } from '../workflows/incident-types';
+import { guardSpecFor } from './changed-files';
+import { sha256 } from './incident-paths';
+import type { IncidentPaths } from './incident-paths';
+import type { ChangedFile } from './patch-engine';
+import { summariseReproductionRun } from './run-summary';
+import { inSandboxActivity } from './sandbox-activity';
+
+export interface ScriptToRun extends ReproductionScript {
+  repeats: number;
+}
+
+export interface ReproductionRunsRequest {
+  incidentId: string;
+  /** Where the runs' folders go: the attempt folder. */
+  outDir: string;
+  scripts: ScriptToRun[];
+  /** The patch under test (gate 2), or none (gate 1). */
+  changed?: ChangedFile[];
+  image: string;
+  limits: SandboxLimits;
+  parallel: number;
+}
+
+export interface ScriptRuns {
+  name: string;
+  role: ReproductionScript['role'];
+  runs: RunSummary[];
+}
+
+/** Run `tasks` with at most `n` at once, keeping their order. */
+async function pool<T>(n: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
+  const out: T[] = new Array<T>(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      out[i] = await (tasks[i] as () => Promise<T>)();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, tasks.length)) }, worker));
+  return out;
+}
+
+/** The memory the runner lets Python allocate: below the container's limit, so it is MemoryError, not a kill. */
+export const memoryLimitBytes = (limits: SandboxLimits) => Math.floor(limits.memoryMb * 0.85) * 1024 * 1024;
+
+export async function runReproductions(
+  docker: Docker,
+  paths: IncidentPaths,
+  req: ReproductionRunsRequest,
+): Promise<ScriptRuns[]> {
+  for (const s of req.scripts) {
+    if (sha256(await fs.readFile(s.path)) !== s.sha256) {
+      throw ApplicationFailure.nonRetryable(
+        `The reproduction script ${s.path} no longer matches its recorded hash`,
+        'ArtifactTampered',
+      );
+    }
+  }
+  const guard = req.changed
+    ? await guardSpecFor(paths.workspace, req.changed)
+    : { changed_files: [], changed_lines: {} };
+  const tasks = req.scripts.flatMap((s) =>
+    Array.from({ length: s.repeats }, (_, k) => async () => {
+      const dir = path.join(req.outDir, `${s.name}-run-${k + 1}`);
+      const inContainer = `${IN_CONTAINER.scripts}/${s.name}.py`;
+      const run = await inSandboxActivity(req.image, (signal) =>
+        runGuarded(docker, {
+          entry: 'opsguard_runner.py',
+          image: req.image,
+          limits: req.limits,
+          workspace: paths.workspace,
+          runDir: dir,
+          scripts: [{ hostPath: s.path, name: `${s.name}.py` }],
+          incidentId: req.incidentId,
+          purpose: req.changed ? 'verification' : 'reproduction',
+          signal,
+          spec: {
+            script: inContainer,
+            scripts: [inContainer],
+            sys_path: [IN_CONTAINER.workspace],
+            memory_limit_bytes: memoryLimitBytes(req.limits),
+            ...guard,
+          },
+        }),
+      );
+      return await summariseReproductionRun(run, { workspace: paths.workspace, dir, keepTails: k === 0 });
+    }),
+  );
+  const results = await pool(req.parallel, tasks);
+  let i = 0;
+  return req.scripts.map((s) => ({ name: s.name, role: s.role, runs: results.slice(i, (i += s.repeats)) }));
+}

@@ -1,0 +1,35 @@
+/**
+ * Sandbox work inside an activity: heartbeats while containers run, cancellation that stops them,
+ * and the one sandbox error that retrying cannot fix (the image is missing) made non-retryable.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+
+/** The activity's context, or null outside a worker (a script, a bench, a test of the activity itself). */
+function activityContext(): Context | null {
+  try {
+    return Context.current();
+  } catch {
+    return null;
+  }
+}
+
+export async function inSandboxActivity<T>(
+  image: string,
+  fn: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
+  const ctx = activityContext();
+  const beat = ctx ? setInterval(() => ctx.heartbeat(), 5000) : undefined;
+  try {
+    return await fn(ctx?.cancellationSignal);
+  } catch (err) {
+    if (/no such image/i.test((err as Error).message)) {
+      throw ApplicationFailure.nonRetryable(
+        `The sandbox image ${image} does not exist on the Docker engine; run 'npm run setup' or set OPSGUARD_SANDBOX_IMAGE`,
+        'SandboxImageMissing',
+      );
+    }
+    throw err; // a daemon hiccup: Temporal retries the activity
+  } finally {
+    clearInterval(beat);
+  }
+}

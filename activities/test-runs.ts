@@ -1,0 +1,233 @@
+/**
+ * The repository's tests in a fresh container. By default pytest under OpsGuard's guard
+ * (sandbox/runner/opsguard_tests.py): per-test results written as each test ends (tests.json here),
+ * a per-test deadline, per-test memory containment, and with a patch, which tests ran the changed
+ * lines. A custom `testCommand` runs as given and only its exit status is compared, which the
+ * verdict says.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { IN_CONTAINER, runGuarded, SANDBOX_ENV } from '../sandbox/guarded-run';
+import type { GuardedRunResult } from '../sandbox/guarded-run';
+import type { SandboxLimits } from '../sandbox/limits';
+import { runInSandbox } from '../sandbox/run-container';
+import { failToPassCandidates, regressionGate } from '../workflows/regression-gate';
+import type { TestResult, TestResults } from '../workflows/regression-gate';
+import type { IncidentSignature } from '../workflows/reproduction-gate';
+import type { TestOutcome, TestRunSummary } from '../workflows/incident-types';
+import { guardSpecFor } from './changed-files';
+import { writeFileAtomic } from './incident-paths';
+import type { IncidentPaths } from './incident-paths';
+import type { ChangedFile } from './patch-engine';
+import { memoryLimitBytes } from './reproduction-runs';
+import { resolveFrames, saveOutput, tripwireOf } from './run-summary';
+import { inSandboxActivity } from './sandbox-activity';
+import { readContext } from './workspace';
+
+/** Exit code of a run whose watchdog ended it: a test ignored its deadline (opsguard_pytest.py). */
+const WATCHDOG_EXIT = 85;
+
+export interface TestRunRequest {
+  incidentId: string;
+  testCommand?: string[];
+  outDir: string;
+  image: string;
+  /** The whole run's limits (its deadline is the container's). */
+  limits: SandboxLimits;
+  perTestSeconds: number;
+  /** Baseline run: the incident's signature, to infer fail-to-pass tests. */
+  incident?: IncidentSignature;
+  /** After a patch: what it changed (coverage contexts, the tripwire's suspects). */
+  changed?: ChangedFile[];
+  /** After a patch: the baseline's results and the tests to hold the patch to. */
+  baseline?: { resultsPath: string; failToPass: string[]; knownFailing?: string[] };
+}
+
+const OUTCOMES: TestOutcome[] = ['passed', 'failed', 'error', 'skipped', 'timeout'];
+
+/** Per-test results from a guarded pytest run's records. */
+async function resultsOf(run: GuardedRunResult, workspace: string): Promise<TestResults> {
+  const { end, data } = run.records;
+  const tests: Record<string, TestResult> = {};
+  const tampered = new Set<string>();
+  let lastStarted: string | null = null;
+  for (const d of data) {
+    if (d.kind === 'test-start') lastStarted = String(d.fields.nodeid);
+    if (d.kind !== 'test') continue;
+    const f = d.fields as { nodeid: string; outcome: string; exception: TestResult['exception'] };
+    const nodeid = String(f.nodeid);
+    // The plugin writes one result per test. A second one (before or after it) was written by the
+    // code under test, so the test counts as not passing, whichever of the two is genuine.
+    if (tests[nodeid]) tampered.add(nodeid);
+    const outcome = (OUTCOMES.includes(f.outcome as TestOutcome) ? f.outcome : 'error') as TestOutcome;
+    const exception = f.exception
+      ? { ...f.exception, frames: await resolveFrames(workspace, f.exception.frames) }
+      : null;
+    tests[nodeid] = { outcome, exception };
+    if (lastStarted === nodeid) lastStarted = null;
+  }
+  for (const nodeid of tampered) {
+    tests[nodeid] = {
+      outcome: 'error',
+      exception: {
+        type: 'OpsGuardTamperedResult',
+        mro: ['OpsGuardTamperedResult'],
+        message: 'more than one result was recorded for this test: something other than OpsGuard wrote one',
+        frames: [],
+      },
+    };
+  }
+  const collected = Number(data.find((d) => d.kind === 'collected')?.fields.count ?? Object.keys(tests).length);
+  const collectErrors = data.filter((d) => d.kind === 'collect-error').map((d) => String(d.fields.nodeid));
+  const complete = end?.kind === 'tests' && end.header.ran_to_end;
+  const details = (complete ? end.details : null) as { changed_hit?: string[] | null } | null;
+  let problem: string | undefined;
+  if (!complete) {
+    const s = run.sandbox;
+    const { fatal } = tripwireOf(run);
+    const cause = fatal
+      ? `the guard ended it: ${fatal.file}:${fatal.func} line ${fatal.line} raised ${fatal.event}`
+      : s.timedOut
+        ? `killed at the ${s.limits.timeoutSeconds} s deadline of the whole run`
+        : s.oomKilled
+          ? `killed for exceeding ${s.limits.memoryMb} MiB of memory`
+          : s.exitCode === WATCHDOG_EXIT
+            ? 'a test ignored its per-test deadline, so the run was stopped'
+            : (run.records.problem ?? `exit code ${s.exitCode}`);
+    problem = `${cause}${lastStarted ? `, while ${lastStarted} was running` : ''}`;
+  }
+  return {
+    tests,
+    completeness: complete ? 'complete' : Object.keys(tests).length ? 'partial' : 'missing',
+    ...(problem ? { problem } : {}),
+    collected,
+    collectErrors,
+    changedHit: details?.changed_hit ?? null,
+    exitStatus: complete ? end.header.exit_code : null,
+  };
+}
+
+export async function runRepoTests(docker: Docker, paths: IncidentPaths, req: TestRunRequest): Promise<TestRunSummary> {
+  if (req.testCommand) return await runCustomCommand(docker, paths, req, req.testCommand);
+  if (!(await readContext(paths)).testsFound) {
+    return {
+      ran: false,
+      command: [],
+      reason: 'no test files (test_*.py, *_test.py) in the repository',
+      passed: true,
+      perTest: false,
+    };
+  }
+  const guard = req.changed
+    ? await guardSpecFor(paths.workspace, req.changed)
+    : { changed_files: [], changed_lines: {} };
+  const run = await inSandboxActivity(req.image, (signal) =>
+    runGuarded(docker, {
+      entry: 'opsguard_tests.py',
+      image: req.image,
+      limits: req.limits,
+      workspace: paths.workspace,
+      runDir: req.outDir,
+      incidentId: req.incidentId,
+      purpose: 'tests',
+      signal,
+      spec: {
+        per_test_seconds: req.perTestSeconds,
+        memory_limit_bytes: memoryLimitBytes(req.limits),
+        sys_path: [IN_CONTAINER.workspace],
+        ...guard,
+      },
+    }),
+  );
+  const results = await resultsOf(run, paths.workspace);
+  const resultsPath = path.join(req.outDir, 'tests.json');
+  await writeFileAtomic(resultsPath, JSON.stringify(results, null, 2));
+  const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<TestOutcome, number>;
+  for (const r of Object.values(results.tests)) counts[r.outcome]++;
+  const summary: TestRunSummary = {
+    ran: true,
+    command: ['pytest', `(OpsGuard's guarded runner, ${req.perTestSeconds} s per test)`],
+    run: { ...(await saveOutput(run.sandbox, req.outDir, true)), exception: null, ranToEnd: null },
+    passed: results.completeness === 'complete' && results.exitStatus === 0,
+    perTest: results.completeness !== 'missing',
+    completeness: results.completeness,
+    ...(results.problem ? { problem: results.problem } : {}),
+    collected: results.collected,
+    collectErrors: results.collectErrors,
+    changedHit: results.changedHit === null ? null : results.changedHit.length,
+    counts,
+    resultsPath,
+  };
+  if (results.completeness !== 'complete')
+    summary.reason = `per-test results are ${results.completeness}: ${results.problem}`;
+  if (req.incident) summary.failToPassCandidates = failToPassCandidates(results, req.incident);
+  if (req.baseline) {
+    const before = JSON.parse(await fs.readFile(req.baseline.resultsPath, 'utf8')) as TestResults;
+    const gate = regressionGate(before, results, {
+      failToPass: req.baseline.failToPass,
+      knownFailing: req.baseline.knownFailing,
+    });
+    summary.regression = gate.regression;
+    summary.verdict = { passed: gate.passed, reason: gate.reason, status: gate.status };
+  }
+  return summary;
+}
+
+/** A custom test command: run as given, exit status only (no per-test results, and the verdict says so). */
+async function runCustomCommand(
+  docker: Docker,
+  paths: IncidentPaths,
+  req: TestRunRequest,
+  command: string[],
+): Promise<TestRunSummary> {
+  const result = await inSandboxActivity(req.image, (signal) =>
+    runInSandbox(docker, {
+      image: req.image,
+      argv: command,
+      env: { ...SANDBOX_ENV, PYTHONPATH: IN_CONTAINER.workspace },
+      workdir: IN_CONTAINER.workspace,
+      mounts: [{ hostPath: paths.workspace, containerPath: IN_CONTAINER.workspace, readOnly: true }],
+      limits: req.limits,
+      incidentId: req.incidentId,
+      purpose: 'tests',
+      signal,
+    }),
+  );
+  const summary: TestRunSummary = {
+    ran: true,
+    command,
+    run: { ...(await saveOutput(result, req.outDir, true)), exception: null, ranToEnd: null },
+    passed: result.exitCode === 0 && !result.timedOut,
+    perTest: false,
+    completeness: 'missing',
+    problem: 'a custom testCommand gives its exit status only',
+  };
+  if (req.baseline) {
+    const before = JSON.parse(await fs.readFile(req.baseline.resultsPath, 'utf8')) as { exitStatus: number | null };
+    summary.verdict =
+      before.exitStatus !== 0
+        ? {
+            passed: true,
+            status: 'not_verified',
+            reason: `Repository tests: NOT VERIFIED — the custom testCommand failed before the patch as well (exit ${before.exitStatus}), so its exit status cannot tell a regression (no per-test results for a custom testCommand).`,
+          }
+        : summary.passed
+          ? {
+              passed: true,
+              status: 'passed',
+              reason:
+                'The custom testCommand passes after the patch as before it (exit status compared only: no per-test results for a custom testCommand).',
+            }
+          : {
+              passed: false,
+              status: 'failed',
+              reason: `Regression: the custom testCommand passed before the patch and fails after it (exit code ${result.exitCode}).`,
+            };
+  } else {
+    const resultsPath = path.join(req.outDir, 'tests.json');
+    await writeFileAtomic(resultsPath, JSON.stringify({ exitStatus: result.timedOut ? null : result.exitCode }));
+    summary.resultsPath = resultsPath;
+  }
+  return summary;
+}

@@ -1,0 +1,105 @@
+/**
+ * A guarded run: one of OpsGuard's Python entry points (sandbox/runner/) in a fresh container, with
+ * a fresh random key written on its stdin, its spec mounted read-only, and one host file mounted
+ * writable for its records. The key stays in this function: it is not in argv, the environment, a
+ * file, Temporal's history or any artifact; the records are checked against it before anyone reads them.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type Docker from 'dockerode';
+import type { SandboxLimits } from './limits';
+import { runInSandbox } from './run-container';
+import type { SandboxMount, SandboxResult } from './run-container';
+import { verifyRecords } from './run-records';
+import type { VerifiedRecords } from './run-records';
+
+/** Where things are inside the container. */
+export const IN_CONTAINER = {
+  workspace: '/workspace',
+  runner: '/opsguard/runner',
+  spec: '/opsguard/spec.json',
+  records: '/opsguard/records',
+  scripts: '/opsguard/scripts',
+} as const;
+
+/** Our runner, pytest plugin and guard, on the host: mounted read-only, outside the workspace. */
+export const RUNNER_ON_HOST = fileURLToPath(new URL('./runner', import.meta.url));
+
+/** The container's whole environment. Nothing of the worker's (keys, tokens) is passed in. */
+export const SANDBOX_ENV = {
+  HOME: '/tmp',
+  PYTHONDONTWRITEBYTECODE: '1',
+  PYTHONUNBUFFERED: '1',
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  LANG: 'C.UTF-8',
+};
+
+export type GuardedEntry = 'opsguard_runner.py' | 'opsguard_tests.py';
+
+export interface GuardedRunSpec {
+  entry: GuardedEntry;
+  image: string;
+  limits: SandboxLimits;
+  /** The workspace on the host (mounted read-only at /workspace). */
+  workspace: string;
+  /** A folder of this run's own on the host: spec.json and records are written there. */
+  runDir: string;
+  /** Files mounted read-only under /opsguard/scripts (reproduction scripts), by file name. */
+  scripts?: { hostPath: string; name: string }[];
+  /** The entry point's spec (changed files, script, test options...); workspace and records are added. */
+  spec: Record<string, unknown>;
+  incidentId?: string;
+  purpose?: string;
+  signal?: AbortSignal;
+}
+
+export interface GuardedRunResult {
+  sandbox: SandboxResult;
+  records: VerifiedRecords;
+  /** The records file on the host (kept as evidence). */
+  recordsPath: string;
+}
+
+export async function runGuarded(docker: Docker, run: GuardedRunSpec): Promise<GuardedRunResult> {
+  await fs.mkdir(run.runDir, { recursive: true });
+  const specPath = path.join(run.runDir, 'spec.json');
+  const recordsPath = path.join(run.runDir, 'records');
+  await fs.writeFile(
+    specPath,
+    JSON.stringify({ ...run.spec, workspace: IN_CONTAINER.workspace, records: IN_CONTAINER.records }, null, 2),
+  );
+  // The container's user (nobody) may append to this one file; the folder it is in stays ours.
+  await fs.writeFile(recordsPath, '');
+  await fs.chmod(recordsPath, 0o666);
+  const key = randomBytes(32);
+  const mounts: SandboxMount[] = [
+    { hostPath: run.workspace, containerPath: IN_CONTAINER.workspace, readOnly: true },
+    { hostPath: RUNNER_ON_HOST, containerPath: IN_CONTAINER.runner, readOnly: true },
+    { hostPath: specPath, containerPath: IN_CONTAINER.spec, readOnly: true },
+    { hostPath: recordsPath, containerPath: IN_CONTAINER.records, readOnly: false },
+    ...(run.scripts ?? []).map((s) => ({
+      hostPath: s.hostPath,
+      containerPath: `${IN_CONTAINER.scripts}/${s.name}`,
+      readOnly: true,
+    })),
+  ];
+  const sandbox = await runInSandbox(docker, {
+    image: run.image,
+    // -I: isolated mode, so PYTHONPATH and files in the workspace cannot shadow the runner's imports.
+    // It also ignores PYTHONUNBUFFERED and PYTHONDONTWRITEBYTECODE, hence -u and -B.
+    argv: ['python3', '-I', '-u', '-B', `${IN_CONTAINER.runner}/${run.entry}`],
+    env: SANDBOX_ENV,
+    workdir: IN_CONTAINER.workspace,
+    mounts,
+    limits: run.limits,
+    incidentId: run.incidentId,
+    purpose: run.purpose,
+    signal: run.signal,
+    stdin: `${key.toString('hex')}\n`,
+  });
+  const records = verifyRecords(await fs.readFile(recordsPath), key);
+  key.fill(0);
+  return { sandbox, records, recordsPath };
+}

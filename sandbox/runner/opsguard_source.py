@@ -1,0 +1,179 @@
+"""What OpsGuard's runners need to know about Python source: which statement a line belongs to, which
+function's body it is in, and whether a failing line of a reproduction is a real check.
+
+Used before the code under test runs (the changed files, the reproduction script) and after (the
+repository files a run executed), by opsguard_runner.py and opsguard_tests.py.
+"""
+import ast
+
+# Names whose call is a check when its arguments are not constants (unittest's assert*, pytest.fail
+# under a condition, numpy.testing's assert_*).
+CHECK_CALL_PREFIXES = ("assert", "fail")
+
+
+def parse(path):
+    """The module's AST, or None when it cannot be read or parsed."""
+    try:
+        with open(path, "rb") as f:
+            return ast.parse(f.read(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def _span(node):
+    start = node.lineno
+    for d in getattr(node, "decorator_list", []) or []:
+        start = min(start, d.lineno)
+    return start, getattr(node, "end_lineno", None) or node.lineno
+
+
+def statement_starts(tree):
+    """{line: first line of the innermost statement containing it}, for every line of the module.
+
+    Coverage records the lines where bytecode ran; a change on a continuation line (a default value
+    on the second line of a def, a clause of a multi-line condition) counts as executed when the
+    statement holding it ran.
+    """
+    starts = {}
+
+    def visit(node):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt):
+                first, last = _span(child)
+                for line in range(first, last + 1):
+                    starts[line] = first
+            visit(child)
+
+    if tree is not None:
+        visit(tree)
+    return starts
+
+
+def function_bodies(tree):
+    """[(first body line, last line, qualified name)] of every function, outermost first."""
+    out = []
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                name = prefix + child.name
+                out.append((child.body[0].lineno, _span(child)[1], name))
+                visit(child, name + ".")
+            elif isinstance(child, ast.ClassDef):
+                visit(child, prefix + child.name + ".")
+            else:
+                visit(child, prefix)
+
+    if tree is not None:
+        visit(tree, "")
+    return out
+
+
+def functions_executed(tree, lines):
+    """Qualified names of the functions whose body ran (a line inside it, not its def line)."""
+    bodies = function_bodies(tree)
+    names = set()
+    for line in lines:
+        innermost = None
+        for first, last, name in bodies:
+            if first <= line <= last and (innermost is None or first >= innermost[0]):
+                innermost = (first, name)
+        if innermost:
+            names.add(innermost[1])
+    return sorted(names)
+
+
+def _bound_names(tree):
+    """Names the script binds from something other than a constant: assignments from calls or
+    attributes, imports, loop and with targets, function parameters."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                names.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            a = node.args
+            for arg in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]:
+                if arg is not None:
+                    names.add(arg.arg)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+            value = node.value
+            if value is not None and not _constant_only(value, frozenset()):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name):
+                            names.add(n.id)
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            for n in ast.walk(node.target):
+                if isinstance(n, ast.Name):
+                    names.add(n.id)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    for n in ast.walk(item.optional_vars):
+                        if isinstance(n, ast.Name):
+                            names.add(n.id)
+    return frozenset(names)
+
+
+def _constant_only(expr, bound):
+    """True when an expression can only ever have one value: constants and operators on them, and
+    names the script never binds from anything computed."""
+    for n in ast.walk(expr):
+        if isinstance(n, (ast.Call, ast.Attribute, ast.Subscript, ast.Await, ast.Yield, ast.YieldFrom)):
+            return False
+        if isinstance(n, ast.Name) and n.id in bound:
+            return False
+    return True
+
+
+def checks(tree):
+    """{line: {kind, trivial, text}} for every check statement of a reproduction script:
+    `assert` statements, `raise AssertionError` under an `if`, and calls of assert*/fail* functions.
+    A check is trivial when what it tests is a constant (`assert False`, `assert 1 == 2`), or when it
+    raises AssertionError unconditionally: that is raising the type itself, not detecting the bug.
+    """
+    if tree is None:
+        return {}
+    bound = _bound_names(tree)
+    out = {}
+
+    def add(node, kind, trivial):
+        first, last = _span(node)
+        for line in range(first, last + 1):
+            out.setdefault(line, {"kind": kind, "trivial": trivial, "line": first})
+
+    def visit(node, conditions):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Assert):
+                add(child, "assert", _constant_only(child.test, bound))
+            elif isinstance(child, ast.Raise) and child.exc is not None and _raises_assertion(child.exc):
+                guarded = any(not _constant_only(c, bound) for c in conditions)
+                add(child, "raise AssertionError", not guarded)
+            elif isinstance(child, ast.Expr) and isinstance(child.value, ast.Call) and _is_check_call(child.value):
+                call = child.value
+                args = list(call.args) + [k.value for k in call.keywords]
+                guarded = any(not _constant_only(c, bound) for c in conditions)
+                trivial = all(_constant_only(a, bound) for a in args) and not guarded
+                add(child, "check call", trivial)
+            if isinstance(child, (ast.If, ast.While)):
+                visit(child, conditions + [child.test])
+            else:
+                visit(child, conditions)
+
+    visit(tree, [])
+    return out
+
+
+def _raises_assertion(exc):
+    target = exc.func if isinstance(exc, ast.Call) else exc
+    return (isinstance(target, ast.Name) and target.id == "AssertionError") or (
+        isinstance(target, ast.Attribute) and target.attr == "AssertionError"
+    )
+
+
+def _is_check_call(call):
+    f = call.func
+    name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+    return name.lower().startswith(CHECK_CALL_PREFIXES)

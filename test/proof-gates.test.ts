@@ -1,0 +1,320 @@
+/**
+ * The proof's pure rules, from constructed results (no Docker, no Temporal): path normalisation in
+ * every form a traceback prints, gate 1's fidelity rules and flakiness, gate 2's checks, the
+ * regression gate's verdicts including the ones that must say "not verified".
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fixGate, fixRunVerdict } from '../workflows/fix-gate';
+import type { RunSummary, TestOutcome } from '../workflows/incident-types';
+import { failToPassCandidates, regressionGate } from '../workflows/regression-gate';
+import type { TestResults } from '../workflows/regression-gate';
+import { innermostRepoFrame, normalizePath, sameLocation } from '../workflows/repo-paths';
+import { reproductionGate, reproductionRunVerdict } from '../workflows/reproduction-gate';
+import type { IncidentSignature } from '../workflows/reproduction-gate';
+import { isCheckLine } from '../workflows/classify-error';
+
+test('paths: .., ., repeated slashes and Windows separators name the same file', () => {
+  const forms = [
+    '/workspace/mod.py',
+    '/workspace/tests/../mod.py',
+    '/workspace/./mod.py',
+    '/workspace//mod.py',
+    '/workspace/jobs/sub/../../mod.py',
+    '\\workspace\\jobs\\..\\mod.py',
+  ];
+  for (const f of forms) assert.equal(normalizePath(f), '/workspace/mod.py', f);
+  assert.equal(normalizePath('C:\\srv\\app\\jobs\\..\\mod.py'), 'C:/srv/app/mod.py');
+  assert.equal(normalizePath('/../etc/passwd'), '/etc/passwd', 'no climbing above the root');
+  assert.deepEqual(innermostRepoFrame([{ file: '/workspace/jobs/../exporter/batching.py', func: 'batch_heads' }]), {
+    file: 'exporter/batching.py',
+    func: 'batch_heads',
+  });
+  assert.equal(
+    innermostRepoFrame([{ file: '/workspace/.venv/lib/python3.11/site-packages/six.py', func: 'reraise' }]),
+    null,
+    'site-packages inside the workspace is not the repository',
+  );
+  assert.ok(sameLocation({ file: 'jobs/../mod.py', func: 'f' }, { file: 'mod.py', func: 'f' }));
+});
+
+test('a check line is an assert or a raise of AssertionError, nothing else', () => {
+  for (const l of [
+    'assert result == 110, "x"',
+    'assert(x)',
+    'raise AssertionError("no")',
+    'raise errors.AssertionError',
+  ]) {
+    assert.equal(isCheckLine(l), true, l);
+  }
+  for (const l of ['result = median(x)', 'raise ValueError("x")', 'assertions.append(1)', undefined]) {
+    assert.equal(isCheckLine(l), false, String(l));
+  }
+});
+
+const LIMITS = { memoryMb: 512, cpus: 1, timeoutSeconds: 60, pids: 128 };
+function run(over: Partial<RunSummary>): RunSummary {
+  return {
+    exitCode: 1,
+    timedOut: false,
+    oomKilled: false,
+    durationMs: 100,
+    imageId: 'sha256:0',
+    limits: LIMITS,
+    warnings: [],
+    exception: null,
+    ranToEnd: false,
+    stdoutTail: '',
+    stderrTail: '',
+    stdoutPath: '/x/stdout.txt',
+    stderrPath: '/x/stderr.txt',
+    outputTruncated: false,
+    tripwire: null,
+    coverage: null,
+    ...over,
+  };
+}
+const keyError = (file: string | null) =>
+  run({
+    exception: {
+      type: 'KeyError',
+      mro: ['KeyError', 'LookupError', 'Exception', 'BaseException', 'object'],
+      message: "'user'",
+      innermostRepoFrame: file ? { file, func: 'database_url' } : null,
+      raisedIn: file ? 'repository' : 'script',
+    },
+  });
+const INCIDENT: IncidentSignature = { type: 'KeyError', location: { file: 'app/config.py', func: 'database_url' } };
+
+test('gate 1, location rule: the same type through the same place, every run', () => {
+  const v = reproductionGate(
+    [keyError('app/config.py'), keyError('app/config.py'), keyError('app/config.py')],
+    INCIDENT,
+  );
+  assert.deepEqual([v.passed, v.rule], [true, 'location']);
+  assert.match(v.reason, /3 of 3 runs/);
+});
+
+test('gate 1: runs that disagree are flaky, and flaky is refused with its own reason', () => {
+  const mixed = reproductionGate(
+    [keyError('app/config.py'), run({ ranToEnd: true, exitCode: 0 }), keyError('app/config.py')],
+    INCIDENT,
+  );
+  assert.equal(mixed.passed, false);
+  assert.match(mixed.reason, /^Flaky: 2 of 3 runs reproduced the incident and 1 did not/);
+  const twoPlaces = reproductionGate([keyError('app/config.py'), keyError('app/other.py')], {
+    ...INCIDENT,
+    location: null,
+  });
+  assert.equal(twoPlaces.passed, true, 'by type alone both places count, and the signature is the type');
+});
+
+test('gate 1: no signed outcome, or a tripwire, is never a reproduction', () => {
+  assert.match(
+    reproductionRunVerdict(run({ ranToEnd: null, unverifiedReason: 'forged' }), INCIDENT).reason,
+    /without the runner's signed outcome \(forged\)/,
+  );
+  const tripped = run({
+    ranToEnd: null,
+    tripwire: {
+      event: 'gc.get_objects',
+      detail: null,
+      kind: 'script',
+      file: '/opsguard/scripts/reproduction.py',
+      func: '<module>',
+      line: 3,
+    },
+  });
+  assert.match(
+    reproductionRunVerdict(tripped, INCIDENT).reason,
+    /the guard ended the run: the reproduction script .* raised gc\.get_objects/,
+  );
+});
+
+const CHECK_INCIDENT: IncidentSignature = {
+  type: 'AssertionError',
+  location: { file: 'jobs/nightly.py', func: 'main' },
+  check: true,
+};
+const assertionRun = (check: { kind: string; trivial: boolean; line: number } | null, functions: string[] | null) =>
+  run({
+    exception: {
+      type: 'AssertionError',
+      mro: ['AssertionError', 'Exception', 'BaseException', 'object'],
+      message: '120',
+      innermostRepoFrame: null,
+      raisedIn: 'script',
+      scriptCheck: check,
+    },
+    coverage: functions ? { changedStatements: 0, executedChanged: 0, byFile: [], functions } : null,
+  });
+
+test('gate 1, assertion rule: a non-trivial check of the script after repository code ran', () => {
+  const ok = reproductionRunVerdict(
+    assertionRun({ kind: 'assert', trivial: false, line: 4 }, ['reports/stats.py:median']),
+    CHECK_INCIDENT,
+  );
+  assert.deepEqual([ok.passed, ok.rule], [true, 'assertion']);
+  assert.match(ok.reason, /after it ran reports\/stats\.py:median/);
+  const trivial = reproductionRunVerdict(
+    assertionRun({ kind: 'assert', trivial: true, line: 2 }, ['reports/stats.py:median']),
+    CHECK_INCIDENT,
+  );
+  assert.match(trivial.reason, /tests a constant or raises unconditionally .* raising the type itself/);
+  const noCall = reproductionRunVerdict(assertionRun({ kind: 'assert', trivial: false, line: 2 }, []), CHECK_INCIDENT);
+  assert.match(noCall.reason, /failed before the script called any repository function/);
+  const unmeasured = reproductionRunVerdict(
+    assertionRun({ kind: 'assert', trivial: false, line: 2 }, null),
+    CHECK_INCIDENT,
+  );
+  assert.match(unmeasured.reason, /coverage\.py did not measure/);
+  const notACheck = reproductionRunVerdict(assertionRun(null, ['reports/stats.py:median']), CHECK_INCIDENT);
+  assert.match(notACheck.reason, /did not come from a check statement/);
+  // The same script for an incident that is not a check: the location rule applies, and it fails.
+  const plain = reproductionRunVerdict(assertionRun({ kind: 'assert', trivial: false, line: 4 }, ['x.py:f']), {
+    ...CHECK_INCIDENT,
+    check: false,
+  });
+  assert.match(plain.reason, /not through the incident's location jobs\/nightly\.py:main/);
+});
+
+const pass = (over: Partial<RunSummary> = {}) => run({ ranToEnd: true, exitCode: 0, ...over });
+const covered = (executed: number) => ({
+  changedStatements: 2,
+  executedChanged: executed,
+  byFile: [{ file: 'mod.py', statements: 2, executed }],
+  functions: [],
+});
+
+test('gate 2: every run passes, the change ran, hidden variants pass', () => {
+  const v = fixGate({
+    primary: [pass({ coverage: covered(1) }), pass(), pass()],
+    variants: [{ name: 'variant-1', run: pass() }],
+  });
+  assert.equal(v.passed, true, v.reason);
+  assert.deepEqual(
+    v.checks.map((c) => [c.name, c.status]),
+    [
+      ['tripwire', 'passed'],
+      ['reproduction passes (3 runs)', 'passed'],
+      ['reproduction executes the change', 'passed'],
+      ['hidden variants pass (1)', 'passed'],
+    ],
+  );
+});
+
+test('gate 2 refusals: flaky, change not executed, overfit (without naming the variant), tripwire first', () => {
+  const flaky = fixGate({ primary: [pass({ coverage: covered(1) }), keyError('mod.py'), pass()], variants: [] });
+  assert.match(flaky.reason, /^Flaky: the reproduction passed 2 of 3 runs/);
+  const untouched = fixGate({ primary: [pass({ coverage: covered(0) }), pass(), pass()], variants: [] });
+  assert.match(untouched.reason, /without executing any of the 2 statements the patch changed/);
+  const overfit = fixGate({
+    primary: [pass({ coverage: covered(2) }), pass(), pass()],
+    variants: [{ name: 'variant-1', run: keyError('mod.py') }],
+  });
+  assert.match(overfit.reason, /^Overfit: 1 of 1 hidden variants .* still fails with KeyError/);
+  assert.doesNotMatch(overfit.reason, /variant-1/, 'the model is not told which variant, nor its input');
+  const tripped = fixGate({
+    primary: [
+      pass({ coverage: covered(2) }),
+      run({
+        ranToEnd: null,
+        tripwire: { event: 'sys._getframe', detail: null, kind: 'suspect', file: 'mod.py', func: '<module>', line: 3 },
+      }),
+    ],
+    variants: [],
+  });
+  assert.match(tripped.reason, /the patched code \(mod\.py:<module> line 3\) raised sys\._getframe/);
+  const noVariants = fixGate({ primary: [pass({ coverage: covered(1) })], variants: [] });
+  assert.deepEqual(noVariants.checks.at(-1), {
+    name: 'hidden variants pass',
+    status: 'not_run',
+    detail: 'no hidden variant was checked (the model gave none that reproduced the bug)',
+  });
+  assert.match(
+    fixRunVerdict(run({ exception: { type: 'SystemExit', mro: [], message: '0', innermostRepoFrame: null } })).reason,
+    /sys\.exit\(0\)/,
+  );
+});
+
+function results(tests: Record<string, TestOutcome>, over: Partial<TestResults> = {}): TestResults {
+  return {
+    tests: Object.fromEntries(Object.entries(tests).map(([id, outcome]) => [id, { outcome, exception: null }])),
+    completeness: 'complete',
+    collected: Object.keys(tests).length,
+    collectErrors: [],
+    changedHit: [],
+    exitStatus: 0,
+    ...over,
+  };
+}
+
+test('regression: incomplete when a test that failed before runs the change and still fails', () => {
+  const before = results({ a: 'passed', b: 'failed', c: 'timeout', d: 'failed' });
+  const after = results({ a: 'passed', b: 'failed', c: 'timeout', d: 'failed' }, { changedHit: ['a', 'b', 'c'] });
+  const v = regressionGate(before, after, { failToPass: [] });
+  assert.equal(v.status, 'failed');
+  assert.match(
+    v.reason,
+    /^Incomplete: 2 of 2 tests that failed before the patch run the changed code and still fail: b \(failed\), c \(timeout\)/,
+  );
+  assert.deepEqual(v.regression.unrelatedFailures, ['d']);
+  const exempt = regressionGate(before, after, { failToPass: [], knownFailing: ['b', 'c'] });
+  assert.equal(exempt.status, 'passed', exempt.reason);
+  assert.deepEqual(exempt.regression.exempted, ['b', 'c']);
+});
+
+test('regression: nothing to compare is NOT VERIFIED, never a pass; the patch breaking the run is a failure', () => {
+  const none = regressionGate(
+    results({}, { collected: 0, collectErrors: ['tests/test_x.py'] }),
+    results({ a: 'passed' }),
+    { failToPass: [] },
+  );
+  assert.equal(none.status, 'not_verified');
+  assert.match(none.reason, /NOT VERIFIED — before the patch no test results came back \(1 files failed to collect\)/);
+  const bothCut = regressionGate(
+    results({ a: 'passed' }, { completeness: 'partial', problem: 'killed at the 600 s deadline' }),
+    results({ a: 'passed' }, { completeness: 'partial', problem: 'killed at the 600 s deadline' }),
+    { failToPass: [] },
+  );
+  assert.equal(bothCut.status, 'not_verified');
+  const brokeIt = regressionGate(
+    results({ a: 'passed' }),
+    results({}, { completeness: 'missing', problem: 'exit code 2' }),
+    { failToPass: [] },
+  );
+  assert.equal(brokeIt.status, 'failed');
+  assert.match(brokeIt.reason, /did not finish with the patch \(exit code 2\), although they did before/);
+  const newCollectError = regressionGate(
+    results({ a: 'passed' }),
+    results({ a: 'passed' }, { collectErrors: ['tests/test_y.py'] }),
+    { failToPass: [] },
+  );
+  assert.match(newCollectError.reason, /no longer collect: tests\/test_y\.py/);
+});
+
+test('fail-to-pass candidates compare normalised frames (tests that import through ..)', () => {
+  const before: TestResults = {
+    ...results({}),
+    tests: {
+      't::one': {
+        outcome: 'failed',
+        exception: {
+          type: 'IndexError',
+          mro: ['IndexError', 'LookupError', 'Exception'],
+          frames: [
+            { file: '/workspace/tests/test_batching.py', func: 'test_one' },
+            { file: '/workspace/tests/../exporter/batching.py', func: 'batch_heads' },
+          ],
+        },
+      },
+    },
+  };
+  assert.deepEqual(
+    failToPassCandidates(before, {
+      type: 'IndexError',
+      location: { file: 'exporter/batching.py', func: 'batch_heads' },
+    }),
+    ['t::one'],
+  );
+});

@@ -1,0 +1,104 @@
+/**
+ * One incident's run inside the workflow: its input, the result being built, the operator's view of
+ * it (tracker), the approval handlers, and the activities with their options. The steps
+ * (reproduce.ts, fix.ts, prove-and-decide.ts) take this and return values whose fields are all set.
+ */
+import { log, proxyActivities } from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { OpsGuardActivities } from '../activities';
+import { registerApproval } from './approval';
+import type { Approval } from './approval';
+import { incidentFingerprint } from './fingerprint';
+import { createTracker } from './incident-tracker';
+import type { Tracker } from './incident-tracker';
+import type { IncidentInput } from './incident-input';
+import type { IncidentStatus, ModelCall, RemediationResult, RunSummary } from './incident-types';
+import { FILES_ACTIVITY } from './retry-rules';
+
+export interface IncidentRun {
+  readonly input: IncidentInput;
+  readonly incidentId: string;
+  readonly result: RemediationResult;
+  readonly tracker: Tracker;
+  readonly approval: Approval;
+  /** What every sandbox activity gets from the input: the image and the limits. */
+  readonly sandbox: { image?: string; limits?: IncidentInput['limits'] };
+  /** The activities with these options, and a one-line summary for the Web UI. */
+  act(options: ActivityOptions, summary: string): OpsGuardActivities;
+  transition(step: string): void;
+  countTokens(call: ModelCall): void;
+  /** Log a container run the way the seed's README does (`[DOCKER] exit_code=...`). */
+  dockerLog(run: RunSummary, label?: string): void;
+  /** Write the report and proof.json for an ending without a verified fix, and end there. */
+  finish(status: IncidentStatus, reason: string): Promise<RemediationResult>;
+}
+
+/** Incident ids become folder names: keep them to a safe alphabet. */
+function safeId(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
+}
+
+/** The fields of the input worth recording in the artifacts (never secrets: the input holds none). */
+export function artifactInput(input: IncidentInput) {
+  return {
+    repoPath: input.repoPath,
+    image: input.image,
+    testCommand: input.testCommand,
+    patchPolicy: input.patchPolicy,
+    knownFailingTests: input.knownFailingTests,
+  };
+}
+
+export function openIncident(input: IncidentInput, workflowId: string): IncidentRun {
+  const incidentId = input.incidentId ?? safeId(workflowId);
+  const result: RemediationResult = {
+    incidentId,
+    status: 'running',
+    classification: null,
+    reason: '',
+    reproductionAttempts: [],
+    fixAttempts: [],
+    artifacts: {},
+    tokenUsage: { inputTokens: 0, outputTokens: 0 },
+    redactions: [],
+    fingerprint: incidentFingerprint(input.repoPath, input.errorLog),
+  };
+  const tracker = createTracker(result, input.repoPath);
+  const approval = registerApproval(result, () => tracker.step);
+  const act = (options: ActivityOptions, summary: string) =>
+    proxyActivities<OpsGuardActivities>({ ...options, summary });
+
+  return {
+    input,
+    incidentId,
+    result,
+    tracker,
+    approval,
+    sandbox: { image: input.image, limits: input.limits },
+    act,
+    transition: (step) => tracker.transition(step),
+    countTokens(call) {
+      result.tokenUsage.inputTokens += call.usage.inputTokens;
+      result.tokenUsage.outputTokens += call.usage.outputTokens;
+    },
+    dockerLog(run, label) {
+      log.info(
+        `[DOCKER]${label ? ` ${label}` : ''} exit_code=${run.exitCode}${run.exception ? ` exception=${run.exception.type}` : ''}${run.timedOut ? ' timed_out' : ''}${run.oomKilled ? ' out_of_memory' : ''}${run.tripwire ? ` tripwire=${run.tripwire.event}` : ''}`,
+        { incidentId },
+      );
+      // Limits the daemon could not enforce are surfaced (and kept in proof.json), never ignored.
+      for (const warning of run.warnings) log.warn(`[DOCKER] the daemon dropped a limit: ${warning}`, { incidentId });
+    },
+    async finish(status, reason) {
+      result.reason = reason;
+      tracker.transition('write_artifacts');
+      result.artifacts = await act(FILES_ACTIVITY, 'write the failure or infra report and proof.json').writeArtifacts({
+        result: { ...result, status },
+        input: artifactInput(input),
+      });
+      tracker.setStatus(status);
+      log.info(`[END] ${reason}`, { incidentId, status });
+      return result;
+    },
+  };
+}

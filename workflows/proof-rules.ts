@@ -1,0 +1,21 @@
+/**
+ * How much evidence a proof needs (pure constants, used by the workflow and shown in the evidence).
+ * Attempts with feedback are retry rules (retry-rules.ts); these say how often each script runs
+ * within one attempt, and how many hidden variants the model may add.
+ */
+
+/** Gate 1 runs the primary reproduction this often: it must fail the same way every time. */
+export const REPRODUCTION_REPEATS = 3;
+/** Gate 2 runs it this often with the patch: it must pass every time. */
+export const FIX_REPEATS = 3;
+/** Each hidden variant runs this often at gate 1 (must fail every time) and at gate 2 (must pass). */
+export const VARIANT_REPEATS_AT_GATE1 = 3;
+export const VARIANT_REPEATS_AT_GATE2 = 1;
+/** At most this many hidden variants are kept from the model's answer. */
+export const MAX_VARIANTS = 3;
+/** Containers of one attempt that run at once. */
+export const PARALLEL_RUNS = 4;
+/** Default per-test deadline inside the repository's test run, in seconds. */
+export const DEFAULT_PER_TEST_SECONDS = 30;
+/** Default deadline of a whole test run (the container), in seconds. */
+export const DEFAULT_TESTS_TIMEOUT_SECONDS = 600;

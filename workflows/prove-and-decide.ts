@@ -1,0 +1,53 @@
+/**
+ * Steps 6 and 7: the proof artifacts (the model describes the change; OpsGuard appends the evidence,
+ * every check passed, failed or not run), then a person decides. Nothing is delivered without an
+ * approval; the decision and who made it go into the result and proof.json.
+ */
+import { log } from '@temporalio/workflow';
+import { DEFAULT_APPROVAL_TIMEOUT } from './approval';
+import type { Fixed } from './fix';
+import { artifactInput } from './incident-run';
+import type { IncidentRun } from './incident-run';
+import type { RemediationResult } from './incident-types';
+import { FILES_ACTIVITY, MODEL_ACTIVITY } from './retry-rules';
+
+export async function proveAndDecide(run: IncidentRun, fixed: Fixed): Promise<RemediationResult> {
+  const { incidentId, result, tracker, input } = run;
+  run.transition('write_pr_description');
+  const pr = await run.act(MODEL_ACTIVITY, 'model writes the PR description').writePrDescription({
+    incidentId,
+    proposalPath: fixed.proposalPath,
+    diffPath: fixed.diffPath,
+  });
+  run.countTokens(pr.model);
+  result.reason = `Patch verified: the reproduction fails before and passes after fix attempt ${fixed.attempt.attempt}.`;
+  run.transition('write_artifacts');
+  result.artifacts = await run
+    .act(FILES_ACTIVITY, 'write patch.diff, PR_DESCRIPTION.md, reproduction.py, proof.json')
+    .writeArtifacts({
+      result: { ...result, status: 'awaiting_approval' },
+      input: artifactInput(input),
+      prDescriptionPath: pr.descriptionPath,
+    });
+  log.info(`[SUCCESS] ${result.reason}`, { incidentId });
+
+  tracker.setStatus('awaiting_approval');
+  run.transition('awaiting_approval');
+  const decision = await run.approval.wait(input.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT);
+  result.approval = decision;
+  tracker.setStatus(
+    decision.decision === 'approved' ? 'approved' : decision.decision === 'rejected' ? 'rejected' : 'approval_expired',
+  );
+  log.info(
+    `[APPROVAL] ${decision.decision}${decision.by ? ` by ${decision.by}` : ''}${decision.reason ? `: ${decision.reason}` : ''}`,
+    { incidentId },
+  );
+  run.transition('record_decision');
+  await run.act(FILES_ACTIVITY, `record the ${decision.decision} decision in proof.json`).recordDecision({
+    incidentId,
+    status: result.status,
+    approval: decision,
+  });
+  run.transition('done');
+  return result;
+}

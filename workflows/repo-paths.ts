@@ -1,0 +1,62 @@
+/**
+ * Paths as tracebacks print them, made comparable (pure: shared by the workflow, the gates and the
+ * activities). `/srv/app/jobs/../mod.py`, `/srv/app//mod.py`, `C:\srv\app\mod.py` and
+ * `/workspace/tests/../mod.py` all name one file; every comparison of locations goes through
+ * `normalizePath` first. Symlinks inside the workspace are resolved by the activities (they need the
+ * filesystem) before frames reach the gates.
+ */
+import { isLibraryPath } from './traceback';
+
+/** Where the sandbox mounts the workspace; frames under it are the repository's code. */
+export const WORKSPACE_IN_CONTAINER = '/workspace';
+
+/** A code location: repository-relative file and function. */
+export interface CodeLocation {
+  file: string;
+  func: string;
+}
+
+/**
+ * Forward slashes, no `.` segments, `..` folded into its parent, no repeated slashes; a leading
+ * drive letter (`C:`) is kept as the first segment. A `..` above the root is dropped, as the OS does.
+ */
+export function normalizePath(p: string): string {
+  const slashed = p.replaceAll('\\', '/');
+  const absolute = slashed.startsWith('/');
+  const out: string[] = [];
+  for (const part of slashed.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length && out.at(-1) !== '..') out.pop();
+      else if (!absolute) out.push('..');
+      continue;
+    }
+    out.push(part);
+  }
+  return `${absolute ? '/' : ''}${out.join('/')}`;
+}
+
+/** The repository-relative path of a container path under /workspace, or null. */
+export function workspaceRelative(file: string): string | null {
+  const p = normalizePath(file);
+  const prefix = `${WORKSPACE_IN_CONTAINER}/`;
+  if (!p.startsWith(prefix) || isLibraryPath(p)) return null;
+  return p.slice(prefix.length);
+}
+
+/** The innermost frame inside the workspace (not its site-packages), as a repository location. */
+export function innermostRepoFrame(frames: { file: string; func: string }[]): CodeLocation | null {
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const f = frames[i] as { file: string; func: string };
+    const rel = workspaceRelative(f.file);
+    if (rel !== null) return { file: rel, func: f.func };
+  }
+  return null;
+}
+
+export function sameLocation(a: CodeLocation | null | undefined, b: CodeLocation | null | undefined): boolean {
+  return !!a && !!b && normalizePath(a.file) === normalizePath(b.file) && a.func === b.func;
+}
+
+export const describeLocation = (loc: CodeLocation | null | undefined): string =>
+  loc ? `${loc.file}:${loc.func}` : 'the reproduction script itself';

@@ -1,0 +1,151 @@
+/**
+ * Gate 1 (pure): did the reproduction really reproduce the incident? Every run must fail the same way,
+ * for a reason the runner signed, and one of three fidelity rules must tie the failure to the incident:
+ *
+ * - location: the incident's exception type (or a subclass) raised through the incident's innermost
+ *   repository frame (file and function, paths normalised). For exceptions the code itself raises.
+ * - assertion: the incident's failing frame is a check (`assert`, `raise AssertionError`): the job
+ *   detected a wrong result. Then the frame that raised is the detector, not the bug, and a faithful
+ *   reproduction is the same check in the script: an AssertionError from a non-trivial check of the
+ *   script, after the script ran repository functions. `assert False`, `assert 1 == 2` and an
+ *   unconditional `raise AssertionError` are raising the type itself, and are refused.
+ * - type: the incident's log has no repository frame at all; the type alone is compared.
+ *
+ * A run the tripwire ended (the script inspected the interpreter) or that ended without a signed
+ * outcome reproduces nothing. Runs that disagree are flaky, which is refused with its own reason.
+ */
+import { describeLocation, sameLocation } from './repo-paths';
+import type { CodeLocation } from './repo-paths';
+import { shortTypeName } from './traceback';
+import type { FidelityRule, GateVerdict, RunSummary } from './incident-types';
+
+/** What identifies the incident's failure. */
+export interface IncidentSignature {
+  type: string;
+  location: CodeLocation | null;
+  /** The incident's failing frame is a check (an assert, or raise AssertionError): a wrong result. */
+  check?: boolean;
+}
+
+export interface ReproductionVerdict extends GateVerdict {
+  rule?: FidelityRule;
+  /** Type and location of the failure, to tell whether repeated runs agree. */
+  signature?: string;
+}
+
+/** True when an exception (with its base classes) is the incident's type or a subclass. */
+export function isIncidentType(mro: string[], type: string): boolean {
+  const expected = shortTypeName(type);
+  return mro.some((t) => shortTypeName(t) === expected);
+}
+
+/** Why a run cannot count as evidence at all, or null. Shared with gate 2. */
+export function unusableRun(run: RunSummary, who: 'the reproduction script' | 'the patched code'): string | null {
+  if (run.tripwire) {
+    const t = run.tripwire;
+    const where = `${t.file}:${t.func} line ${t.line}`;
+    const by = t.kind === 'orphan' ? 'a thread with no application code on its stack' : `${who} (${where})`;
+    return `the guard ended the run: ${by} ${t.event === 'open' ? `opened ${t.detail}` : `raised ${t.event}${t.detail ? ` (${t.detail})` : ''}`}${t.how ? `, ${t.how}` : ''}. Reproductions and fixes may not inspect the interpreter's frames, memory or processes.`;
+  }
+  if (run.timedOut) return `the run was killed at its ${run.limits.timeoutSeconds} s deadline`;
+  if (run.oomKilled) return `the run was killed for exceeding ${run.limits.memoryMb} MiB of memory (out of memory)`;
+  if (run.ranToEnd === null) {
+    return `the process ended (exit code ${run.exitCode}) without the runner's signed outcome (${run.unverifiedReason ?? 'os._exit, a crash or a kill'}), so nothing was observed`;
+  }
+  return null;
+}
+
+/** Gate 1 for one run. */
+export function reproductionRunVerdict(run: RunSummary, incident: IncidentSignature): ReproductionVerdict {
+  const expected = shortTypeName(incident.type);
+  const refuse = (why: string): ReproductionVerdict => ({ passed: false, reason: `Not reproduced: ${why}` });
+  const unusable = unusableRun(run, 'the reproduction script');
+  if (unusable) return refuse(`${unusable}.`);
+  if (run.ranToEnd)
+    return refuse(`the script ran to its end and exited 0, so the bug did not happen (expected ${expected}).`);
+  const ex = run.exception;
+  if (!ex) return refuse(`exit code ${run.exitCode} with no exception reported (expected ${expected}).`);
+  if (ex.type === 'SystemExit')
+    return refuse(`the script called sys.exit(${ex.message}) instead of failing with ${expected}.`);
+  const raisedAt = describeLocation(ex.innermostRepoFrame);
+  if (!isIncidentType(ex.mro, incident.type)) {
+    return refuse(`the script raised ${ex.type} (${ex.message.slice(0, 200)}) in ${raisedAt}, expected ${expected}.`);
+  }
+  const what = `${ex.type}: ${ex.message.slice(0, 200)}`;
+  if (!incident.location) {
+    return {
+      passed: true,
+      rule: 'type',
+      signature: `${ex.type}|type`,
+      reason: `Reproduced by type alone (the incident's log has no repository frame): ${what}.`,
+    };
+  }
+  if (sameLocation(ex.innermostRepoFrame, incident.location)) {
+    return {
+      passed: true,
+      rule: 'location',
+      signature: `${ex.type}|${raisedAt}`,
+      reason: `Reproduced: ${what} raised through ${raisedAt}, as in the incident.`,
+    };
+  }
+  if (incident.check && ex.raisedIn === 'script') return assertionRule(run, incident, what);
+  return refuse(
+    `${ex.type} was raised in ${raisedAt}, not through the incident's location ${describeLocation(incident.location)}. Call the repository's code so that it raises there; do not raise the exception yourself.`,
+  );
+}
+
+/** The assertion fidelity rule: a wrong-result bug reproduced by the script's own check. */
+function assertionRule(run: RunSummary, incident: IncidentSignature, what: string): ReproductionVerdict {
+  const refuse = (why: string): ReproductionVerdict => ({ passed: false, reason: `Not reproduced: ${why}` });
+  const check = run.exception?.scriptCheck;
+  const incidentAt = describeLocation(incident.location);
+  if (!check) {
+    return refuse(
+      `the incident is a failed check in ${incidentAt}; the script's AssertionError did not come from a check statement of the script (an assert, or raise AssertionError under a condition).`,
+    );
+  }
+  if (check.trivial) {
+    return refuse(
+      `the script's ${check.kind} at line ${check.line} tests a constant or raises unconditionally (assert False, assert 1 == 2, raise AssertionError): that is raising the type itself. Compute the value with the repository's code and check it as ${incidentAt} does.`,
+    );
+  }
+  if (!run.coverage) {
+    return refuse(
+      'the assertion rule needs to see which repository functions the script ran, and coverage.py did not measure this run (is it in the sandbox image?).',
+    );
+  }
+  if (run.coverage.functions.length === 0) {
+    return refuse(
+      `the script's ${check.kind} at line ${check.line} failed before the script called any repository function. Call the code whose result the incident's check (${incidentAt}) tests.`,
+    );
+  }
+  const called = run.coverage.functions.slice(0, 3).join(', ');
+  return {
+    passed: true,
+    rule: 'assertion',
+    signature: `${run.exception?.type}|script check line ${check.line}`,
+    reason: `Reproduced (assertion rule: the incident is a failed check in ${incidentAt}): the script's ${check.kind} at line ${check.line} failed with ${what} after it ran ${called}.`,
+  };
+}
+
+/** Gate 1 over repeated runs of one script: every run must reproduce, and the same way. */
+export function reproductionGate(runs: RunSummary[], incident: IncidentSignature): ReproductionVerdict {
+  const verdicts = runs.map((r) => reproductionRunVerdict(r, incident));
+  const first = verdicts[0];
+  if (!first) return { passed: false, reason: 'Not reproduced: the reproduction did not run.' };
+  const passed = verdicts.filter((v) => v.passed);
+  if (passed.length === verdicts.length) {
+    const signatures = new Set(passed.map((v) => v.signature));
+    if (signatures.size === 1) return { ...first, reason: `${first.reason} (${runs.length} of ${runs.length} runs)` };
+    return {
+      passed: false,
+      reason: `Flaky: the ${runs.length} runs all failed, but not the same way (${[...signatures].join('; ')}). A reproduction must fail the same way every time.`,
+    };
+  }
+  if (passed.length === 0) return { ...first, rule: undefined };
+  const refused = verdicts.find((v) => !v.passed) as ReproductionVerdict;
+  return {
+    passed: false,
+    reason: `Flaky: ${passed.length} of ${runs.length} runs reproduced the incident and ${runs.length - passed.length} did not (${refused.reason}). A reproduction must fail every time; remove what varies between runs (time, randomness, ordering).`,
+  };
+}
