@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { guardSpecFor } from '../activities/changed-files';
 import { runGuarded } from '../sandbox/guarded-run';
 import type { GuardedRunResult } from '../sandbox/guarded-run';
 import { DEFAULT_LIMITS } from '../sandbox/limits';
@@ -232,6 +233,33 @@ test('introspection by unchanged repository code is noted, not fatal', async () 
   assert.deepEqual(
     notes.map((n) => [n.fields.event, n.fields.file, n.fields.fatal]),
     [['sys._getframe', '/workspace/pkg/legacy.py', false]],
+  );
+});
+
+test("a changed file loaded through a symlink in the repository is still the patch's code", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-guard-'));
+  const ws = path.join(dir, 'ws');
+  fs.mkdirSync(path.join(ws, 'pkg'), { recursive: true });
+  fs.writeFileSync(path.join(ws, 'pkg', '__init__.py'), '');
+  fs.writeFileSync(path.join(ws, 'pkg', 'core.py'), `import sys\nsys._getframe()\n${FIXED}`);
+  fs.symlinkSync('core.py', path.join(ws, 'pkg', 'mod.py')); // the reproduction imports pkg.mod
+  const script = path.join(dir, 'reproduction.py');
+  fs.writeFileSync(script, REPRODUCTION);
+  const r = await runGuarded(docker, {
+    entry: 'opsguard_runner.py',
+    image: sandboxImage(),
+    limits: DEFAULT_LIMITS,
+    workspace: ws,
+    runDir: path.join(dir, 'run'),
+    scripts: [{ hostPath: script, name: 'reproduction.py' }],
+    incidentId: TEST_RUN_ID,
+    purpose: 'guard-test',
+    spec: { script: SCRIPT, scripts: [SCRIPT], ...(await guardSpecFor(ws, [{ path: 'pkg/core.py', lines: [1, 2] }])) },
+  });
+  assert.equal(r.sandbox.exitCode, 86);
+  assert.deepEqual(
+    tripwire(r).map((t) => [t.event, t.kind, t.file]),
+    [['sys._getframe', 'suspect', '/workspace/pkg/mod.py']],
   );
 });
 

@@ -264,6 +264,24 @@ test('regression: incomplete when a test that failed before runs the change and 
   assert.deepEqual(exempt.regression.exempted, ['b', 'c']);
 });
 
+test('regression: a test failing before for an environmental reason is unrelated, even when it runs the change', () => {
+  const before = results({ a: 'passed', net: 'failed', wrong: 'failed' });
+  before.tests.net = {
+    outcome: 'failed',
+    exception: {
+      type: 'ConnectionRefusedError',
+      mro: ['ConnectionRefusedError', 'ConnectionError', 'OSError'],
+      frames: [],
+    },
+  };
+  const after = results({ a: 'passed', net: 'failed', wrong: 'failed' }, { changedHit: ['net', 'wrong'] });
+  after.tests.net = before.tests.net;
+  const v = regressionGate(before, after, { failToPass: [] });
+  assert.match(v.reason, /^Incomplete: 1 of 1 tests .*: wrong \(failed\)/, 'the wrong-expectation test still counts');
+  assert.deepEqual(v.regression.unrelatedFailures, ['net']);
+  assert.equal(regressionGate(before, after, { failToPass: [], knownFailing: ['wrong'] }).status, 'passed');
+});
+
 test('regression: nothing to compare is NOT VERIFIED, never a pass; the patch breaking the run is a failure', () => {
   const none = regressionGate(
     results({}, { collected: 0, collectErrors: ['tests/test_x.py'] }),

@@ -13,6 +13,7 @@
  */
 import { innermostRepoFrame, sameLocation } from './repo-paths';
 import type { CodeLocation } from './repo-paths';
+import { INFRA_EXCEPTIONS } from './classify-error';
 import { isIncidentType } from './reproduction-gate';
 import type { IncidentSignature } from './reproduction-gate';
 import type { GateVerdict, ProofCheck, TestOutcome, TestRunSummary } from './incident-types';
@@ -41,6 +42,17 @@ export type RegressionVerdict = GateVerdict & {
 };
 
 const FAILING: TestOutcome[] = ['failed', 'error', 'timeout'];
+
+/** Exceptions that say the environment failed the test (no network, no credentials, a missing module). */
+const ENVIRONMENTAL = new Set([...INFRA_EXCEPTIONS, 'ModuleNotFoundError', 'ImportError', 'PermissionError']);
+
+/**
+ * A test that failed for an environmental reason before the patch: no code change can make it pass
+ * in the sandbox, so it is not evidence that a fix is incomplete (it is listed as unrelated).
+ */
+function environmental(r: TestResult | undefined): boolean {
+  return !!r?.exception && r.exception.mro.some((t) => ENVIRONMENTAL.has(t));
+}
 
 /** Tests that fail before the patch with the incident's exception through the incident's location. */
 export function failToPassCandidates(before: TestResults, incident: IncidentSignature): string[] {
@@ -73,7 +85,9 @@ export function regressionGate(
   const failToPass = opts.failToPass.filter((id) => !known.has(id));
   const stillFailing = failToPass.filter((id) => !passes(id));
   const hit = after.changedHit ? new Set(after.changedHit) : null;
-  const incompleteCandidates = hit ? failedBefore.filter((id) => hit.has(id) && !failToPass.includes(id)) : [];
+  const incompleteCandidates = hit
+    ? failedBefore.filter((id) => hit.has(id) && !failToPass.includes(id) && !environmental(before.tests[id]))
+    : [];
   const incomplete = incompleteCandidates.filter((id) => !passes(id));
   const unrelatedFailures = failedBefore.filter(
     (id) => !passes(id) && !incomplete.includes(id) && !stillFailing.includes(id),
