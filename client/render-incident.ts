@@ -15,7 +15,9 @@ export function renderIncident(view: IncidentView): string {
       lines.push(`  reproduce ${a.attempt}: ${a.gate.passed ? 'PASSED' : 'refused'} — ${a.gate.reason}`);
     for (const a of r.fixAttempts) {
       const verdict = fixAttemptVerdict(a);
-      lines.push(`  fix ${a.attempt}: ${verdict.passed ? 'PASSED' : 'refused'} — ${verdict.reason}`);
+      // An accepted fix passed both gate 2 and the tests: say both.
+      const reason = verdict.passed && a.testsGate ? `${a.gate.reason} ${a.testsGate.reason}` : verdict.reason;
+      lines.push(`  fix ${a.attempt}: ${verdict.passed ? 'PASSED' : 'refused'} — ${reason}`);
     }
     if (r.approval) {
       const a = r.approval;

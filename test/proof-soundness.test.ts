@@ -471,3 +471,80 @@ test("a big suite's per-test results arrive whole (3,000 tests, about 1 MB of re
   );
   assert.deepEqual(run.result.fixAttempts[0]?.tests?.regression?.passToPass, { count: 3002, broken: [] });
 });
+
+test('a test the operator names as known to fail does not block the honest fix, and the evidence lists it', async () => {
+  // A test that encodes a wrong expectation: it fails before the fix (3) and after it (2.5), and it
+  // runs the changed lines, so without the operator's word it would count as "incomplete".
+  const prepare = (original: string) =>
+    fs.appendFileSync(
+      path.join(original, 'tests', 'test_stats.py'),
+      '\n\ndef test_median_legacy_rounding():\n    assert median([1, 2, 3, 4]) == 2\n',
+    );
+  const blocked = await remediate({
+    example: 'latency-report',
+    prepare,
+    turns: [
+      repro(REPRO_MEDIAN),
+      fixOf('reports/stats.py', MEDIAN_HONEST),
+      fixOf('reports/stats.py', MEDIAN_HONEST),
+      fixOf('reports/stats.py', MEDIAN_HONEST),
+    ],
+  });
+  assert.equal(blocked.result.status, 'fix_failed', 'without knownFailingTests the wrong test blocks the fix');
+  assert.match(
+    blocked.result.fixAttempts[0]?.testsGate?.reason ?? '',
+    /Incomplete: 1 of 5 .*test_median_legacy_rounding/,
+  );
+
+  const run = await remediate({
+    example: 'latency-report',
+    prepare,
+    input: { knownFailingTests: ['tests/test_stats.py::test_median_legacy_rounding'] },
+    turns: [repro(REPRO_MEDIAN), fixOf('reports/stats.py', MEDIAN_HONEST), PR],
+  });
+  assertApproved(run, 1);
+  assert.deepEqual(run.result.fixAttempts[0]?.tests?.regression?.exempted, [
+    'tests/test_stats.py::test_median_legacy_rounding',
+  ]);
+  assert.deepEqual(
+    (
+      JSON.parse(fs.readFileSync(run.result.artifacts['proof.json'] ?? '', 'utf8')) as {
+        input: { knownFailingTests: string[] };
+      }
+    ).input.knownFailingTests,
+    ['tests/test_stats.py::test_median_legacy_rounding'],
+  );
+});
+
+test('a hidden variant that does not reproduce the bug is dropped and recorded; the reproduction still gets its verdict', async () => {
+  const run = await remediate({
+    example: 'latency-report',
+    turns: [
+      repro(REPRO_MEDIAN, VARIANT_MEDIAN_A, 'from reports.stats import median\nassert median([5, 1, 3]) == 3'),
+      fixOf('reports/stats.py', MEDIAN_HONEST),
+      PR,
+    ],
+  });
+  assertApproved(run, 1);
+  const variants = run.result.reproductionAttempts[0]?.variants ?? [];
+  assert.deepEqual(
+    variants.map((v) => [v.name, v.gate.passed]),
+    [
+      ['variant-1', true],
+      ['variant-2', false],
+    ],
+  );
+  assert.match(variants[1]?.gate.reason ?? '', /ran to its end and exited 0, so the bug did not happen/);
+  assert.deepEqual(
+    proof(run).hiddenVariants.map((v) => [v.name, v.kept, v.gate2]),
+    [
+      ['variant-1', true, true],
+      ['variant-2', false, null],
+    ],
+  );
+  assert.deepEqual(
+    run.result.fixAttempts[0]?.variantRuns?.map((v) => v.name),
+    ['variant-1'],
+    'only the kept one runs at gate 2',
+  );
+});

@@ -4,19 +4,20 @@ import { test } from 'node:test';
 import { dockerFromEnv } from '../sandbox/docker-client';
 import { runInSandbox } from '../sandbox/run-container';
 import { DEFAULT_LIMITS } from '../sandbox/limits';
-import { SANDBOX_LABEL } from '../sandbox/labels';
-import { sandboxImage } from './support/docker';
+import { ownContainers, sandboxImage, TEST_RUN_ID } from './support/docker';
 
 const docker = dockerFromEnv();
 const limits = { ...DEFAULT_LIMITS, timeoutSeconds: 20 };
 
+/** This file's containers still on the engine (they carry TEST_RUN_ID as their incident label). */
 async function leftovers(): Promise<number> {
-  return (await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABEL}=1`] } })).length;
+  return (await ownContainers(docker)).length;
 }
 
 test('exit code, stdout and stderr come back separately and exactly', async () => {
   const r = await runInSandbox(docker, {
     image: sandboxImage(),
+    incidentId: TEST_RUN_ID,
     argv: ['python3', '-c', 'import sys; print("to-out"); print("to-err", file=sys.stderr); sys.exit(7)'],
     limits,
   });
@@ -31,6 +32,7 @@ test('exit code, stdout and stderr come back separately and exactly', async () =
 test('the container has no network: only a loopback interface exists', async () => {
   const r = await runInSandbox(docker, {
     image: sandboxImage(),
+    incidentId: TEST_RUN_ID,
     argv: ['python3', '-c', 'import socket; print(sorted(n for _, n in socket.if_nameindex()))'],
     limits,
   });
@@ -41,6 +43,7 @@ test('the container has no network: only a loopback interface exists', async () 
 test('a run past its deadline is killed and reported as timed out', async () => {
   const r = await runInSandbox(docker, {
     image: sandboxImage(),
+    incidentId: TEST_RUN_ID,
     argv: ['python3', '-c', 'while True: pass'],
     limits: { ...limits, timeoutSeconds: 2 },
   });
@@ -52,6 +55,7 @@ test('a run past its deadline is killed and reported as timed out', async () => 
 test('output past the cap is counted, dropped and flagged', async () => {
   const r = await runInSandbox(docker, {
     image: sandboxImage(),
+    incidentId: TEST_RUN_ID,
     argv: ['python3', '-c', 'import sys; sys.stdout.write("x" * 100000)'],
     limits: { ...limits, outputBytes: 1000 },
   });
@@ -74,6 +78,7 @@ test("a limit the daemon drops comes back in the run's warnings, not silently", 
   }
   const r = await runInSandbox(docker, {
     image: sandboxImage(),
+    incidentId: TEST_RUN_ID,
     argv: ['python3', '-c', 'pass'],
     limits: { ...limits, ioWeight: 300 },
   });

@@ -170,7 +170,7 @@ export function regressionGate(
     ? '; which failing tests run the changed code was not measured'
     : incompleteCandidates.length
       ? `; all ${incompleteCandidates.length} that failed before and run the changed code now pass`
-      : '; no test that failed before runs the changed code';
+      : `; no ${failToPass.length ? 'other ' : ''}test that failed before runs the changed code`;
   return verdict(
     'passed',
     `Repository tests: all ${passedBefore.length} that passed before still pass; ${failToPass.length} that failed with the incident's exception now pass${coverageNote}${unrelatedFailures.length ? `; ${unrelatedFailures.length} unrelated failures before and after` : ''}${partialNote}.`,
