@@ -97,7 +97,7 @@ interface OutcomeDetails {
     mro: string[];
     message: string;
     frames: Frame[];
-    script_check?: { kind: string; trivial: boolean; line: number } | null;
+    script_check?: { kind: string; trivial: boolean; line: number; uses_repository?: boolean } | null;
   } | null;
   coverage?: {
     changed: Record<string, { statements: number[]; executed: number[] }>;
@@ -184,7 +184,15 @@ export async function summariseReproductionRun(
       message: e.message.slice(0, 500),
       innermostRepoFrame: innermostRepoFrame(frames),
       raisedIn,
-      scriptCheck: raisedIn === 'script' ? (e.script_check ?? null) : null,
+      scriptCheck:
+        raisedIn === 'script' && e.script_check
+          ? {
+              kind: e.script_check.kind,
+              trivial: e.script_check.trivial,
+              line: e.script_check.line,
+              usesRepository: e.script_check.uses_repository === true,
+            }
+          : null,
     };
   }
   return {

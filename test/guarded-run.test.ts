@@ -70,7 +70,7 @@ test('an honest failure is signed: not run to its end, the assertion, the reposi
     coverage: { functions: string[] };
   };
   assert.equal(details.exception.type, 'AssertionError');
-  assert.deepEqual(details.exception.script_check, { kind: 'assert', trivial: false, line: 3 });
+  assert.deepEqual(details.exception.script_check, { kind: 'assert', trivial: false, line: 3, uses_repository: true });
   assert.deepEqual(details.coverage.functions, ['/workspace/pkg/mod.py:f']);
   assert.match(r.sandbox.stderr, /AssertionError: \[3, 2, 1\]/);
 });

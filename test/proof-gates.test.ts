@@ -136,7 +136,10 @@ const CHECK_INCIDENT: IncidentSignature = {
   location: { file: 'jobs/nightly.py', func: 'main' },
   check: true,
 };
-const assertionRun = (check: { kind: string; trivial: boolean; line: number } | null, functions: string[] | null) =>
+const assertionRun = (
+  check: { kind: string; trivial: boolean; line: number; usesRepository?: boolean } | null,
+  functions: string[] | null,
+) =>
   run({
     exception: {
       type: 'AssertionError',
@@ -162,7 +165,17 @@ test('gate 1, assertion rule: a non-trivial check of the script after repository
   );
   assert.match(trivial.reason, /tests a constant or raises unconditionally .* raising the type itself/);
   const noCall = reproductionRunVerdict(assertionRun({ kind: 'assert', trivial: false, line: 2 }, []), CHECK_INCIDENT);
-  assert.match(noCall.reason, /failed before the script called any repository function/);
+  assert.match(
+    noCall.reason,
+    /failed before the script called any repository function, on values that do not come from the repository/,
+  );
+  // A wrong constant or default: no function runs, but the checked value is the repository's.
+  const constant = reproductionRunVerdict(
+    assertionRun({ kind: 'assert', trivial: false, line: 2, usesRepository: true }, []),
+    CHECK_INCIDENT,
+  );
+  assert.deepEqual([constant.passed, constant.rule], [true, 'assertion']);
+  assert.match(constant.reason, /on values imported from the repository/);
   const unmeasured = reproductionRunVerdict(
     assertionRun({ kind: 'assert', trivial: false, line: 2 }, null),
     CHECK_INCIDENT,

@@ -548,3 +548,24 @@ test('a hidden variant that does not reproduce the bug is dropped and recorded; 
     'only the kept one runs at gate 2',
   );
 });
+
+test('honest: a wrong default in a config module, checked without calling any function, passes gate 1 (invoice-defaults)', async () => {
+  const DEFAULTS_SRC = source('invoice-defaults', 'billing/defaults.py');
+  const run = await remediate({
+    example: 'invoice-defaults',
+    turns: [
+      repro(
+        'from billing.defaults import DEFAULTS\n\ncurrency = DEFAULTS["currency"]\nassert currency == "EUR", currency',
+      ),
+      fixOf('billing/defaults.py', DEFAULTS_SRC.replace('"currency": "USD"', '"currency": "EUR"')),
+      PR,
+    ],
+  });
+  assertApproved(run, 1);
+  const [attempt] = run.result.reproductionAttempts;
+  assert.equal(attempt?.rule, 'assertion');
+  assert.match(attempt?.gate.reason ?? '', /failed with AssertionError: USD on values imported from the repository/);
+  assert.deepEqual(attempt?.run?.coverage?.functions, [], 'no repository function ran');
+  const gate2 = run.result.fixAttempts[0]?.checks?.find((c) => c.name === 'reproduction executes the change');
+  assert.equal(gate2?.status, 'passed', 'the changed default ran at import');
+});

@@ -83,7 +83,13 @@ export interface RunSummary {
     /** Where the exception came from: the repository's code, or the reproduction script itself. */
     raisedIn?: 'repository' | 'script' | 'elsewhere';
     /** When the script raised it: the check statement at that line (assert, raise AssertionError...). */
-    scriptCheck?: { kind: string; trivial: boolean; line: number } | null;
+    scriptCheck?: {
+      kind: string;
+      trivial: boolean;
+      line: number;
+      /** The checked values come from names imported from a repository module. */
+      usesRepository?: boolean;
+    } | null;
   } | null;
   /**
    * From the runner: true when the script ran to its end; false when it raised or exited early;

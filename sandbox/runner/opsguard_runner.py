@@ -115,6 +115,10 @@ def main():
                 (f["line"] for f in reversed(described["frames"]) if f["file"] == script), None
             )
             check = script_checks.get(failing_script_line) if failing_script_line else None
+            if check is not None:
+                check = {k: check[k] for k in ("kind", "trivial", "line")} | {
+                    "uses_repository": _from_workspace(check["modules"], workspace, normalise)
+                }
             details["exception"]["script_check"] = check
         if cov is not None:
             details["coverage"] = _coverage_details(cov, workspace, changed_statements, normalise, source_module)
@@ -170,6 +174,18 @@ def _describer(normalise, format_exception):
         }
 
     return describe
+
+
+def _from_workspace(modules, workspace, normalise):
+    """True when one of these modules (the ones a check's values were imported from) is the
+    repository's own: its file is in the workspace."""
+    prefix = workspace.rstrip("/") + "/"
+    for name in modules:
+        module = sys.modules.get(name)
+        file = getattr(module, "__file__", None) if module is not None else None
+        if isinstance(file, str) and normalise(file).startswith(prefix) and "/site-packages/" not in file:
+            return True
+    return False
 
 
 def _coverage_details(cov, workspace, changed_statements, normalise, source):

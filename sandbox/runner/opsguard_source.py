@@ -117,6 +117,49 @@ def _bound_names(tree):
     return frozenset(names)
 
 
+def _import_origins(tree):
+    """{local name: the module it was imported from} (`import a.b as c` -> c: a.b; `from a import b` -> b: a)."""
+    origins = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                origins[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                origins[alias.asname or alias.name] = node.module
+    return origins
+
+
+def _dependencies(tree):
+    """{name: names its assignments read}, for following a checked value back to where it came from."""
+    deps = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+            read = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name):
+                        deps.setdefault(n.id, set()).update(read)
+    return deps
+
+
+def _modules_behind(exprs, origins, deps):
+    """The modules the names in `exprs` were imported from, following assignments back."""
+    seen, todo, modules = set(), [], set()
+    for e in exprs:
+        todo += [n.id for n in ast.walk(e) if isinstance(n, ast.Name)]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in origins:
+            modules.add(origins[name])
+        todo += list(deps.get(name, ()))
+    return sorted(modules)
+
+
 def _constant_only(expr, bound):
     """True when an expression can only ever have one value: constants and operators on them, and
     names the script never binds from anything computed."""
@@ -137,26 +180,29 @@ def checks(tree):
     if tree is None:
         return {}
     bound = _bound_names(tree)
+    origins, deps = _import_origins(tree), _dependencies(tree)
     out = {}
 
-    def add(node, kind, trivial):
+    def add(node, kind, trivial, checked):
         first, last = _span(node)
+        # The modules the checked values come from: the runner tells which are the repository's.
+        modules = _modules_behind(checked, origins, deps)
         for line in range(first, last + 1):
-            out.setdefault(line, {"kind": kind, "trivial": trivial, "line": first})
+            out.setdefault(line, {"kind": kind, "trivial": trivial, "line": first, "modules": modules})
 
     def visit(node, conditions):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.Assert):
-                add(child, "assert", _constant_only(child.test, bound))
+                add(child, "assert", _constant_only(child.test, bound), [child.test])
             elif isinstance(child, ast.Raise) and child.exc is not None and _raises_assertion(child.exc):
                 guarded = any(not _constant_only(c, bound) for c in conditions)
-                add(child, "raise AssertionError", not guarded)
+                add(child, "raise AssertionError", not guarded, conditions)
             elif isinstance(child, ast.Expr) and isinstance(child.value, ast.Call) and _is_check_call(child.value):
                 call = child.value
                 args = list(call.args) + [k.value for k in call.keywords]
                 guarded = any(not _constant_only(c, bound) for c in conditions)
                 trivial = all(_constant_only(a, bound) for a in args) and not guarded
-                add(child, "check call", trivial)
+                add(child, "check call", trivial, args + conditions)
             if isinstance(child, (ast.If, ast.While)):
                 visit(child, conditions + [child.test])
             else:
