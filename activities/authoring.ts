@@ -5,23 +5,20 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ModelCall, ReproductionScript } from '../workflows/incident-types';
+import type {
+  AttemptFeedback,
+  AuthoredFix,
+  AuthoredScript,
+  PrDescription,
+  ReproductionScript,
+} from '../workflows/incident-types';
 import { sha256, writeFileAtomic } from './incident-paths';
 import type { IncidentPaths } from './incident-paths';
 import type { ModelClient } from './model-client';
 import { parseFixAnswer, parseReproductionAnswer } from './model-answers';
 import { FIX_SYSTEM, PR_SYSTEM, REPRODUCTION_SYSTEM, fixPrompt, prPrompt, reproductionPrompt } from './prompts';
-import type { AttemptFeedback } from '../workflows/incident-types';
 import { readSourceFiles } from './source-files';
 import { readContext } from './workspace';
-
-export interface AuthoredScript {
-  model: ModelCall;
-  scriptPath?: string;
-  scriptSha256?: string;
-  /** Hidden variants (other inputs, same bug): never shown to the fix author. */
-  variants?: ReproductionScript[];
-}
 
 /** Write a script read-only on the host too: it is pinned by its hash. */
 async function pinScript(file: string, content: string): Promise<string> {
@@ -66,12 +63,6 @@ export async function writeReproduction(
   return { model: { ok: true, ...call }, scriptPath, scriptSha256, variants };
 }
 
-export interface AuthoredFix {
-  model: ModelCall;
-  proposalPath?: string;
-  files?: string[];
-}
-
 export async function writeFix(
   model: ModelClient,
   paths: IncidentPaths,
@@ -102,7 +93,7 @@ export async function writePrDescription(
   model: ModelClient,
   paths: IncidentPaths,
   args: { proposalPath: string; diffPath: string },
-): Promise<{ model: ModelCall; descriptionPath?: string }> {
+): Promise<PrDescription> {
   const ctx = await readContext(paths);
   const proposal = JSON.parse(await fs.readFile(args.proposalPath, 'utf8')) as { summary: string };
   const completion = await model.complete({

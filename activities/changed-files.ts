@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { WORKSPACE_IN_CONTAINER } from '../workflows/repo-paths';
-import type { ChangedFile } from './patch-engine';
+import type { ChangedFile } from '../workflows/incident-types';
 
 /** Every workspace path (relative) that resolves to one of `files`, the files themselves included. */
 export async function changedFileAliases(workspace: string, files: string[]): Promise<string[]> {

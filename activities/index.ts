@@ -2,29 +2,34 @@ import path from 'node:path';
 import fs from 'node:fs/promises';
 import type Docker from 'dockerode';
 import { withDefaults } from '../sandbox/limits';
-import type { SandboxLimits } from '../sandbox/limits';
 import { DEFAULT_PER_TEST_SECONDS, DEFAULT_TESTS_TIMEOUT_SECONDS } from '../workflows/proof-rules';
 import type {
-  ApprovalDecision,
-  AttemptFeedback,
-  RemediationResult,
-  RunSummary,
-  TestRunSummary,
+  ApplyFixArgs,
+  ApplyFixResult,
+  OpsGuardActivities,
+  PatchPolicy,
+  RecordDecisionArgs,
+  RestoreWorkspaceArgs,
+  RunRepoTestsArgs,
+  RunReproductionArgs,
+  RunReproductionsArgs,
+  SandboxChoice,
+  SetupWorkspaceArgs,
+  WriteArtifactsArgs,
+  WriteFixArgs,
+  WritePrDescriptionArgs,
+  WriteReproductionArgs,
 } from '../workflows/incident-types';
-import type { IncidentSignature } from '../workflows/reproduction-gate';
 import { writeFix, writePrDescription, writeReproduction } from './authoring';
 import { incidentPaths, writeFileAtomic } from './incident-paths';
 import { createModelClient, modelConfigFromEnv } from './model-client';
 import type { ModelClient } from './model-client';
 import { applyProposal } from './patch-engine';
-import type { ChangedFile } from './patch-engine';
 import { DEFAULT_PATCH_POLICY } from './patch-policy';
-import type { PatchPolicy } from './patch-policy';
 import type { FixAnswer } from './model-answers';
 import { createSmokeActivities } from './ping';
 import { recordDecision, writeArtifacts } from './proof-artifacts';
 import { runReproductions } from './reproduction-runs';
-import type { ScriptRuns, ScriptToRun } from './reproduction-runs';
 import { runRepoTests } from './test-runs';
 import { restoreWorkspace, setupWorkspace } from './workspace';
 
@@ -39,18 +44,8 @@ export interface ActivityDeps {
   patchPolicy?: Partial<PatchPolicy>;
 }
 
-/** Sandbox choices the workflow passes through from its input. */
-export interface SandboxChoice {
-  image?: string;
-  limits?: Partial<Pick<SandboxLimits, 'memoryMb' | 'cpus' | 'timeoutSeconds'>> & {
-    /** The whole test run's deadline, and each test's (proof-rules.ts has the defaults). */
-    testsTimeoutSeconds?: number;
-    perTestSeconds?: number;
-  };
-}
-
 /** Every activity the worker registers, built from its dependencies. */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps): OpsGuardActivities {
   const paths = (incidentId: string) => incidentPaths(deps, incidentId);
   let model: ModelClient | undefined;
   const getModel = () => (model ??= (deps.model ?? (() => createModelClient(modelConfigFromEnv())))());
@@ -69,32 +64,17 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(),
 
-    async setupWorkspace(args: { incidentId: string; repoPath: string; errorLog: string }) {
+    async setupWorkspace(args: SetupWorkspaceArgs) {
       return await setupWorkspace(deps, args);
     },
 
     /** The reproduction and (with maxVariants) hidden variants: other inputs, same bug. */
-    async writeReproduction(args: {
-      incidentId: string;
-      attempt: number;
-      feedback: AttemptFeedback[];
-      maxVariants?: number;
-    }) {
+    async writeReproduction(args: WriteReproductionArgs) {
       return await writeReproduction(getModel(), paths(args.incidentId), args);
     },
 
     /** Scripts (the reproduction and its variants), each run `repeats` times under the guard. */
-    async runReproductions(
-      args: SandboxChoice & {
-        incidentId: string;
-        step: 'reproduce' | 'fix';
-        attempt: number;
-        scripts: ScriptToRun[];
-        parallel: number;
-        /** With a patch applied: what it changed (gate 2). */
-        changed?: ChangedFile[];
-      },
-    ): Promise<ScriptRuns[]> {
+    async runReproductions(args: RunReproductionsArgs) {
       const p = paths(args.incidentId);
       return await runReproductions(deps.docker, p, {
         ...args,
@@ -104,15 +84,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** One run of one script: what incidents started before proof v2 call (legacy/remediate-incident-v1.ts). */
-    async runReproduction(
-      args: SandboxChoice & {
-        incidentId: string;
-        scriptPath: string;
-        scriptSha256: string;
-        step: 'reproduce' | 'fix';
-        attempt: number;
-      },
-    ): Promise<RunSummary> {
+    async runReproduction(args: RunReproductionArgs) {
       const p = paths(args.incidentId);
       const [ran] = await runReproductions(deps.docker, p, {
         ...sandbox(args),
@@ -123,21 +95,12 @@ export function createActivities(deps: ActivityDeps) {
           { name: 'reproduction', role: 'primary', path: args.scriptPath, sha256: args.scriptSha256, repeats: 1 },
         ],
       });
-      return ran?.runs[0] as RunSummary;
+      const first = ran?.runs[0];
+      if (!first) throw new Error('the reproduction did not run'); // runReproductions runs every repeat
+      return first;
     },
 
-    async runRepoTests(
-      args: SandboxChoice & {
-        incidentId: string;
-        testCommand?: string[];
-        label: string;
-        /** Baseline run: infer fail-to-pass tests from the incident. */
-        incident?: IncidentSignature;
-        /** After a patch: what it changed, and the baseline to compare with. */
-        changed?: ChangedFile[];
-        baseline?: { resultsPath: string; failToPass: string[]; knownFailing?: string[] };
-      },
-    ): Promise<TestRunSummary> {
+    async runRepoTests(args: RunRepoTestsArgs) {
       const p = paths(args.incidentId);
       const { image, limits } = sandbox(args);
       return await runRepoTests(deps.docker, p, {
@@ -149,39 +112,22 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
-    async writeFix(args: {
-      incidentId: string;
-      attempt: number;
-      scriptPath: string;
-      reproductionStderrPath: string;
-      feedback: AttemptFeedback[];
-    }) {
+    async writeFix(args: WriteFixArgs) {
       return await writeFix(getModel(), paths(args.incidentId), args);
     },
 
     /** Check the proposal against the patch policy, diff it against the baseline, write it. */
-    async applyFix(args: {
-      incidentId: string;
-      attempt: number;
-      proposalPath: string;
-      patchPolicy?: Partial<PatchPolicy>;
-    }) {
+    async applyFix(args: ApplyFixArgs): Promise<ApplyFixResult> {
       const p = paths(args.incidentId);
       const proposal = JSON.parse(await fs.readFile(args.proposalPath, 'utf8')) as FixAnswer;
       // The operator may widen the policy explicitly, per incident (input.patchPolicy) or per worker.
       const policy = { ...DEFAULT_PATCH_POLICY, ...deps.patchPolicy, ...args.patchPolicy };
       const outcome = await applyProposal(p, proposal.files, policy);
-      if (!outcome.ok)
-        return {
-          ok: false as const,
-          reason: outcome.reason,
-          changedFiles: [] as string[],
-          changed: [] as ChangedFile[],
-        };
+      if (!outcome.ok) return { ok: false, reason: outcome.reason, changedFiles: [], changed: [] };
       const diffPath = path.join(p.attempt('fix', args.attempt), 'patch.diff');
       await writeFileAtomic(diffPath, outcome.diff);
       return {
-        ok: true as const,
+        ok: true,
         changedFiles: outcome.changedFiles,
         changed: outcome.changed,
         diffPath,
@@ -190,29 +136,25 @@ export function createActivities(deps: ActivityDeps) {
       };
     },
 
-    async restoreWorkspace(args: { incidentId: string }) {
+    async restoreWorkspace(args: RestoreWorkspaceArgs) {
       await restoreWorkspace(paths(args.incidentId));
     },
 
-    async writePrDescription(args: { incidentId: string; proposalPath: string; diffPath: string }) {
+    async writePrDescription(args: WritePrDescriptionArgs) {
       return await writePrDescription(getModel(), paths(args.incidentId), args);
     },
 
-    async writeArtifacts(args: {
-      result: RemediationResult;
-      input: { repoPath: string; image?: string; testCommand?: string[]; patchPolicy?: Record<string, boolean> };
-      prDescriptionPath?: string;
-    }) {
+    async writeArtifacts(args: WriteArtifactsArgs) {
       return await writeArtifacts(paths(args.result.incidentId), {
         ...args,
         input: { ...args.input, image: args.input.image ?? deps.defaultImage },
       });
     },
 
-    async recordDecision(args: { incidentId: string; status: string; approval: ApprovalDecision | undefined }) {
+    async recordDecision(args: RecordDecisionArgs) {
       await recordDecision(paths(args.incidentId), args);
     },
   };
 }
 
-export type OpsGuardActivities = ReturnType<typeof createActivities>;
+export type { OpsGuardActivities };

@@ -3,6 +3,7 @@ import { APICallError, generateText } from 'ai';
 import type { LanguageModel } from 'ai';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { TokenUsage } from '../workflows/incident-types';
+import { ERROR_TYPES } from '../workflows/error-types';
 
 /**
  * The model, configured from the environment: OPENAI_API_KEY, OPENAI_BASE_URL (any
@@ -24,7 +25,7 @@ export function modelConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ModelC
   if (api !== 'chat' && api !== 'responses') {
     throw ApplicationFailure.nonRetryable(
       `OPSGUARD_OPENAI_API must be 'chat' or 'responses', not '${api}'`,
-      'ModelNotConfigured',
+      ERROR_TYPES.modelNotConfigured,
     );
   }
   return {
@@ -50,7 +51,7 @@ export function createModelClient(config: ModelConfig): ModelClient {
   if (!config.apiKey && !config.baseURL) {
     throw ApplicationFailure.nonRetryable(
       'No model is configured: set OPENAI_API_KEY (OpenAI) or OPENAI_BASE_URL (an OpenAI-compatible server) in the worker environment',
-      'ModelNotConfigured',
+      ERROR_TYPES.modelNotConfigured,
     );
   }
   // Local servers need no key, but the client insists on one: send a placeholder, never a secret.
@@ -84,19 +85,19 @@ function classifyModelError(err: unknown): Error {
     if (status === 401 || status === 403) {
       return ApplicationFailure.nonRetryable(
         `The model service refused the credentials (HTTP ${status}); check OPENAI_API_KEY`,
-        'ModelNotConfigured',
+        ERROR_TYPES.modelNotConfigured,
       );
     }
     if (status === 404) {
       return ApplicationFailure.nonRetryable(
         `The model service has no such model or endpoint (HTTP 404); check OPSGUARD_MODEL and OPENAI_BASE_URL`,
-        'ModelNotConfigured',
+        ERROR_TYPES.modelNotConfigured,
       );
     }
     if (status === 400) {
       return ApplicationFailure.nonRetryable(
         `The model service rejected the request (HTTP 400): ${err.message.slice(0, 300)}`,
-        'ModelRequestRejected',
+        ERROR_TYPES.modelRequestRejected,
       );
     }
     return new Error(`The model service answered HTTP ${status} (will retry): ${err.message.slice(0, 300)}`);

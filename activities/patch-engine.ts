@@ -2,18 +2,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from './incident-paths';
 import { refuseContent, refusePath } from './patch-policy';
-import type { PatchPolicy } from './patch-policy';
+import type { PatchPolicy } from '../workflows/incident-types';
 import { fileDiff } from './unified-diff';
+import type { ChangedFile } from '../workflows/incident-types';
 
 export interface ProposedFile {
   path: string;
   content: string;
-}
-
-/** A file the patch changed, and the lines of its new content that changed (for coverage). */
-export interface ChangedFile {
-  path: string;
-  lines: number[];
 }
 
 export type PatchOutcome =

@@ -5,18 +5,7 @@
  */
 import path from 'node:path';
 
-export interface PatchPolicy {
-  /** Let the fix change test files, conftest.py, pytest.ini, tox.ini (operator's explicit choice). */
-  allowTestChanges: boolean;
-  /** Let the fix add broad exception handlers (`except:`, `except Exception`, `except BaseException`). */
-  allowBroadExcept: boolean;
-  /**
-   * Let the fix add code that reaches into the interpreter or the test harness (frames, gc, ctypes,
-   * /proc, tracing, audit hooks, pytest's internals). The guard's tripwire still ends any run in
-   * which changed code does so; this only switches off the static refusal.
-   */
-  allowIntrospection: boolean;
-}
+import type { PatchPolicy } from '../workflows/incident-types';
 
 export const DEFAULT_PATCH_POLICY: PatchPolicy = {
   allowTestChanges: false,

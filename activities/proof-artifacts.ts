@@ -7,39 +7,25 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { operatorChecks } from '../workflows/classify-error';
 import { fixAttemptVerdict } from '../workflows/fix-gate';
-import { VERIFIED_STATUSES } from '../workflows/incident-types';
-import type { ApprovalDecision } from '../workflows/incident-types';
+import { isVerified } from '../workflows/incident-types';
 import type {
+  ApprovalDecision,
+  ArtifactInput,
   FixAttempt,
   ProofCheck,
   RemediationResult,
   ReproductionAttempt,
-  RunSummary,
+  WriteArtifactsArgs,
 } from '../workflows/incident-types';
+import { describeRedactions, describeRun } from '../workflows/summaries';
 import { writeFileAtomic } from './incident-paths';
 import type { IncidentPaths } from './incident-paths';
 import { readContext } from './workspace';
 
-export interface ArtifactRequest {
-  result: RemediationResult;
-  /** The fields of the input worth recording (never secrets: the input holds none). */
-  input: {
-    repoPath: string;
-    image: string;
-    testCommand?: string[];
-    patchPolicy?: Record<string, boolean>;
-    knownFailingTests?: string[];
-  };
-  /** For a verified fix: the model's PR description, if it wrote one. */
-  prDescriptionPath?: string;
-}
+/** What writeArtifacts gets, with the image the runs used filled in (the worker's default when absent). */
+export type ArtifactRequest = WriteArtifactsArgs & { input: ArtifactInput & { image: string } };
 
 const code = (text: string, lang = 'text') => `\`\`\`${lang}\n${text.trim()}\n\`\`\``;
-
-function runLine(run: RunSummary): string {
-  const ex = run.exception ? `, ${run.exception.type}: ${run.exception.message.split('\n')[0]?.slice(0, 160)}` : '';
-  return `exit code ${run.exitCode}${ex} (${run.durationMs} ms${run.timedOut ? ', timed out' : ''}${run.oomKilled ? ', out of memory' : ''})`;
-}
 
 const FIDELITY: Record<string, string> = {
   location: "location rule: the incident's exception, raised through the incident's innermost repository frame",
@@ -91,9 +77,7 @@ function evidence(
     `- Gate 1 criterion: ${result.reproductionCriterion ?? 'n/a'}`,
     `- Fidelity rule applied: ${repro.rule ? FIDELITY[repro.rule] : 'n/a'}`,
     ...(result.redactions.length
-      ? [
-          `- Redacted from the log before the model saw it: ${result.redactions.map((r) => `${r.count} ${r.kind}`).join(', ')}`,
-        ]
+      ? [`- Redacted from the log before the model saw it: ${describeRedactions(result.redactions)}`]
       : []),
     `- Reproduction script: \`reproduction.py\`, sha256 \`${repro.scriptSha256}\` (attempt ${repro.attempt} of reproduction)`,
     ...(repro.variants?.length
@@ -112,10 +96,10 @@ function evidence(
         ]
       : []),
     '',
-    `### Before the patch: ${before ? runLine(before) : 'n/a'}`,
+    `### Before the patch: ${before ? describeRun(before) : 'n/a'}`,
     before ? code(before.stderrTail || '(no stderr)') : '',
     '',
-    `### After the patch (fix attempt ${fix.attempt}): ${after ? runLine(after) : 'n/a'}`,
+    `### After the patch (fix attempt ${fix.attempt}): ${after ? describeRun(after) : 'n/a'}`,
     after ? code(after.stdoutTail || '(no stdout)') : '',
     '',
     `### Repository tests: ${testsLine(fix)}`,
@@ -144,11 +128,11 @@ function attemptsTable(result: RemediationResult): string {
     '| --- | --- | --- | --- | --- |',
     ...result.reproductionAttempts.map(
       (a) =>
-        `| reproduce | ${a.attempt} | ${a.model.ok ? 'ok' : `refused: ${a.model.reason}`} | ${a.run ? runLine(a.run) : '-'} | ${a.gate.reason} |`,
+        `| reproduce | ${a.attempt} | ${a.model.ok ? 'ok' : `refused: ${a.model.reason}`} | ${a.run ? describeRun(a.run) : '-'} | ${a.gate.reason} |`,
     ),
     ...result.fixAttempts.map(
       (a) =>
-        `| fix | ${a.attempt} | ${a.model.ok ? 'ok' : `refused: ${a.model.reason}`} | ${a.run ? runLine(a.run) : (a.patchRefusal ?? '-')} | ${fixAttemptVerdict(a).reason} |`,
+        `| fix | ${a.attempt} | ${a.model.ok ? 'ok' : `refused: ${a.model.reason}`} | ${a.run ? describeRun(a.run) : (a.patchRefusal ?? '-')} | ${fixAttemptVerdict(a).reason} |`,
     ),
   ];
   return rows.map((r) => r.replace(/\n/g, ' ')).join('\n');
@@ -160,7 +144,7 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
   const out: Record<string, string> = { 'incident.log': path.join(dir, 'incident.log') };
   const ctx = await readContext(paths).catch(() => null);
 
-  if (VERIFIED_STATUSES.includes(result.status)) {
+  if (isVerified(result.status)) {
     const repro = result.reproductionAttempts.find((a) => a.gate.passed);
     const fix = result.fixAttempts.find((a) => fixAttemptVerdict(a).passed);
     if (!repro?.scriptPath || !fix?.diffPath) throw new Error('verified result without a passing reproduction and fix');

@@ -10,17 +10,14 @@ import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
 import { IN_CONTAINER, runGuarded } from '../sandbox/guarded-run';
 import type { SandboxLimits } from '../sandbox/limits';
-import type { ReproductionScript, RunSummary } from '../workflows/incident-types';
+import type { ScriptRuns, ScriptToRun } from '../workflows/incident-types';
 import { guardSpecFor } from './changed-files';
 import { sha256 } from './incident-paths';
 import type { IncidentPaths } from './incident-paths';
-import type { ChangedFile } from './patch-engine';
+import type { ChangedFile } from '../workflows/incident-types';
 import { summariseReproductionRun } from './run-summary';
 import { inSandboxActivity } from './sandbox-activity';
-
-export interface ScriptToRun extends ReproductionScript {
-  repeats: number;
-}
+import { ERROR_TYPES } from '../workflows/error-types';
 
 export interface ReproductionRunsRequest {
   incidentId: string;
@@ -32,12 +29,6 @@ export interface ReproductionRunsRequest {
   image: string;
   limits: SandboxLimits;
   parallel: number;
-}
-
-export interface ScriptRuns {
-  name: string;
-  role: ReproductionScript['role'];
-  runs: RunSummary[];
 }
 
 /** Run `tasks` with at most `n` at once, keeping their order. */
@@ -66,7 +57,7 @@ export async function runReproductions(
     if (sha256(await fs.readFile(s.path)) !== s.sha256) {
       throw ApplicationFailure.nonRetryable(
         `The reproduction script ${s.path} no longer matches its recorded hash`,
-        'ArtifactTampered',
+        ERROR_TYPES.artifactTampered,
       );
     }
   }

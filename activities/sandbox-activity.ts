@@ -3,6 +3,7 @@
  * and the one sandbox error that retrying cannot fix (the image is missing) made non-retryable.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ERROR_TYPES } from '../workflows/error-types';
 
 /** The activity's context, or null outside a worker (a script, a bench, a test of the activity itself). */
 function activityContext(): Context | null {
@@ -25,7 +26,7 @@ export async function inSandboxActivity<T>(
     if (/no such image/i.test((err as Error).message)) {
       throw ApplicationFailure.nonRetryable(
         `The sandbox image ${image} does not exist on the Docker engine; run 'npm run setup' or set OPSGUARD_SANDBOX_IMAGE`,
-        'SandboxImageMissing',
+        ERROR_TYPES.sandboxImageMissing,
       );
     }
     throw err; // a daemon hiccup: Temporal retries the activity

@@ -9,6 +9,7 @@ import { copyTree, listFiles } from './copy-tree';
 import { incidentPaths, writeFileAtomic } from './incident-paths';
 import { redactSecrets } from './redact-secrets';
 import type { IncidentPaths } from './incident-paths';
+import { ERROR_TYPES } from '../workflows/error-types';
 
 /** What the model and the sandbox activities need to know about the incident, kept out of history. */
 export interface IncidentContext {
@@ -73,7 +74,7 @@ export async function setupWorkspace(
   if (!stat?.isDirectory()) {
     throw ApplicationFailure.nonRetryable(
       `repoPath ${args.repoPath} is not a directory the worker can read`,
-      'RepoNotFound',
+      ERROR_TYPES.repoNotFound,
     );
   }
   const paths = incidentPaths(roots, args.incidentId);

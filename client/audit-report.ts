@@ -14,15 +14,16 @@ import type { Classification } from '../workflows/classify-error';
 import { fixGate } from '../workflows/fix-gate';
 import * as legacy from '../workflows/legacy/gates-v1';
 import { reproductionGate } from '../workflows/reproduction-gate';
-import type { IncidentSignature } from '../workflows/reproduction-gate';
-import type { ScriptRuns } from '../activities/reproduction-runs';
 import type {
   GateVerdict,
+  IncidentSignature,
   RemediationResult,
   RunSummary,
+  ScriptRuns,
   TestRunSummary,
   WorkspaceInfo,
 } from '../workflows/incident-types';
+import { describeRedactions, describeRun, describeTests, incidentSignature } from '../workflows/summaries';
 import { parseTraceback } from '../workflows/traceback';
 
 export interface AuditEntry {
@@ -89,7 +90,7 @@ export function buildAudit(events: HistoryEvent[]): AuditEntry[] {
       switch (s.type) {
         case 'setupWorkspace': {
           const ws = result as WorkspaceInfo;
-          entry.detail = `${ws.fileCount} files copied into an isolated workspace${ws.skippedSymlinks.length ? `; ${ws.skippedSymlinks.length} outward symlinks not copied` : ''}${ws.redactions.length ? `; redacted ${ws.redactions.map((r) => `${r.count} ${r.kind}`).join(', ')}` : ''}`;
+          entry.detail = `${ws.fileCount} files copied into an isolated workspace${ws.skippedSymlinks.length ? `; ${ws.skippedSymlinks.length} outward symlinks not copied` : ''}${ws.redactions.length ? `; redacted ${describeRedactions(ws.redactions)}` : ''}`;
           const classification: Classification = classifyError({
             errorLog,
             traceback: parseTraceback(errorLog),
@@ -97,12 +98,7 @@ export function buildAudit(events: HistoryEvent[]): AuditEntry[] {
             repoDefinesException: ws.repoDefinesException,
           });
           out.push({ at, what: 'classified', detail: `${classification.kind} — ${classification.reason}` });
-          if (classification.kind === 'code')
-            signature = {
-              type: classification.errorType,
-              location: { file: classification.location.file, func: classification.location.func },
-              check: classification.location.check === true,
-            };
+          if (classification.kind === 'code') signature = incidentSignature(classification);
           break;
         }
         case 'writeReproduction':
@@ -116,9 +112,7 @@ export function buildAudit(events: HistoryEvent[]): AuditEntry[] {
         }
         case 'runReproductions': {
           const scripts = result as ScriptRuns[];
-          const line = (run: RunSummary) =>
-            `exit ${run.exitCode}${run.exception ? ` ${run.exception.type}` : ''}${run.timedOut ? ' timed out' : ''}${run.oomKilled ? ' out of memory' : ''}${run.tripwire ? ` tripwire ${run.tripwire.event}` : ''}${run.ranToEnd === null ? ' (no signed outcome)' : ''}`;
-          entry.detail = `${s.summary ?? ''}: ${scripts.map((sc) => `${sc.name} [${sc.runs.map(line).join('; ')}]`).join(', ')}`;
+          entry.detail = `${s.summary ?? ''}: ${scripts.map((sc) => `${sc.name} [${sc.runs.map(describeRun).join('; ')}]`).join(', ')}`;
           const [primary, ...variants] = scripts;
           if (!primary) break;
           if (s.input.step === 'reproduce' && signature) {
@@ -145,12 +139,7 @@ export function buildAudit(events: HistoryEvent[]): AuditEntry[] {
         }
         case 'runRepoTests': {
           const t = result as TestRunSummary;
-          const counts = t.counts
-            ? Object.entries(t.counts)
-                .map(([k, v]) => `${v} ${k}`)
-                .join(', ')
-            : `exit code ${t.run?.exitCode}`;
-          entry.detail = t.ran ? `${s.summary ?? 'tests'}: ${counts}` : `tests not run: ${t.reason}`;
+          entry.detail = `${s.summary ?? 'tests'}: ${describeTests(t)}`;
           if (s.input.label === 'tests-baseline') baseline = t;
           else gate(at, `regression gate (${String(s.input.label)})`, t.verdict ?? legacy.exitStatusGate(baseline, t));
           break;

@@ -1,9 +1,8 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { RemediationResult } from '../workflows/incident-types';
+import type { RemediationResult, RemediationState } from '../workflows/incident-types';
 import type { remediateIncident } from '../workflows/remediate-incident';
 import { stateQuery } from '../workflows/operator-api';
-import type { RemediationState } from '../workflows/operator-api';
 
 export interface IncidentView {
   id: string;

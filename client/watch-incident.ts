@@ -1,18 +1,12 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { remediateIncident } from '../workflows/remediate-incident';
-import { FINAL_STATUSES, WAITING_STATUSES } from '../workflows/operator-api';
-import { VERIFIED_STATUSES } from '../workflows/incident-types';
-import type { IncidentStatus } from '../workflows/incident-types';
+import { isEnded, isVerified, isWaiting } from '../workflows/incident-types';
 import { readIncident } from './incident-state';
 import type { IncidentView } from './incident-state';
 
 /** True when nothing more happens without a person (or ever). */
 export function isSettled(view: IncidentView): boolean {
-  return (
-    view.workflowStatus !== 'RUNNING' ||
-    FINAL_STATUSES.includes(view.status as IncidentStatus) ||
-    WAITING_STATUSES.includes(view.status as IncidentStatus)
-  );
+  return view.workflowStatus !== 'RUNNING' || isEnded(view.status) || isWaiting(view.status);
 }
 
 /** Print each new state transition until the incident ends or waits for a person. */
@@ -33,6 +27,5 @@ export async function watchIncident(
 
 /** Exit code for where an incident stands: 0 still running or verified (waiting or decided), 5 no verified fix. */
 export function exitCodeFor(view: IncidentView): number {
-  const status = view.status as IncidentStatus;
-  return status === 'running' || VERIFIED_STATUSES.includes(status) ? 0 : 5;
+  return view.status === 'running' || isVerified(view.status) ? 0 : 5;
 }

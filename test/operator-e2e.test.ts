@@ -12,7 +12,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { buildAudit, renderAudit } from '../client/audit-report';
 import { incidentFingerprint, incidentWorkflowId } from '../workflows/fingerprint';
 import { approveUpdate, rejectSignal, rejectUpdate, stateQuery } from '../workflows/operator-api';
-import type { RemediationState } from '../workflows/operator-api';
+import type { RemediationState } from '../workflows/incident-types';
 import type { remediateIncident } from '../workflows/remediate-incident';
 import { EXAMPLES, recordedTurns, remediate, scriptedActivities } from './support/remediation-harness';
 import { startScriptedModel } from './support/scripted-model-server';
@@ -86,7 +86,7 @@ test('approve by update: the decision is answered at once and lands in the resul
     'write_pr_description',
     'awaiting_approval',
   ]) {
-    assert.ok(steps.includes(s), `transition ${s} in ${steps.join(', ')}`);
+    assert.ok((steps as string[]).includes(s), `transition ${s} in ${steps.join(', ')}`);
   }
   assert.ok((seen?.state.result.tokenUsage.inputTokens ?? 0) > 0);
   assert.ok(seen?.state.result.artifacts['patch.diff']);

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import type { LogLevel } from '@temporalio/worker';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { LogLevel, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { isOperatorLine } from '../workflows/log-tags';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -39,14 +39,11 @@ export function installRuntimeOnce(): void {
   Runtime.install({
     logger: new DefaultLogger('INFO', (entry) => {
       // The workflow's state transitions are for operators: always printed, in the seed's format.
-      if (TRANSITION_LINE.test(entry.message)) console.log(entry.message);
+      if (isOperatorLine(entry.message)) console.log(entry.message);
       else if (rank(entry.level) >= rank(level)) fallback.log(entry.level, entry.message, entry.meta);
     }),
   });
 }
-
-/** `[STATE] reproduce_attempt_1`, `[DOCKER] exit_code=1`, `[SUCCESS] Patch verified`, ... */
-export const TRANSITION_LINE = /^\[(STATE|CLASSIFY|DOCKER|GATE1|GATE2|TESTS|PATCH|SUCCESS|END)\] /;
 
 /** A worker for OpsGuard's workflows and the given activities. The caller runs and shuts it down. */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {

@@ -5,9 +5,9 @@
  */
 import { condition, log, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import type { RemediationResult } from './incident-types';
+import type { RemediationResult, ApprovalDecision, ApproveArgs, RejectArgs } from './incident-types';
 import { approveSignal, approveUpdate, rejectSignal, rejectUpdate } from './operator-api';
-import type { ApprovalDecision, ApproveArgs, RejectArgs } from './operator-api';
+import { TAG } from './log-tags';
 
 export const DEFAULT_APPROVAL_TIMEOUT = '24h';
 
@@ -55,7 +55,7 @@ export function registerApproval(result: RemediationResult, step: () => string):
       check(args);
       approve(args, 'signal');
     } catch (err) {
-      log.warn(`[APPROVAL] approve signal ignored: ${(err as Error).message}`, { incidentId: result.incidentId });
+      log.warn(`${TAG.approval} approve signal ignored: ${(err as Error).message}`, { incidentId: result.incidentId });
     }
   });
   setHandler(rejectSignal, (args) => {
@@ -63,7 +63,7 @@ export function registerApproval(result: RemediationResult, step: () => string):
       check(args, needReason(args));
       reject(args, 'signal');
     } catch (err) {
-      log.warn(`[APPROVAL] reject signal ignored: ${(err as Error).message}`, { incidentId: result.incidentId });
+      log.warn(`${TAG.approval} reject signal ignored: ${(err as Error).message}`, { incidentId: result.incidentId });
     }
   });
 

@@ -15,6 +15,7 @@ import { FIX_REPEATS, PARALLEL_RUNS, VARIANT_REPEATS_AT_GATE2 } from './proof-ru
 import { testChecks } from './regression-gate';
 import type { Reproduced } from './reproduce';
 import { FILES_ACTIVITY, MAX_FIX_ATTEMPTS, MODEL_ACTIVITY, SANDBOX_ACTIVITY } from './retry-rules';
+import { TAG } from './log-tags';
 
 export interface Fixed {
   attempt: FixAttempt;
@@ -68,7 +69,7 @@ export async function fix(run: IncidentRun, reproduced: Reproduced, baseline: Te
         patchRefusal: applied.reason,
         gate: { passed: false, reason: applied.reason },
       });
-      log.info(`[PATCH] refused: ${applied.reason}`, { incidentId });
+      log.info(`${TAG.patch} refused: ${applied.reason}`, { incidentId });
       feedback.push({ attempt, reason: applied.reason });
       continue; // a refused patch wrote nothing: no restore needed
     }
@@ -98,7 +99,7 @@ export async function fix(run: IncidentRun, reproduced: Reproduced, baseline: Te
       return r ? [{ name: v.name, run: r }] : [];
     });
     const gate = fixGate({ primary: primaryRuns, variants: variantRuns });
-    log.info(`[GATE2] ${gate.reason}`, { incidentId });
+    log.info(`${TAG.gate2} ${gate.reason}`, { incidentId });
     const record: FixAttempt = {
       attempt,
       model: authored.model,
@@ -123,7 +124,7 @@ export async function fix(run: IncidentRun, reproduced: Reproduced, baseline: Te
       record.tests = tests;
       record.testsGate = tests.verdict ?? testsNotCompared(tests);
       record.checks = [...gate.checks, ...testChecks(tests)];
-      log.info(`[TESTS] ${record.testsGate.reason}`, { incidentId });
+      log.info(`${TAG.tests} ${record.testsGate.reason}`, { incidentId });
     }
     const verdict = fixAttemptVerdict(record);
     if (verdict.passed) return { attempt: record, proposalPath: authored.proposalPath, diffPath: applied.diffPath };

@@ -5,15 +5,23 @@
  */
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
-import type { OpsGuardActivities } from '../activities';
 import { registerApproval } from './approval';
 import type { Approval } from './approval';
 import { incidentFingerprint } from './fingerprint';
 import { createTracker } from './incident-tracker';
 import type { Tracker } from './incident-tracker';
 import type { IncidentInput } from './incident-input';
-import type { IncidentStatus, ModelCall, RemediationResult, RunSummary } from './incident-types';
+import type {
+  ArtifactInput,
+  IncidentStatus,
+  ModelCall,
+  OpsGuardActivities,
+  RemediationResult,
+  RunSummary,
+  Step,
+} from './incident-types';
 import { FILES_ACTIVITY } from './retry-rules';
+import { TAG } from './log-tags';
 
 export interface IncidentRun {
   readonly input: IncidentInput;
@@ -25,9 +33,9 @@ export interface IncidentRun {
   readonly sandbox: { image?: string; limits?: IncidentInput['limits'] };
   /** The activities with these options, and a one-line summary for the Web UI. */
   act(options: ActivityOptions, summary: string): OpsGuardActivities;
-  transition(step: string): void;
+  transition(step: Step): void;
   countTokens(call: ModelCall): void;
-  /** Log a container run the way the seed's README does (`[DOCKER] exit_code=...`). */
+  /** Log a container run the way the seed's README does (`${TAG.docker} exit_code=...`). */
   dockerLog(run: RunSummary, label?: string): void;
   /** Write the report and proof.json for an ending without a verified fix, and end there. */
   finish(status: IncidentStatus, reason: string): Promise<RemediationResult>;
@@ -39,7 +47,7 @@ function safeId(id: string): string {
 }
 
 /** The fields of the input worth recording in the artifacts (never secrets: the input holds none). */
-export function artifactInput(input: IncidentInput) {
+export function artifactInput(input: IncidentInput): ArtifactInput {
   return {
     repoPath: input.repoPath,
     image: input.image,
@@ -83,11 +91,12 @@ export function openIncident(input: IncidentInput, workflowId: string): Incident
     },
     dockerLog(run, label) {
       log.info(
-        `[DOCKER]${label ? ` ${label}` : ''} exit_code=${run.exitCode}${run.exception ? ` exception=${run.exception.type}` : ''}${run.timedOut ? ' timed_out' : ''}${run.oomKilled ? ' out_of_memory' : ''}${run.tripwire ? ` tripwire=${run.tripwire.event}` : ''}`,
+        `${TAG.docker}${label ? ` ${label}` : ''} exit_code=${run.exitCode}${run.exception ? ` exception=${run.exception.type}` : ''}${run.timedOut ? ' timed_out' : ''}${run.oomKilled ? ' out_of_memory' : ''}${run.tripwire ? ` tripwire=${run.tripwire.event}` : ''}`,
         { incidentId },
       );
       // Limits the daemon could not enforce are surfaced (and kept in proof.json), never ignored.
-      for (const warning of run.warnings) log.warn(`[DOCKER] the daemon dropped a limit: ${warning}`, { incidentId });
+      for (const warning of run.warnings)
+        log.warn(`${TAG.docker} the daemon dropped a limit: ${warning}`, { incidentId });
     },
     async finish(status, reason) {
       result.reason = reason;
@@ -97,7 +106,7 @@ export function openIncident(input: IncidentInput, workflowId: string): Incident
         input: artifactInput(input),
       });
       tracker.setStatus(status);
-      log.info(`[END] ${reason}`, { incidentId, status });
+      log.info(`${TAG.end} ${reason}`, { incidentId, status });
       return result;
     },
   };

@@ -4,20 +4,21 @@
  * the Web UI's "current details" text.
  */
 import { log, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { IncidentStatus, RemediationResult } from './incident-types';
+import type { IncidentStatus, RemediationResult, RemediationState, Step } from './incident-types';
+import { MAX_FIX_ATTEMPTS, MAX_REPRODUCTION_ATTEMPTS } from './retry-rules';
 import { stateQuery } from './operator-api';
-import type { RemediationState } from './operator-api';
 import { OPSGUARD_ERROR_TYPE, OPSGUARD_FINGERPRINT, OPSGUARD_REPO, OPSGUARD_STATUS } from './search-attributes';
+import { TAG } from './log-tags';
 
 export interface Tracker {
-  transition(step: string): void;
+  transition(step: Step): void;
   setStatus(status: IncidentStatus): void;
   setErrorType(errorType: string): void;
-  readonly step: string;
+  readonly step: Step;
 }
 
 export function createTracker(result: RemediationResult, repoPath: string): Tracker {
-  let step = 'start';
+  let step: Step = 'start';
   const transitions: RemediationState['transitions'] = [];
   let published: IncidentStatus | undefined;
   setHandler(stateQuery, () => ({ incidentId: result.incidentId, status: result.status, step, transitions, result }));
@@ -30,7 +31,7 @@ export function createTracker(result: RemediationResult, repoPath: string): Trac
     const id = result.incidentId;
     const lines = [
       `**OpsGuard incident** \`${id}\` — status **${result.status}**, step \`${step}\``,
-      `Reproduction attempts: ${result.reproductionAttempts.length} of 2 · fix attempts: ${result.fixAttempts.length} of 3 · tokens: ${result.tokenUsage.inputTokens} in / ${result.tokenUsage.outputTokens} out`,
+      `Reproduction attempts: ${result.reproductionAttempts.length} of ${MAX_REPRODUCTION_ATTEMPTS} · fix attempts: ${result.fixAttempts.length} of ${MAX_FIX_ATTEMPTS} · tokens: ${result.tokenUsage.inputTokens} in / ${result.tokenUsage.outputTokens} out`,
       `Repository: \`${repoPath}\``,
     ];
     if (result.classification)
@@ -61,7 +62,7 @@ export function createTracker(result: RemediationResult, repoPath: string): Trac
     transition(next) {
       step = next;
       transitions.push({ at: new Date().toISOString(), step: next });
-      log.info(`[STATE] ${next}`, { incidentId: result.incidentId });
+      log.info(`${TAG.state} ${next}`, { incidentId: result.incidentId });
       publish();
     },
     setStatus(status) {

@@ -1,23 +1,40 @@
-/** The shapes that cross the workflow boundary (input, activity results, the final result). */
+/**
+ * The contract: every shape that crosses the workflow boundary, with a name. The workflow's input
+ * (schema in incident-input.ts), the statuses, what operators send and query, every activity's
+ * arguments and result (activities/index.ts implements them), and the final result. Pure types and
+ * constants only: the workflow bundle imports this file.
+ */
 import type { Classification, LocatedFrame } from './classify-error';
+import type { CodeLocation } from './repo-paths';
 
-/** Every status an incident can have (awaiting_approval: verified, artifacts written, waiting for a person). */
-export const INCIDENT_STATUSES = [
-  'running',
-  'infra_error',
-  'unclassified',
-  'reproduction_failed',
-  'fix_failed',
-  'awaiting_approval',
-  'approved',
-  'rejected',
-  'approval_expired',
-] as const;
+export type { IncidentInput } from './incident-input';
 
-export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
+/**
+ * Every status an incident can have, once: whether the workflow is still working (running), waits
+ * for a person (waiting), or has ended; and whether a fix was verified.
+ */
+const STATUSES = {
+  running: { phase: 'running', verified: false },
+  infra_error: { phase: 'ended', verified: false },
+  unclassified: { phase: 'ended', verified: false },
+  reproduction_failed: { phase: 'ended', verified: false },
+  fix_failed: { phase: 'ended', verified: false },
+  /** Verified, artifacts written, waiting for a person. */
+  awaiting_approval: { phase: 'waiting', verified: true },
+  approved: { phase: 'ended', verified: true },
+  rejected: { phase: 'ended', verified: true },
+  approval_expired: { phase: 'ended', verified: true },
+} as const;
 
-/** The statuses of an incident whose fix was verified (whatever the person decided after). */
-export const VERIFIED_STATUSES: IncidentStatus[] = ['awaiting_approval', 'approved', 'rejected', 'approval_expired'];
+export type IncidentStatus = keyof typeof STATUSES;
+export const INCIDENT_STATUSES = Object.keys(STATUSES) as IncidentStatus[];
+const isStatus = (s: string): s is IncidentStatus => Object.hasOwn(STATUSES, s);
+/** The workflow has ended with this status. */
+export const isEnded = (s: string): boolean => isStatus(s) && STATUSES[s].phase === 'ended';
+/** Nothing happens until a person decides. */
+export const isWaiting = (s: string): boolean => isStatus(s) && STATUSES[s].phase === 'waiting';
+/** A fix was verified (whatever the person decided after). */
+export const isVerified = (s: string): boolean => isStatus(s) && STATUSES[s].verified;
 
 /** A person's decision on a verified fix, or the approval timeout's. */
 export interface ApprovalDecision {
@@ -29,6 +46,51 @@ export interface ApprovalDecision {
   comment?: string;
   reason?: string;
   via: 'signal' | 'update' | 'timeout';
+}
+
+/** The `approve` signal's and update's argument. */
+export interface ApproveArgs {
+  by: string;
+  comment?: string;
+}
+
+/** The `reject` signal's and update's argument. */
+export interface RejectArgs {
+  by: string;
+  reason: string;
+}
+
+/** The steps of the flow, as the state query, `[STATE]` lines and the Web UI name them. */
+export type Step =
+  | 'start'
+  | 'setup_workspace'
+  | 'classify_error'
+  | `reproduce_attempt_${number}`
+  | 'baseline_tests'
+  | `fix_attempt_${number}`
+  | `restore_workspace_${number}`
+  | 'write_pr_description'
+  | 'write_artifacts'
+  | 'awaiting_approval'
+  | 'record_decision'
+  | 'done';
+
+/** What `opsguard status`, `watch` and `temporal workflow query --name state` show. */
+export interface RemediationState {
+  incidentId: string;
+  status: IncidentStatus;
+  step: Step;
+  /** Every transition so far, oldest first (workflow time). */
+  transitions: { at: string; step: Step }[];
+  result: RemediationResult;
+}
+
+/** What identifies the incident's failure: its exception type and innermost repository frame. */
+export interface IncidentSignature {
+  type: string;
+  location: CodeLocation | null;
+  /** The incident's failing frame is a check (an assert, or raise AssertionError): a wrong result. */
+  check?: boolean;
 }
 
 export interface TokenUsage {
@@ -281,4 +343,188 @@ export interface RemediationResult {
   /** Artifact name -> absolute path. */
   artifacts: Record<string, string>;
   tokenUsage: TokenUsage;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activities: every argument and result. activities/index.ts implements OpsGuardActivities; the
+// workflow calls it through proxyActivities<OpsGuardActivities>.
+// ---------------------------------------------------------------------------------------------
+
+/** What a fix may touch beyond the default policy (the operator's explicit widening). */
+export interface PatchPolicy {
+  /** Let the fix change test files, conftest.py, pytest.ini, tox.ini. */
+  allowTestChanges: boolean;
+  /** Let the fix add broad exception handlers (`except:`, `except Exception`, `except BaseException`). */
+  allowBroadExcept: boolean;
+  /**
+   * Let the fix add code that reaches into the interpreter or the test harness (frames, gc, ctypes,
+   * /proc, tracing, audit hooks, pytest's internals). The guard's tripwire still ends any run in
+   * which changed code does so; this only switches off the static refusal.
+   */
+  allowIntrospection: boolean;
+}
+
+/** The sandbox choices every sandbox activity gets from the input. */
+export interface SandboxChoice {
+  image?: string;
+  limits?: {
+    memoryMb?: number;
+    cpus?: number;
+    /** One reproduction run's deadline. */
+    timeoutSeconds?: number;
+    /** The whole test run's deadline, and each test's (proof-rules.ts has the defaults). */
+    testsTimeoutSeconds?: number;
+    perTestSeconds?: number;
+  };
+}
+
+export interface SetupWorkspaceArgs {
+  incidentId: string;
+  repoPath: string;
+  errorLog: string;
+}
+
+export interface WriteReproductionArgs {
+  incidentId: string;
+  attempt: number;
+  feedback: AttemptFeedback[];
+  /** How many hidden variants to keep from the answer (0: none). */
+  maxVariants?: number;
+}
+
+/** The model's reproduction: the primary script (pinned) and the hidden variants. */
+export interface AuthoredScript {
+  model: ModelCall;
+  scriptPath?: string;
+  scriptSha256?: string;
+  variants?: ReproductionScript[];
+}
+
+/** A file the patch changed, and the lines of its new content that changed (for coverage). */
+export interface ChangedFile {
+  path: string;
+  lines: number[];
+}
+
+export interface ScriptToRun extends ReproductionScript {
+  repeats: number;
+}
+
+export interface RunReproductionsArgs extends SandboxChoice {
+  incidentId: string;
+  step: 'reproduce' | 'fix';
+  attempt: number;
+  scripts: ScriptToRun[];
+  /** Containers of this call that run at once. */
+  parallel: number;
+  /** With a patch applied: what it changed (gate 2). */
+  changed?: ChangedFile[];
+}
+
+/** One script's runs, in order. */
+export interface ScriptRuns {
+  name: string;
+  role: ReproductionScript['role'];
+  runs: RunSummary[];
+}
+
+/** One run of one script: what incidents started before proof v2 call. */
+export interface RunReproductionArgs extends SandboxChoice {
+  incidentId: string;
+  scriptPath: string;
+  scriptSha256: string;
+  step: 'reproduce' | 'fix';
+  attempt: number;
+}
+
+export interface RunRepoTestsArgs extends SandboxChoice {
+  incidentId: string;
+  testCommand?: string[];
+  label: string;
+  /** Baseline run: the incident's signature, to infer fail-to-pass tests. */
+  incident?: IncidentSignature;
+  /** After a patch: what it changed, and the baseline to compare with. */
+  changed?: ChangedFile[];
+  baseline?: { resultsPath: string; failToPass: string[]; knownFailing?: string[] };
+}
+
+export interface WriteFixArgs {
+  incidentId: string;
+  attempt: number;
+  /** The primary reproduction (never a hidden variant). */
+  scriptPath: string;
+  reproductionStderrPath: string;
+  feedback: AttemptFeedback[];
+}
+
+/** The model's fix: the proposal (full file contents) saved as an artifact. */
+export interface AuthoredFix {
+  model: ModelCall;
+  proposalPath?: string;
+  files?: string[];
+}
+
+export interface ApplyFixArgs {
+  incidentId: string;
+  attempt: number;
+  proposalPath: string;
+  patchPolicy?: Partial<PatchPolicy>;
+}
+
+export type ApplyFixResult =
+  | { ok: true; changedFiles: string[]; changed: ChangedFile[]; diffPath: string; added: number; removed: number }
+  | { ok: false; reason: string; changedFiles: string[]; changed: ChangedFile[] };
+
+export interface RestoreWorkspaceArgs {
+  incidentId: string;
+}
+
+export interface WritePrDescriptionArgs {
+  incidentId: string;
+  proposalPath: string;
+  diffPath: string;
+}
+
+export interface PrDescription {
+  model: ModelCall;
+  descriptionPath?: string;
+}
+
+/** The fields of the input worth recording in the artifacts (never secrets: the input holds none). */
+export interface ArtifactInput {
+  repoPath: string;
+  /** Absent: the worker's default image (the activity records which). */
+  image?: string;
+  testCommand?: string[];
+  patchPolicy?: Partial<PatchPolicy>;
+  knownFailingTests?: string[];
+}
+
+export interface WriteArtifactsArgs {
+  result: RemediationResult;
+  input: ArtifactInput;
+  /** For a verified fix: the model's PR description, if it wrote one. */
+  prDescriptionPath?: string;
+}
+
+export interface RecordDecisionArgs {
+  incidentId: string;
+  status: IncidentStatus;
+  approval: ApprovalDecision | undefined;
+}
+
+export interface OpsGuardActivities {
+  /** The set-up smoke test's activity: answers from the worker's process. */
+  ping(name: string): Promise<string>;
+  setupWorkspace(args: SetupWorkspaceArgs): Promise<WorkspaceInfo>;
+  writeReproduction(args: WriteReproductionArgs): Promise<AuthoredScript>;
+  runReproductions(args: RunReproductionsArgs): Promise<ScriptRuns[]>;
+  runReproduction(args: RunReproductionArgs): Promise<RunSummary>;
+  runRepoTests(args: RunRepoTestsArgs): Promise<TestRunSummary>;
+  writeFix(args: WriteFixArgs): Promise<AuthoredFix>;
+  applyFix(args: ApplyFixArgs): Promise<ApplyFixResult>;
+  restoreWorkspace(args: RestoreWorkspaceArgs): Promise<void>;
+  writePrDescription(args: WritePrDescriptionArgs): Promise<PrDescription>;
+  writeArtifacts(args: WriteArtifactsArgs): Promise<Record<string, string>>;
+  recordDecision(args: RecordDecisionArgs): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { artifactInput } from './incident-run';
 import type { IncidentRun } from './incident-run';
 import type { RemediationResult } from './incident-types';
 import { FILES_ACTIVITY, MODEL_ACTIVITY } from './retry-rules';
+import { TAG } from './log-tags';
 
 export async function proveAndDecide(run: IncidentRun, fixed: Fixed): Promise<RemediationResult> {
   const { incidentId, result, tracker, input } = run;
@@ -29,7 +30,7 @@ export async function proveAndDecide(run: IncidentRun, fixed: Fixed): Promise<Re
       input: artifactInput(input),
       prDescriptionPath: pr.descriptionPath,
     });
-  log.info(`[SUCCESS] ${result.reason}`, { incidentId });
+  log.info(`${TAG.success} ${result.reason}`, { incidentId });
 
   tracker.setStatus('awaiting_approval');
   run.transition('awaiting_approval');
@@ -39,7 +40,7 @@ export async function proveAndDecide(run: IncidentRun, fixed: Fixed): Promise<Re
     decision.decision === 'approved' ? 'approved' : decision.decision === 'rejected' ? 'rejected' : 'approval_expired',
   );
   log.info(
-    `[APPROVAL] ${decision.decision}${decision.by ? ` by ${decision.by}` : ''}${decision.reason ? `: ${decision.reason}` : ''}`,
+    `${TAG.approval} ${decision.decision}${decision.by ? ` by ${decision.by}` : ''}${decision.reason ? `: ${decision.reason}` : ''}`,
     { incidentId },
   );
   run.transition('record_decision');

@@ -15,8 +15,7 @@ import { innermostRepoFrame, sameLocation } from './repo-paths';
 import type { CodeLocation } from './repo-paths';
 import { INFRA_EXCEPTIONS } from './classify-error';
 import { isIncidentType } from './reproduction-gate';
-import type { IncidentSignature } from './reproduction-gate';
-import type { GateVerdict, ProofCheck, TestOutcome, TestRunSummary } from './incident-types';
+import type { IncidentSignature, GateVerdict, ProofCheck, TestOutcome, TestRunSummary } from './incident-types';
 
 /** One test's result, as OpsGuard's pytest plugin recorded it (frames as the container saw them). */
 export interface TestResult {

@@ -19,9 +19,11 @@ import type { RemediationResult } from './incident-types';
 import { remediateIncidentV1 } from './legacy/remediate-incident-v1';
 import { proveAndDecide } from './prove-and-decide';
 import { reproduce } from './reproduce';
-import type { IncidentSignature } from './reproduction-gate';
 import { FILES_ACTIVITY, MAX_FIX_ATTEMPTS, MAX_REPRODUCTION_ATTEMPTS, SANDBOX_ACTIVITY } from './retry-rules';
+import { describeTests, incidentSignature, reproductionCriterion } from './summaries';
 import { parseTraceback } from './traceback';
+import { ERROR_TYPES } from './error-types';
+import { TAG } from './log-tags';
 
 /** The patch id marking incidents that run the proof-v2 code below. */
 export const PROOF_V2 = 'proof-v2';
@@ -32,7 +34,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
   if (!validated.ok) {
     throw ApplicationFailure.nonRetryable(
       `Invalid incident input: ${validated.problems.join('; ')}`,
-      'InvalidIncidentInput',
+      ERROR_TYPES.invalidIncidentInput,
     );
   }
   const run = openIncident(validated.input, workflowInfo().workflowId);
@@ -57,20 +59,13 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
   });
   result.classification = classification;
   if (classification.errorType) run.tracker.setErrorType(classification.errorType);
-  log.info(`[CLASSIFY] ${classification.kind}: ${classification.reason}`, { incidentId });
+  log.info(`${TAG.classify} ${classification.kind}: ${classification.reason}`, { incidentId });
   if (classification.kind === 'infra') return await run.finish('infra_error', classification.reason);
   if (classification.kind === 'unclassified') return await run.finish('unclassified', classification.reason);
 
   // 3. Reproduce: the script must FAIL like the incident (gate 1).
-  const signature: IncidentSignature = {
-    type: classification.errorType,
-    location: { file: classification.location.file, func: classification.location.func },
-    check: classification.location.check === true,
-  };
-  const where = `${signature.location?.file}:${signature.location?.func}`;
-  result.reproductionCriterion = signature.check
-    ? `${classification.errorType} from the same check as the incident's (${where} is an assertion that caught a wrong result): raised through ${where}, or by a non-trivial assertion of the script after it ran repository code`
-    : `${classification.errorType} (or a subclass) raised through ${where}, the incident's innermost repository frame`;
+  const signature = incidentSignature(classification);
+  result.reproductionCriterion = reproductionCriterion(signature);
   const reproduced = await reproduce(run, signature);
   if (!reproduced) {
     return await run.finish(
@@ -92,13 +87,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
   result.baselineTests = baseline;
   if (baseline.ran) {
     log.info(
-      `[TESTS] baseline: ${
-        baseline.counts
-          ? Object.entries(baseline.counts)
-              .map(([k, v]) => `${v} ${k}`)
-              .join(', ')
-          : `exit code ${baseline.run?.exitCode}`
-      }${baseline.completeness && baseline.completeness !== 'complete' ? ` (${baseline.completeness}: ${baseline.problem})` : ''}; ${baseline.failToPassCandidates?.length ?? 0} fail with the incident's exception`,
+      `${TAG.tests} baseline: ${describeTests(baseline)}; ${baseline.failToPassCandidates?.length ?? 0} fail with the incident's exception`,
       { incidentId },
     );
   }

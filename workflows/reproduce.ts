@@ -14,11 +14,12 @@ import type {
   ReproductionScript,
   RunSummary,
   VariantRecord,
+  IncidentSignature,
 } from './incident-types';
 import { MAX_VARIANTS, PARALLEL_RUNS, REPRODUCTION_REPEATS, VARIANT_REPEATS_AT_GATE1 } from './proof-rules';
 import { reproductionGate } from './reproduction-gate';
-import type { IncidentSignature } from './reproduction-gate';
 import { MAX_REPRODUCTION_ATTEMPTS, MODEL_ACTIVITY, SANDBOX_ACTIVITY } from './retry-rules';
+import { TAG } from './log-tags';
 
 export interface Reproduced {
   attempt: ReproductionAttempt;
@@ -93,10 +94,10 @@ export async function reproduce(run: IncidentRun, signature: IncidentSignature):
       gate: { passed: gate.passed, reason: gate.reason },
     };
     result.reproductionAttempts.push(record);
-    log.info(`[GATE1] ${gate.reason}`, { incidentId });
+    log.info(`${TAG.gate1} ${gate.reason}`, { incidentId });
     const kept = variants.filter((_, i) => variantRecords[i]?.gate.passed);
     if (variants.length)
-      log.info(`[GATE1] ${kept.length} of ${variants.length} hidden variants reproduce the bug`, { incidentId });
+      log.info(`${TAG.gate1} ${kept.length} of ${variants.length} hidden variants reproduce the bug`, { incidentId });
     if (gate.passed && gate.rule && primaryRuns[0]) {
       return { attempt: record, primary, variants: kept, firstRun: primaryRuns[0], rule: gate.rule };
     }

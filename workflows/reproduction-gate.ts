@@ -15,17 +15,8 @@
  * outcome reproduces nothing. Runs that disagree are flaky, which is refused with its own reason.
  */
 import { describeLocation, sameLocation } from './repo-paths';
-import type { CodeLocation } from './repo-paths';
 import { shortTypeName } from './traceback';
-import type { FidelityRule, GateVerdict, RunSummary } from './incident-types';
-
-/** What identifies the incident's failure. */
-export interface IncidentSignature {
-  type: string;
-  location: CodeLocation | null;
-  /** The incident's failing frame is a check (an assert, or raise AssertionError): a wrong result. */
-  check?: boolean;
-}
+import type { FidelityRule, GateVerdict, IncidentSignature, RunSummary } from './incident-types';
 
 export interface ReproductionVerdict extends GateVerdict {
   rule?: FidelityRule;

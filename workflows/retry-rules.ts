@@ -5,12 +5,10 @@
  * - Activity retries (transient faults only): Docker daemon hiccups, model 429/5xx, timeouts.
  */
 import type { ActivityOptions } from '@temporalio/workflow';
+import { NON_RETRYABLE_ERRORS } from './error-types';
 
 export const MAX_REPRODUCTION_ATTEMPTS = 2;
 export const MAX_FIX_ATTEMPTS = 3;
-
-/** Errors that are final: retrying would give the same answer. */
-export const NON_RETRYABLE_ERRORS = ['InvalidIncidentInput', 'RepoNotFound', 'ModelNotConfigured', 'ArtifactTampered'];
 
 /** Model calls: a slow model is normal; 429/5xx are retried with backoff. */
 export const MODEL_ACTIVITY: ActivityOptions = {

@@ -2,7 +2,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { settingsFromEnv } from '../../worker/settings';
 import { approveUpdate, rejectUpdate } from '../../workflows/operator-api';
-import type { ApprovalDecision } from '../../workflows/operator-api';
+import type { ApprovalDecision } from '../../workflows/incident-types';
 import { connectClient, incidentHandle } from '../temporal-connection';
 import { operatorName } from '../operator-name';
 import { UserError } from '../user-error';

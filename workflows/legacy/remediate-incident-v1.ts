@@ -29,6 +29,7 @@ import type {
   RemediationResult,
   ReproductionAttempt,
   RunSummary,
+  Step,
 } from '../incident-types';
 import {
   FILES_ACTIVITY,
@@ -80,7 +81,7 @@ export async function remediateIncidentV1(rawInput: unknown): Promise<Remediatio
   };
   const tracker = createTracker(result, input.repoPath);
   const approval = registerApproval(result, () => tracker.step);
-  const transition = (next: string) => tracker.transition(next);
+  const transition = (next: Step) => tracker.transition(next); // (type only changed since frozen)
   const countTokens = (call: ModelCall) => {
     result.tokenUsage.inputTokens += call.usage.inputTokens;
     result.tokenUsage.outputTokens += call.usage.outputTokens;

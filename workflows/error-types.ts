@@ -1,0 +1,22 @@
+/**
+ * The names of OpsGuard's own failures (ApplicationFailure types), one constant each. Every one is
+ * final: retrying gives the same answer, so activity retry policies list them all as non-retryable.
+ */
+export const ERROR_TYPES = {
+  /** The workflow input is not an incident (missing fields, wrong types, out-of-range limits). */
+  invalidIncidentInput: 'InvalidIncidentInput',
+  /** repoPath is not a directory the worker can read. */
+  repoNotFound: 'RepoNotFound',
+  /** No model configured, or the model service refused the key or the model id. */
+  modelNotConfigured: 'ModelNotConfigured',
+  /** The model service rejected the request itself (HTTP 400). */
+  modelRequestRejected: 'ModelRequestRejected',
+  /** A pinned reproduction script no longer matches its recorded hash. */
+  artifactTampered: 'ArtifactTampered',
+  /** The sandbox image is not on the Docker engine. */
+  sandboxImageMissing: 'SandboxImageMissing',
+} as const;
+
+export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
+
+export const NON_RETRYABLE_ERRORS: ErrorType[] = Object.values(ERROR_TYPES);
