@@ -3,12 +3,18 @@
 //   Temporal packages other than @temporalio/workflow (+ type-only @temporalio/common).
 // - no-floating-promises: an un-awaited promise in an activity or the CLI loses its error.
 // - import-x/no-cycle: one idea per file, imported one way.
+// - the environment is read in worker/settings.ts only (README lists every variable it reads).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+const READ_ENV_IN_SETTINGS = {
+  object: 'process',
+  property: 'env',
+  message: 'Read the environment in worker/settings.ts: one settings module, and README lists every variable.',
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/', '.tools/', '.state/', '.opsguard/', 'examples/**/*.py', 'bench/results/'] },
@@ -77,8 +83,14 @@ export default tseslint.config(
           message:
             'Temporal replaces Math.random deterministically, but say so: use uuid4() from @temporalio/workflow.',
         },
+        READ_ENV_IN_SETTINGS,
       ],
     },
+  },
+  {
+    files: ['activities/**/*.ts', 'client/**/*.ts', 'sandbox/**/*.ts', 'worker/**/*.ts', 'bench/**/*.ts'],
+    ignores: ['worker/settings.ts'],
+    rules: { 'no-restricted-properties': ['error', READ_ENV_IN_SETTINGS] },
   },
   {
     files: ['**/*.js', '**/*.mjs'],

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import fs from 'node:fs/promises';
 import type Docker from 'dockerode';
+import { ApplicationFailure } from '@temporalio/activity';
+import { ERROR_TYPES } from '../workflows/error-types';
 import { withDefaults } from '../sandbox/limits';
 import { DEFAULT_PER_TEST_SECONDS, DEFAULT_TESTS_TIMEOUT_SECONDS } from '../workflows/proof-rules';
 import type {
@@ -22,7 +24,6 @@ import type {
 } from '../workflows/incident-types';
 import { writeFix, writePrDescription, writeReproduction } from './authoring';
 import { incidentPaths, writeFileAtomic } from './incident-paths';
-import { createModelClient, modelConfigFromEnv } from './model-client';
 import type { ModelClient } from './model-client';
 import { applyProposal } from './patch-engine';
 import { DEFAULT_PATCH_POLICY } from './patch-policy';
@@ -48,7 +49,15 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps): OpsGuardActivities {
   const paths = (incidentId: string) => incidentPaths(deps, incidentId);
   let model: ModelClient | undefined;
-  const getModel = () => (model ??= (deps.model ?? (() => createModelClient(modelConfigFromEnv())))());
+  const getModel = () => {
+    if (!deps.model) {
+      throw ApplicationFailure.nonRetryable(
+        'These activities were built without a model (createActivities without deps.model)',
+        ERROR_TYPES.modelNotConfigured,
+      );
+    }
+    return (model ??= deps.model());
+  };
   const sandbox = (c: SandboxChoice) => {
     const { memoryMb, cpus, timeoutSeconds } = c.limits ?? {};
     return {

@@ -6,34 +6,16 @@ import type { TokenUsage } from '../workflows/incident-types';
 import { ERROR_TYPES } from '../workflows/error-types';
 
 /**
- * The model, configured from the environment: OPENAI_API_KEY, OPENAI_BASE_URL (any
- * OpenAI-compatible server: OpenAI, Azure, vLLM, Ollama, LM Studio), OPSGUARD_MODEL, and
- * OPSGUARD_OPENAI_API=chat|responses (chat completions by default: what local servers serve).
- * The key is read here and only here; it is never an activity argument or result.
+ * The model: any OpenAI-compatible server (OpenAI, Azure, vLLM, Ollama, LM Studio) through `ai` +
+ * `@ai-sdk/openai`, chat completions by default (what local servers serve) or the responses API.
+ * Its configuration comes from worker/settings.ts; the key is passed in by the worker's activity
+ * factory and is never an activity argument or result.
  */
 export interface ModelConfig {
-  baseURL: string | undefined;
-  apiKey: string | undefined;
+  baseURL?: string;
+  apiKey?: string;
   modelId: string;
   api: 'chat' | 'responses';
-}
-
-export const DEFAULT_MODEL = 'gpt-4.1';
-
-export function modelConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ModelConfig {
-  const api = env.OPSGUARD_OPENAI_API ?? 'chat';
-  if (api !== 'chat' && api !== 'responses') {
-    throw ApplicationFailure.nonRetryable(
-      `OPSGUARD_OPENAI_API must be 'chat' or 'responses', not '${api}'`,
-      ERROR_TYPES.modelNotConfigured,
-    );
-  }
-  return {
-    baseURL: env.OPENAI_BASE_URL || undefined,
-    apiKey: env.OPENAI_API_KEY || undefined,
-    modelId: env.OPSGUARD_MODEL || DEFAULT_MODEL,
-    api,
-  };
 }
 
 export interface Completion {

@@ -14,6 +14,7 @@ import { registerList } from './commands/list';
 import { registerRemediate } from './commands/remediate';
 import { registerStatus } from './commands/status';
 import { registerWorker } from './commands/worker';
+import { SettingsError } from '../worker/settings';
 import { UserError } from './user-error';
 
 const program = new Command()
@@ -25,7 +26,8 @@ const program = new Command()
     'after',
     '\nExit codes: 0 ok, 2 bad usage or input, 3 Temporal or Docker unreachable, 4 unknown incident,\n' +
       '5 ended without a verified fix, 6 decision refused (already decided / not verified yet).\n' +
-      'Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, OPSGUARD_TASK_QUEUE, OPENAI_API_KEY, OPENAI_BASE_URL (see README).',
+      'Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE,\n' +
+      'OPSGUARD_TASK_QUEUE, OPENAI_API_KEY, OPENAI_BASE_URL, ... (README.md lists every variable).',
   );
 
 registerDev(program);
@@ -45,6 +47,10 @@ try {
   if (err instanceof UserError) {
     console.error(`opsguard: ${err.message}`);
     process.exit(err.exitCode);
+  }
+  if (err instanceof SettingsError) {
+    console.error(`opsguard: ${err.message}`);
+    process.exit(2);
   }
   throw err;
 }

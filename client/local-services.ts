@@ -19,8 +19,8 @@ export async function ensureLocalServices(settings: Settings, log: (line: string
   }
   const server = await ensureDevServer({
     temporalBin: settings.temporalBin,
-    address: settings.temporalAddress,
-    uiPort: Number(process.env.OPSGUARD_UI_PORT ?? 8233),
+    address: settings.temporal.address,
+    uiPort: settings.uiPort,
     dbFile: path.join(settings.stateDir, 'temporal.db'),
     logFile: path.join(settings.stateDir, 'temporal.log'),
   });

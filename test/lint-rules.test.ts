@@ -39,3 +39,18 @@ test('a floating promise is an error', async () => {
     found.join('; '),
   );
 });
+
+test('the environment is read in worker/settings.ts only', async () => {
+  const code = `export const queue = process.env.OPSGUARD_TASK_QUEUE;\n`;
+  for (const file of ['client/commands/status.ts', 'activities/ping.ts', 'worker/run-worker.ts']) {
+    const found = await ruleIds(code, file);
+    assert.ok(
+      found.some((m) => m.startsWith('no-restricted-properties') && m.includes('worker/settings.ts')),
+      `${file}: ${found.join('; ')}`,
+    );
+  }
+  assert.deepEqual(
+    (await ruleIds(code, 'worker/settings.ts')).filter((m) => m.startsWith('no-restricted-properties')),
+    [],
+  );
+});

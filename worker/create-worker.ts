@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import type { LogLevel, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { LogLevel, NativeConnectionOptions, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { isOperatorLine } from '../workflows/log-tags';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -20,7 +20,8 @@ const quietBundlerLogger = {
 };
 
 export interface WorkerOptions {
-  address: string;
+  /** Where Temporal is and how to reach it (settings.temporal.connectionOptions). */
+  connection: NativeConnectionOptions;
   namespace: string;
   taskQueue: string;
   activities: object;
@@ -29,11 +30,13 @@ export interface WorkerOptions {
 
 let runtimeInstalled = false;
 
-/** Temporal's runtime logs at OPSGUARD_LOG_LEVEL (default WARN): worker state chatter is noise for operators. */
-export function installRuntimeOnce(): void {
+/**
+ * Temporal's runtime logs at `level` (settings.logLevel, default WARN): worker state chatter is noise
+ * for operators, whose own lines (log-tags.ts) are printed whatever the level. First call wins.
+ */
+export function installRuntimeOnce(level: LogLevel = 'WARN'): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  const level = (process.env.OPSGUARD_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
   const rank = (l: LogLevel) => ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].indexOf(l);
   const fallback = new DefaultLogger(level);
   Runtime.install({
@@ -48,7 +51,7 @@ export function installRuntimeOnce(): void {
 /** A worker for OpsGuard's workflows and the given activities. The caller runs and shuts it down. */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntimeOnce();
-  const connection = await NativeConnection.connect({ address: opts.address });
+  const connection = await NativeConnection.connect(opts.connection);
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,

@@ -1,5 +1,13 @@
 // `npm run worker`: the worker process on its own, configured from the environment.
 import { runWorker } from './run-worker';
-import { settingsFromEnv } from './settings';
+import { SettingsError, settingsFromEnv } from './settings';
 
-await runWorker(settingsFromEnv(), (line) => console.log(line));
+let settings;
+try {
+  settings = settingsFromEnv();
+} catch (err) {
+  if (!(err instanceof SettingsError)) throw err;
+  console.error(`opsguard worker: ${err.message}`);
+  process.exit(2);
+}
+await runWorker(settings, (line) => console.log(line));

@@ -1,18 +1,21 @@
 import { dockerFromEnv } from '../sandbox/docker-client';
 import { removeLeftoverContainers } from '../sandbox/janitor';
-import { createWorker } from './create-worker';
+import { createWorker, installRuntimeOnce } from './create-worker';
 import type { Settings } from './settings';
 import { workerActivities } from './worker-activities';
 
 /** Run a worker on the task queue until SIGINT/SIGTERM, then drain and stop. */
 export async function runWorker(settings: Settings, log: (line: string) => void): Promise<void> {
+  installRuntimeOnce(settings.logLevel);
   const { worker, connection } = await createWorker({
-    address: settings.temporalAddress,
-    namespace: settings.namespace,
+    connection: settings.temporal.connectionOptions,
+    namespace: settings.temporal.namespace,
     taskQueue: settings.taskQueue,
     activities: workerActivities(settings),
   });
-  log(`[WORKER] polling task queue '${settings.taskQueue}' on ${settings.temporalAddress} (Ctrl-C to stop)`);
+  log(
+    `[WORKER] polling task queue '${settings.taskQueue}' on ${settings.temporal.address}${settings.temporal.secure ? ' (TLS)' : ''}, namespace '${settings.temporal.namespace}' (Ctrl-C to stop)`,
+  );
   const docker = dockerFromEnv();
   const sweep = async () => {
     const removed = await removeLeftoverContainers(docker).catch(() => []);

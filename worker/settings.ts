@@ -1,17 +1,55 @@
+/**
+ * Everything OpsGuard reads from the environment, in one place, with its local default (ESLint refuses
+ * `process.env` anywhere else). The worker, the command line, the tests and the benchmarks all start
+ * here. README.md's configuration table lists every variable this file reads.
+ *
+ * Temporal connections are configured the way Temporal's own tools are (@temporalio/envconfig):
+ * TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* and profiles in a
+ * temporal.toml (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE), so a worker and `opsguard` reach Temporal
+ * Cloud or a self-hosted cluster with mTLS or an API key exactly as `temporal` does.
+ *
+ * Secrets (the model key, Temporal's API key and TLS keys) never go into a log line: the model key is
+ * not in Settings at all (modelApiKey() is read by the model client only), and Temporal's credentials
+ * stay inside `temporal.connectionOptions`, which nothing prints.
+ */
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { LogLevel, NativeConnectionOptions } from '@temporalio/worker';
 
 /** The project folder (where .tools/ and .state/ live), whatever the current directory is. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/**
- * Everything OpsGuard reads from the environment, in one place, with its local default.
- * Secrets (OPENAI_API_KEY) are read only by the model activity, never passed around.
- */
-export interface Settings {
-  temporalAddress: string;
+export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+export const DEFAULT_MODEL = 'gpt-4.1';
+
+/** A configuration mistake: printed as one line, never as a stack trace. */
+export class SettingsError extends Error {}
+
+export interface TemporalSettings {
+  address: string;
   namespace: string;
+  /** TLS (or an API key, which implies TLS) is configured: for messages; the material is below. */
+  secure: boolean;
+  /** For NativeConnection.connect (worker) and Connection.connect (client). Holds credentials: never log it. */
+  connectionOptions: Pick<NativeConnectionOptions, 'address' | 'tls' | 'apiKey' | 'metadata'>;
+}
+
+export interface ModelSettings {
+  modelId: string;
+  api: 'chat' | 'responses';
+  /** An OpenAI-compatible server (vLLM, Ollama, LM Studio, Azure...); absent: api.openai.com. */
+  baseURL?: string;
+  /** OPENAI_API_KEY is set (the key itself is read by modelApiKey() only). */
+  keyConfigured: boolean;
+}
+
+export interface Settings {
+  temporal: TemporalSettings;
   taskQueue: string;
+  /** Web UI port of the dev server `opsguard dev` / `npm start` starts. */
+  uiPort: number;
   /** Root of per-incident artifact folders. */
   artifactsDir: string;
   /** Root of per-incident isolated workspaces. */
@@ -19,18 +57,83 @@ export interface Settings {
   sandboxImage: string;
   temporalBin: string;
   stateDir: string;
+  /** The worker runtime's log level (operator lines are printed whatever it is). */
+  logLevel: LogLevel;
+  model: ModelSettings;
+  /** Who decides at this terminal (`opsguard approve` / `reject` without --by). */
+  operatorName: string;
+  /** How long `opsguard approve` / `reject` wait for a worker to answer the update. */
+  decisionTimeoutMs: number;
+}
+
+const LOG_LEVELS: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+
+function temporalFromEnv(env: NodeJS.ProcessEnv): TemporalSettings {
+  let config;
+  try {
+    config = loadClientConnectConfig({
+      overrideEnvVars: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
+    });
+  } catch (err) {
+    throw new SettingsError(
+      `The Temporal connection settings cannot be read (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE, TEMPORAL_TLS_*): ${(err as Error).message}`,
+    );
+  }
+  const { address = DEFAULT_TEMPORAL_ADDRESS, tls, apiKey, metadata } = config.connectionOptions;
+  return {
+    address,
+    namespace: config.namespace ?? 'default',
+    secure: !!tls || !!apiKey,
+    connectionOptions: { address, tls, apiKey, metadata },
+  };
+}
+
+function modelFromEnv(env: NodeJS.ProcessEnv): ModelSettings {
+  const api = env.OPSGUARD_OPENAI_API ?? 'chat';
+  if (api !== 'chat' && api !== 'responses') {
+    throw new SettingsError(`OPSGUARD_OPENAI_API must be 'chat' or 'responses', not '${api}'`);
+  }
+  return {
+    modelId: env.OPSGUARD_MODEL || DEFAULT_MODEL,
+    api,
+    ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}),
+    keyConfigured: !!env.OPENAI_API_KEY,
+  };
+}
+
+function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new SettingsError(`${name} must be a positive number, not '${raw}'`);
+  return n;
 }
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings {
   const home = path.resolve(env.OPSGUARD_HOME ?? path.join(PROJECT_ROOT, '.opsguard'));
+  const logLevel = (env.OPSGUARD_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new SettingsError(
+      `OPSGUARD_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not '${env.OPSGUARD_LOG_LEVEL}'`,
+    );
+  }
   return {
-    temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    temporal: temporalFromEnv(env),
     taskQueue: env.OPSGUARD_TASK_QUEUE ?? 'opsguard',
+    uiPort: positiveNumber(env, 'OPSGUARD_UI_PORT', 8233),
     artifactsDir: path.resolve(env.OPSGUARD_ARTIFACTS_DIR ?? path.join(home, 'artifacts')),
     workDir: path.resolve(env.OPSGUARD_WORK_DIR ?? path.join(home, 'work')),
     sandboxImage: env.OPSGUARD_SANDBOX_IMAGE ?? 'opsguard/sandbox-python:3.11',
     temporalBin: env.OPSGUARD_TEMPORAL_BIN ?? path.join(PROJECT_ROOT, '.tools', 'bin', 'temporal'),
     stateDir: path.resolve(env.OPSGUARD_STATE_DIR ?? path.join(PROJECT_ROOT, '.state')),
+    logLevel,
+    model: modelFromEnv(env),
+    operatorName: env.OPSGUARD_USER ?? env.USER ?? os.userInfo().username,
+    decisionTimeoutMs: positiveNumber(env, 'OPSGUARD_DECISION_TIMEOUT_MS', 15_000),
   };
+}
+
+/** The model service's key: read here, used by the model client only, never stored in Settings. */
+export function modelApiKey(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.OPENAI_API_KEY || undefined;
 }

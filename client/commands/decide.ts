@@ -4,10 +4,7 @@ import { settingsFromEnv } from '../../worker/settings';
 import { approveUpdate, rejectUpdate } from '../../workflows/operator-api';
 import type { ApprovalDecision } from '../../workflows/incident-types';
 import { connectClient, incidentHandle } from '../temporal-connection';
-import { operatorName } from '../operator-name';
 import { UserError } from '../user-error';
-
-const DECISION_TIMEOUT_MS = Number(process.env.OPSGUARD_DECISION_TIMEOUT_MS ?? 15_000);
 
 /** Approve or reject through the workflow's update: the answer (or the refusal) comes back at once. */
 async function decide(
@@ -15,7 +12,8 @@ async function decide(
   send: (h: Awaited<ReturnType<typeof incidentHandle>>) => Promise<ApprovalDecision>,
   json?: boolean,
 ) {
-  const { client, close } = await connectClient(settingsFromEnv());
+  const settings = settingsFromEnv();
+  const { client, close } = await connectClient(settings);
   try {
     const handle = await incidentHandle(client, id);
     const d = await handle.describe();
@@ -35,11 +33,11 @@ async function decide(
             () =>
               reject(
                 new UserError(
-                  `No worker answered within ${DECISION_TIMEOUT_MS / 1000} s. Start one on the incident's task queue '${d.taskQueue}' (OPSGUARD_TASK_QUEUE=${d.taskQueue} npx opsguard worker) and decide again.`,
+                  `No worker answered within ${settings.decisionTimeoutMs / 1000} s. Start one on the incident's task queue '${d.taskQueue}' (OPSGUARD_TASK_QUEUE=${d.taskQueue} npx opsguard worker) and decide again.`,
                   3,
                 ),
               ),
-            DECISION_TIMEOUT_MS,
+            settings.decisionTimeoutMs,
           ).unref(),
         ),
       ]);
@@ -66,7 +64,10 @@ export function registerDecide(program: Command): void {
     .action(async (id: string, opts: { by?: string; comment?: string; json?: boolean }) => {
       await decide(
         id,
-        (h) => h.executeUpdate(approveUpdate, { args: [{ by: opts.by ?? operatorName(), comment: opts.comment }] }),
+        (h) =>
+          h.executeUpdate(approveUpdate, {
+            args: [{ by: opts.by ?? settingsFromEnv().operatorName, comment: opts.comment }],
+          }),
         opts.json,
       );
     });
@@ -80,7 +81,10 @@ export function registerDecide(program: Command): void {
     .action(async (id: string, opts: { by?: string; reason: string; json?: boolean }) => {
       await decide(
         id,
-        (h) => h.executeUpdate(rejectUpdate, { args: [{ by: opts.by ?? operatorName(), reason: opts.reason }] }),
+        (h) =>
+          h.executeUpdate(rejectUpdate, {
+            args: [{ by: opts.by ?? settingsFromEnv().operatorName, reason: opts.reason }],
+          }),
         opts.json,
       );
     });

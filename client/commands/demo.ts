@@ -4,16 +4,15 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
 import { createActivities } from '../../activities';
-import { createModelClient, modelConfigFromEnv } from '../../activities/model-client';
+import { createModelClient } from '../../activities/model-client';
 import type { ModelClient } from '../../activities/model-client';
 import { dockerFromEnv } from '../../sandbox/docker-client';
 import { startScriptedModel } from '../../test/support/scripted-model-server';
 import type { ScriptedTurn } from '../../test/support/scripted-model-server';
 import { createWorker } from '../../worker/create-worker';
-import { PROJECT_ROOT, settingsFromEnv } from '../../worker/settings';
+import { modelApiKey, PROJECT_ROOT, settingsFromEnv } from '../../worker/settings';
 import type { remediateIncident } from '../../workflows/remediate-incident';
 import { ensureLocalServices } from '../local-services';
-import { operatorName } from '../operator-name';
 import { UserError } from '../user-error';
 import { readIncident } from '../incident-state';
 import { renderIncident } from '../render-incident';
@@ -57,9 +56,8 @@ export function registerDemo(program: Command): void {
       // The model: the real one when configured, else the recorded answers (and we say so).
       let model: ModelClient;
       let closeScripted = async () => undefined as void;
-      const env = process.env;
-      if (env.OPENAI_API_KEY || env.OPENAI_BASE_URL) {
-        model = createModelClient(modelConfigFromEnv());
+      if (settings.model.keyConfigured || settings.model.baseURL) {
+        model = createModelClient({ ...settings.model, apiKey: modelApiKey() });
         log(`[MODEL] ${model.description}`);
       } else {
         const recorded = JSON.parse(fs.readFileSync(path.join(exampleDir, 'recorded-model.json'), 'utf8')) as {
@@ -83,8 +81,8 @@ export function registerDemo(program: Command): void {
       // The demo's own task queue: the recorded answers live in this process only.
       const taskQueue = `${settings.taskQueue}-demo`;
       const { worker, connection: workerConnection } = await createWorker({
-        address: settings.temporalAddress,
-        namespace: settings.namespace,
+        connection: settings.temporal.connectionOptions,
+        namespace: settings.temporal.namespace,
         taskQueue,
         activities: createActivities({
           docker: dockerFromEnv(),
@@ -94,14 +92,14 @@ export function registerDemo(program: Command): void {
           model: () => model,
         }),
       });
-      const connection = await Connection.connect({ address: settings.temporalAddress });
+      const connection = await Connection.connect(settings.temporal.connectionOptions);
       const workflowId = `demo-${opts.example}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
       try {
-        const client = new Client({ connection, namespace: settings.namespace });
+        const client = new Client({ connection, namespace: settings.temporal.namespace });
         const repoPath = path.join(exampleDir, 'repo');
         log(`[DEMO] incident ${workflowId}: ${repoPath}`);
         log(
-          `[DEMO] follow it in the Web UI: http://127.0.0.1:${env.OPSGUARD_UI_PORT ?? 8233}/namespaces/${settings.namespace}/workflows/${workflowId}`,
+          `[DEMO] follow it in the Web UI: http://127.0.0.1:${settings.uiPort}/namespaces/${settings.temporal.namespace}/workflows/${workflowId}`,
         );
         const handle = await client.workflow.start<typeof remediateIncident>('remediateIncident', {
           taskQueue,
@@ -130,11 +128,11 @@ export function registerDemo(program: Command): void {
               : await ask('Approve this verified fix? [y/N] ');
           if (decision === 'approve')
             await handle.executeUpdate(approveUpdate, {
-              args: [{ by: operatorName(), comment: 'approved in opsguard demo' }],
+              args: [{ by: settings.operatorName, comment: 'approved in opsguard demo' }],
             });
           else if (decision === 'reject')
             await handle.executeUpdate(rejectUpdate, {
-              args: [{ by: operatorName(), reason: opts.reject ?? 'rejected in opsguard demo' }],
+              args: [{ by: settings.operatorName, reason: opts.reject ?? 'rejected in opsguard demo' }],
             });
           else {
             log(

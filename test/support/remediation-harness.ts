@@ -4,10 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createActivities } from '../../activities';
-import { createModelClient, modelConfigFromEnv } from '../../activities/model-client';
+import { createModelClient } from '../../activities/model-client';
 import { dockerFromEnv } from '../../sandbox/docker-client';
 import { INCIDENT_LABEL } from '../../sandbox/labels';
-import { PROJECT_ROOT } from '../../worker/settings';
+import { modelApiKey, PROJECT_ROOT, settingsFromEnv } from '../../worker/settings';
 import type { RemediationResult } from '../../workflows/incident-types';
 import type { remediateIncident } from '../../workflows/remediate-incident';
 import { sandboxImage } from './docker';
@@ -153,7 +153,11 @@ export async function remediate(opts: {
       defaultImage: sandboxImage(),
       model: () =>
         opts.modelFromEnv
-          ? createModelClient(modelConfigFromEnv({ ...process.env, OPENAI_BASE_URL: model.baseURL }))
+          ? (() => {
+              // As a real worker does: the model's settings and key from the environment.
+              const env = { ...process.env, OPENAI_BASE_URL: model.baseURL };
+              return createModelClient({ ...settingsFromEnv(env).model, apiKey: modelApiKey(env) });
+            })()
           : createModelClient({
               baseURL: model.baseURL,
               apiKey: 'sk-test-not-a-secret',

@@ -37,7 +37,7 @@ export async function withWorker<T>(
   const taskQueue = opts.taskQueue ?? `test-${randomUUID()}`;
   bundle ??= bundleWorkflows();
   const { worker, connection } = await createWorker({
-    address: TEST_TEMPORAL_ADDRESS,
+    connection: { address: TEST_TEMPORAL_ADDRESS },
     namespace: 'default',
     taskQueue,
     activities,

@@ -1,0 +1,117 @@
+/**
+ * The settings module: every variable the code reads is documented in README.md, the defaults are
+ * the local ones, mistakes are one-line errors naming the variable, and Temporal connections follow
+ * Temporal's own configuration (environment variables and temporal.toml profiles).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { modelApiKey, PROJECT_ROOT, SettingsError, settingsFromEnv } from '../worker/settings';
+
+/** Files that read variables: the settings module, the set-up scripts, the test harness. */
+function sources(): string[] {
+  const walk = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const p = path.join(dir, e.name);
+      return e.isDirectory() ? walk(p) : [p];
+    });
+  return [
+    path.join(PROJECT_ROOT, 'worker', 'settings.ts'),
+    ...walk(path.join(PROJECT_ROOT, 'scripts')),
+    ...walk(path.join(PROJECT_ROOT, 'test', 'support')),
+    path.join(PROJECT_ROOT, 'test', 'web-ui.test.ts'),
+  ];
+}
+
+test('README.md names every variable the code reads', () => {
+  const readme = fs.readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+  const names = new Set<string>();
+  for (const file of sources()) {
+    for (const m of fs.readFileSync(file, 'utf8').matchAll(/\b(?:OPSGUARD|OPENAI)_[A-Z_]+[A-Z]\b/g)) names.add(m[0]);
+  }
+  assert.ok(names.size >= 20, `found ${names.size} variables: the scan itself works`);
+  const missing = [...names].filter((n) => !readme.includes(`\`${n}\``) && !readme.includes(n));
+  assert.deepEqual(missing, [], `README.md does not mention: ${missing.join(', ')}`);
+});
+
+test('local defaults, and the model key kept out of the settings object', () => {
+  const s = settingsFromEnv({ OPENAI_API_KEY: 'sk-canary-not-in-settings', USER: 'alice' });
+  assert.equal(s.temporal.address, '127.0.0.1:7233');
+  assert.equal(s.temporal.namespace, 'default');
+  assert.equal(s.temporal.secure, false);
+  assert.equal(s.taskQueue, 'opsguard');
+  assert.equal(s.uiPort, 8233);
+  assert.equal(s.logLevel, 'WARN');
+  assert.equal(s.operatorName, 'alice');
+  assert.deepEqual(s.model, { modelId: 'gpt-4.1', api: 'chat', keyConfigured: true });
+  assert.ok(!JSON.stringify(s).includes('sk-canary-not-in-settings'), 'the key is not in Settings');
+  assert.equal(modelApiKey({ OPENAI_API_KEY: 'sk-canary-not-in-settings' }), 'sk-canary-not-in-settings');
+});
+
+test('a wrong value is a SettingsError naming the variable', () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ OPSGUARD_LOG_LEVEL: 'LOUD' }, /OPSGUARD_LOG_LEVEL must be one of TRACE, DEBUG, INFO, WARN, ERROR, not 'LOUD'/],
+    [{ OPSGUARD_OPENAI_API: 'completions' }, /OPSGUARD_OPENAI_API must be 'chat' or 'responses'/],
+    [{ OPSGUARD_UI_PORT: 'eighty' }, /OPSGUARD_UI_PORT must be a positive number, not 'eighty'/],
+    [{ OPSGUARD_DECISION_TIMEOUT_MS: '-1' }, /OPSGUARD_DECISION_TIMEOUT_MS must be a positive number/],
+    [
+      {
+        TEMPORAL_TLS_CLIENT_CERT_PATH: '/nonexistent/client.pem',
+        TEMPORAL_TLS_CLIENT_KEY_PATH: '/nonexistent/client.key',
+      },
+      /Temporal connection settings cannot be read .*\/nonexistent\/client\.pem/,
+    ],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(
+      () => settingsFromEnv(env),
+      (err: unknown) => err instanceof SettingsError && message.test(err.message),
+      JSON.stringify(env),
+    );
+  }
+});
+
+test("Temporal's own configuration: environment variables, API keys and temporal.toml profiles", () => {
+  const cloud = settingsFromEnv({
+    TEMPORAL_ADDRESS: 'my-ns.a1b2c.tmprl.cloud:7233',
+    TEMPORAL_NAMESPACE: 'my-ns.a1b2c',
+    TEMPORAL_API_KEY: 'api-key-canary',
+  });
+  assert.equal(cloud.temporal.address, 'my-ns.a1b2c.tmprl.cloud:7233');
+  assert.equal(cloud.temporal.namespace, 'my-ns.a1b2c');
+  assert.equal(cloud.temporal.secure, true, 'an API key implies TLS');
+  assert.equal(cloud.temporal.connectionOptions.apiKey, 'api-key-canary');
+  assert.equal(cloud.temporal.connectionOptions.tls, true);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-envconfig-'));
+  fs.writeFileSync(path.join(dir, 'client.pem'), '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n');
+  fs.writeFileSync(path.join(dir, 'client.key'), '-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n');
+  const toml = path.join(dir, 'temporal.toml');
+  fs.writeFileSync(
+    toml,
+    [
+      '[profile.prod]',
+      'address = "temporal.internal:7233"',
+      'namespace = "payments"',
+      '[profile.prod.tls]',
+      `client_cert_path = "${path.join(dir, 'client.pem')}"`,
+      `client_key_path = "${path.join(dir, 'client.key')}"`,
+      'server_name = "temporal.internal"',
+      '',
+    ].join('\n'),
+  );
+  const prod = settingsFromEnv({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'prod' });
+  assert.equal(prod.temporal.address, 'temporal.internal:7233');
+  assert.equal(prod.temporal.namespace, 'payments');
+  assert.equal(prod.temporal.secure, true);
+  const tls = prod.temporal.connectionOptions.tls;
+  assert.ok(tls && typeof tls === 'object' && tls.clientCertPair && tls.serverNameOverride === 'temporal.internal');
+  // The environment overrides the profile, as with the temporal CLI.
+  assert.equal(
+    settingsFromEnv({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'prod', TEMPORAL_NAMESPACE: 'staging' }).temporal
+      .namespace,
+    'staging',
+  );
+});
