@@ -12,7 +12,7 @@ import { IN_CONTAINER, runGuarded, SANDBOX_ENV } from '../sandbox/guarded-run';
 import type { GuardedRunResult } from '../sandbox/guarded-run';
 import type { SandboxLimits } from '../sandbox/limits';
 import { runInSandbox } from '../sandbox/run-container';
-import { failToPassCandidates, regressionGate } from '../workflows/regression-gate';
+import { exitStatusVerdict, failToPassCandidates, regressionGate } from '../workflows/regression-gate';
 import type { TestResult, TestResults } from '../workflows/regression-gate';
 import type { IncidentSignature, TestOutcome, TestRunSummary } from '../workflows/incident-types';
 import { guardSpecFor } from './changed-files';
@@ -204,25 +204,7 @@ async function runCustomCommand(
   };
   if (req.baseline) {
     const before = JSON.parse(await fs.readFile(req.baseline.resultsPath, 'utf8')) as { exitStatus: number | null };
-    summary.verdict =
-      before.exitStatus !== 0
-        ? {
-            passed: true,
-            status: 'not_verified',
-            reason: `Repository tests: NOT VERIFIED — the custom testCommand failed before the patch as well (exit ${before.exitStatus}), so its exit status cannot tell a regression (no per-test results for a custom testCommand).`,
-          }
-        : summary.passed
-          ? {
-              passed: true,
-              status: 'passed',
-              reason:
-                'The custom testCommand passes after the patch as before it (exit status compared only: no per-test results for a custom testCommand).',
-            }
-          : {
-              passed: false,
-              status: 'failed',
-              reason: `Regression: the custom testCommand passed before the patch and fails after it (exit code ${result.exitCode}).`,
-            };
+    summary.verdict = exitStatusVerdict(before.exitStatus, result.timedOut ? null : result.exitCode);
   } else {
     const resultsPath = path.join(req.outDir, 'tests.json');
     await writeFileAtomic(resultsPath, JSON.stringify({ exitStatus: result.timedOut ? null : result.exitCode }));

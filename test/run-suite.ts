@@ -1,8 +1,12 @@
 /**
- * The test command's runner: starts the real Temporal dev server for the suite on its own ports
- * (in memory, so test runs leave nothing behind), runs every test file with Node's test runner,
- * stops the server, and exits with the runner's code. Node prints its summary (tests/pass/fail).
- * Usage: tsx test/run-suite.ts [file-or-substring ...]
+ * The test command's runner. Two layers (CONVENTIONS.md):
+ * - everything (`npm test`): starts the real Temporal dev server for the suite on its own ports (in
+ *   memory, so test runs leave nothing behind), runs every test file with Node's test runner, stops
+ *   the server;
+ * - `--unit` (`npm run test:unit`): only test/unit/, the fast layer that needs neither Docker nor the
+ *   dev server (pure rules, replay, workflow logic on the time-skipping test server).
+ * Exits with the runner's code; Node prints its summary (tests/pass/fail/skipped).
+ * Usage: tsx test/run-suite.ts [--unit] [file-or-substring ...]
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,8 +25,11 @@ function testFiles(dir: string): string[] {
     .sort();
 }
 
-const filters = process.argv.slice(2);
-const all = ['test', 'sandbox', 'activities', 'workflows', 'client', 'worker'].flatMap((d) =>
+const args = process.argv.slice(2);
+const unitOnly = args.includes('--unit');
+const filters = args.filter((a) => a !== '--unit');
+const roots = unitOnly ? ['test/unit'] : ['test', 'sandbox', 'activities', 'workflows', 'client', 'worker'];
+const all = roots.flatMap((d) =>
   fs.existsSync(path.join(PROJECT_ROOT, d)) ? testFiles(path.join(PROJECT_ROOT, d)) : [],
 );
 const files = filters.length ? all.filter((f) => filters.some((s) => f.includes(s))) : all;
@@ -31,10 +38,12 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const server = await startTestServer();
-console.log(
-  `[test] Temporal dev server ${server.reused ? 'reused' : 'started'} at ${server.address} (UI ${server.uiUrl})`,
-);
+const server = unitOnly ? null : await startTestServer();
+if (server) {
+  console.log(
+    `[test] Temporal dev server ${server.reused ? 'reused' : 'started'} at ${server.address} (UI ${server.uiUrl})`,
+  );
+}
 const code = await new Promise<number>((resolve) => {
   const child = spawn(
     process.execPath,
@@ -50,5 +59,5 @@ const code = await new Promise<number>((resolve) => {
   );
   child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
 });
-await server.stop();
+await server?.stop();
 process.exit(code);

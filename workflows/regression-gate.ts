@@ -226,3 +226,35 @@ export function testChecks(tests: TestRunSummary | undefined): ProofCheck[] {
   }
   return checks;
 }
+
+/**
+ * A custom testCommand's verdict: its exit status before and after the patch (null: killed at its
+ * deadline). Without per-test results only "passed before, fails after" is a regression; a command
+ * that failed before cannot show one, so that is NOT VERIFIED, and every verdict says it compared
+ * exit statuses only.
+ */
+export function exitStatusVerdict(
+  before: number | null,
+  after: number | null,
+): GateVerdict & { status: RegressionVerdict['status'] } {
+  if (before !== 0) {
+    return {
+      passed: true,
+      status: 'not_verified',
+      reason: `Repository tests: NOT VERIFIED — the custom testCommand ${before === null ? 'did not finish' : `failed (exit ${before})`} before the patch as well, so its exit status cannot tell a regression (no per-test results for a custom testCommand).`,
+    };
+  }
+  if (after === 0) {
+    return {
+      passed: true,
+      status: 'passed',
+      reason:
+        'The custom testCommand passes after the patch as before it (exit status compared only: no per-test results for a custom testCommand).',
+    };
+  }
+  return {
+    passed: false,
+    status: 'failed',
+    reason: `Regression: the custom testCommand passed before the patch and ${after === null ? 'did not finish' : `fails (exit ${after})`} after it.`,
+  };
+}

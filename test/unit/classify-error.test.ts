@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classifyError } from '../workflows/classify-error';
-import type { LocatedFrame } from '../workflows/classify-error';
-import { parseTraceback } from '../workflows/traceback';
+import { classifyError } from '../../workflows/classify-error';
+import type { LocatedFrame } from '../../workflows/classify-error';
+import { parseTraceback } from '../../workflows/traceback';
 
 /** A traceback whose innermost frame is repository code (app/service.py) unless `library` is set. */
 function tb(finalLine: string, opts: { library?: boolean } = {}): string {

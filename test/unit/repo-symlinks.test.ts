@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { changedFileAliases } from '../activities/changed-files';
-import { resolveFrames } from '../activities/run-summary';
-import { setupWorkspace } from '../activities/workspace';
+import { changedFileAliases } from '../../activities/changed-files';
+import { resolveFrames } from '../../activities/run-summary';
+import { setupWorkspace } from '../../activities/workspace';
 
 function repo(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-links-'));

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { modelApiKey, PROJECT_ROOT, SettingsError, settingsFromEnv } from '../worker/settings';
+import { modelApiKey, PROJECT_ROOT, SettingsError, settingsFromEnv } from '../../worker/settings';
 
 /** Files that read variables: the settings module, the set-up scripts, the test harness. */
 function sources(): string[] {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseFixAnswer, parseReproductionAnswer } from '../activities/model-answers';
-import { validateIncidentInput } from '../workflows/incident-input';
+import { parseFixAnswer, parseReproductionAnswer } from '../../activities/model-answers';
+import { validateIncidentInput } from '../../workflows/incident-input';
 
 test('a fenced python block is the reproduction script', () => {
   const r = parseReproductionAnswer('Here you go:\n```python\nimport x\nx.f()\n```\nThat should fail.');

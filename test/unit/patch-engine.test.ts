@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { applyProposal } from '../activities/patch-engine';
-import { DEFAULT_PATCH_POLICY, refusePath } from '../activities/patch-policy';
-import { gitApplyCheck, hashTree } from './support/remediation-harness';
+import { applyProposal } from '../../activities/patch-engine';
+import { DEFAULT_PATCH_POLICY, refusePath } from '../../activities/patch-policy';
+import { gitApplyCheck, hashTree } from '../support/remediation-harness';
 
 function workspacePair() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-patch-'));

@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fixGate, fixRunVerdict } from '../workflows/fix-gate';
-import type { RunSummary, TestOutcome, IncidentSignature } from '../workflows/incident-types';
-import { failToPassCandidates, regressionGate } from '../workflows/regression-gate';
-import type { TestResults } from '../workflows/regression-gate';
-import { innermostRepoFrame, normalizePath, sameLocation } from '../workflows/repo-paths';
-import { reproductionGate, reproductionRunVerdict } from '../workflows/reproduction-gate';
-import { isCheckLine } from '../workflows/classify-error';
+import { fixGate, fixRunVerdict } from '../../workflows/fix-gate';
+import type { RunSummary, TestOutcome, IncidentSignature } from '../../workflows/incident-types';
+import { failToPassCandidates, regressionGate } from '../../workflows/regression-gate';
+import type { TestResults } from '../../workflows/regression-gate';
+import { innermostRepoFrame, normalizePath, sameLocation } from '../../workflows/repo-paths';
+import { reproductionGate, reproductionRunVerdict } from '../../workflows/reproduction-gate';
+import { isCheckLine } from '../../workflows/classify-error';
 
 test('paths: .., ., repeated slashes and Windows separators name the same file', () => {
   const forms = [

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
-import { bundleWorkflows, installRuntimeOnce } from '../worker/create-worker';
-import { PROJECT_ROOT } from '../worker/settings';
+import { bundleWorkflows, installRuntimeOnce } from '../../worker/create-worker';
+import { PROJECT_ROOT } from '../../worker/settings';
 
 const DIR = path.join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
 const fixtures = fs
