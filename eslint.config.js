@@ -4,6 +4,8 @@
 // - no-floating-promises: an un-awaited promise in an activity or the CLI loses its error.
 // - import-x/no-cycle: one idea per file, imported one way.
 // - the environment is read in worker/settings.ts only (README lists every variable it reads).
+// - client/commands/ load their dependencies inside their actions (import()), so `opsguard --help`
+//   and `status` start without loading the Temporal client, Docker or the model SDK.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
@@ -17,13 +19,13 @@ const READ_ENV_IN_SETTINGS = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', '.state/', '.opsguard/', 'examples/**/*.py', 'bench/results/'] },
+  { ignores: ['node_modules/', '.build/', '.tools/', '.state/', '.opsguard/', 'examples/**/*.py', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'client/bin.mjs'] },
+        projectService: { allowDefaultProject: ['*.js', 'client/bin.mjs', 'client/cli-bundle.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -93,7 +95,28 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': ['error', READ_ENV_IN_SETTINGS] },
   },
   {
+    files: ['client/commands/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              // Everything but Node's own modules and a few dependency-free files of ours.
+              regex:
+                '^(?!node:|commander$|\\.\\./user-error$|\\.\\./\\.\\./workflows/incident-types$|\\.\\./\\.\\./worker/project-root$)',
+              allowTypeImports: true,
+              message:
+                "A command imports what it needs inside its action (await import(...)), so the other commands start fast. See CONVENTIONS.md, 'A quick command line'.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 );

@@ -7,7 +7,7 @@
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Payload } from '@temporalio/common';
-import { tsToMs } from '@temporalio/common/lib/time';
+import { tsToMs } from '@temporalio/common/lib/time.js';
 import type { temporal } from '@temporalio/proto';
 import { classifyError } from '../workflows/classify-error';
 import type { Classification } from '../workflows/classify-error';

@@ -1,5 +1,6 @@
 /**
- * The `opsguard` command line. Each command lives in client/commands/<name>.ts.
+ * The `opsguard` command line. Each command lives in client/commands/<name>.ts and loads what it
+ * needs only when it runs, so `--help` and `status` start quickly (CONVENTIONS.md).
  * Exit codes: 0 ok, 1 unexpected failure, 2 bad usage or input, 3 a service is unreachable,
  * 4 not found, 5 the remediation ended without a verified fix, 6 a decision was refused
  * (already decided, not verified yet, or the incident has ended).
@@ -14,7 +15,7 @@ import { registerList } from './commands/list';
 import { registerRemediate } from './commands/remediate';
 import { registerStatus } from './commands/status';
 import { registerWorker } from './commands/worker';
-import { SettingsError } from '../worker/settings';
+import { SettingsError } from '../worker/settings-error';
 import { UserError } from './user-error';
 
 const program = new Command()
@@ -40,17 +41,22 @@ registerArtifacts(program);
 registerAudit(program);
 registerDemo(program);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
-  if (err instanceof UserError) {
-    console.error(`opsguard: ${err.message}`);
-    process.exit(err.exitCode);
+/** Run the command; a user's mistake is one line on stderr and an exit code, never a stack trace. */
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+    if (err instanceof UserError) {
+      console.error(`opsguard: ${err.message}`);
+      process.exit(err.exitCode);
+    }
+    if (err instanceof SettingsError) {
+      console.error(`opsguard: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
   }
-  if (err instanceof SettingsError) {
-    console.error(`opsguard: ${err.message}`);
-    process.exit(2);
-  }
-  throw err;
 }
+
+void main();

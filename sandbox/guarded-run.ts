@@ -5,6 +5,7 @@
  * file, Temporal's history or any artifact; the records are checked against it before anyone reads them.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,8 +25,20 @@ export const IN_CONTAINER = {
   scripts: '/opsguard/scripts',
 } as const;
 
-/** Our runner, pytest plugin and guard, on the host: mounted read-only, outside the workspace. */
-export const RUNNER_ON_HOST = fileURLToPath(new URL('./runner', import.meta.url));
+/**
+ * Our runner, pytest plugin and guard, on the host: mounted read-only, outside the workspace. Found
+ * from this module's location: beside it when run from source, under sandbox/ of the nearest folder
+ * above when run from the command line's bundle.
+ */
+export const RUNNER_ON_HOST = (() => {
+  const start = path.dirname(fileURLToPath(import.meta.url));
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    for (const candidate of [path.join(dir, 'runner'), path.join(dir, 'sandbox', 'runner')]) {
+      if (existsSync(path.join(candidate, 'opsguard_guard.py'))) return candidate;
+    }
+    if (path.dirname(dir) === dir) throw new Error(`OpsGuard's runner (sandbox/runner/) is not above ${start}`);
+  }
+})();
 
 /** The container's whole environment. Nothing of the worker's (keys, tokens) is passed in. */
 export const SANDBOX_ENV = {

@@ -1,9 +1,10 @@
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import type { LogLevel, NativeConnectionOptions, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { isOperatorLine } from '../workflows/log-tags';
+import { PROJECT_ROOT } from './settings';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+export const WORKFLOWS_PATH = path.join(PROJECT_ROOT, 'workflows', 'index.ts');
 
 /** Bundle the workflows once (webpack, a few seconds) and reuse the bundle for many workers. */
 export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {

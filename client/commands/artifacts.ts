@@ -1,9 +1,7 @@
+// Loads its dependencies inside the action (see CONVENTIONS.md, "A quick command line").
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { settingsFromEnv } from '../../worker/settings';
-import { readIncident } from '../incident-state';
-import { connectClient, incidentHandle } from '../temporal-connection';
 import { UserError } from '../user-error';
 
 export function registerArtifacts(program: Command): void {
@@ -15,9 +13,14 @@ export function registerArtifacts(program: Command): void {
     .option('--out <dir>', 'copy the artifacts (and the attempts/ folder) into <dir>/<id>/')
     .option('--json', 'print name -> path as JSON')
     .action(async (id: string, opts: { out?: string; json?: boolean }) => {
-      const { client, close } = await connectClient(settingsFromEnv());
+      const [{ settingsFromEnv }, { openIncidentReader }, { readIncident }] = await Promise.all([
+        import('../../worker/settings'),
+        import('../incident-reader'),
+        import('../incident-state'),
+      ]);
+      const reader = await openIncidentReader(settingsFromEnv());
       try {
-        const view = await readIncident(await incidentHandle(client, id));
+        const view = await readIncident(reader, id);
         const artifacts = view.result?.artifacts ?? {};
         if (!Object.keys(artifacts).length) {
           throw new UserError(
@@ -46,7 +49,7 @@ export function registerArtifacts(program: Command): void {
         if (opts.json) return console.log(JSON.stringify(artifacts, null, 2));
         for (const [name, file] of Object.entries(artifacts)) console.log(`${name.padEnd(18)} ${file}`);
       } finally {
-        await close();
+        await reader.close();
       }
     });
 }

@@ -1,7 +1,5 @@
+// Loads its dependencies inside the action (see CONVENTIONS.md, "A quick command line").
 import type { Command } from 'commander';
-import { settingsFromEnv } from '../../worker/settings';
-import { buildAudit, renderAudit } from '../audit-report';
-import { connectClient, incidentHandle } from '../temporal-connection';
 
 export function registerAudit(program: Command): void {
   program
@@ -11,6 +9,11 @@ export function registerAudit(program: Command): void {
     )
     .option('--json', 'print the timeline as JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
+      const [{ settingsFromEnv }, { buildAudit, renderAudit }, { connectClient, incidentHandle }] = await Promise.all([
+        import('../../worker/settings'),
+        import('../audit-report'),
+        import('../temporal-connection'),
+      ]);
       const { client, close } = await connectClient(settingsFromEnv());
       try {
         const history = await (await incidentHandle(client, id)).fetchHistory();

@@ -1,18 +1,27 @@
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+// Loads its dependencies inside the actions (see CONVENTIONS.md, "A quick command line").
+import type { WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
-import { settingsFromEnv } from '../../worker/settings';
-import { approveUpdate, rejectUpdate } from '../../workflows/operator-api';
-import type { ApprovalDecision } from '../../workflows/incident-types';
-import { connectClient, incidentHandle } from '../temporal-connection';
+import type { ApprovalDecision, ApproveArgs, RejectArgs } from '../../workflows/incident-types';
 import { UserError } from '../user-error';
 
+type Decision = { approve: ApproveArgs } | { reject: RejectArgs };
+
 /** Approve or reject through the workflow's update: the answer (or the refusal) comes back at once. */
-async function decide(
-  id: string,
-  send: (h: Awaited<ReturnType<typeof incidentHandle>>) => Promise<ApprovalDecision>,
-  json?: boolean,
-) {
+async function decide(id: string, args: (operatorName: string) => Decision, json?: boolean) {
+  const [{ settingsFromEnv }, { WorkflowUpdateFailedError }, { approveUpdate, rejectUpdate }, connection] =
+    await Promise.all([
+      import('../../worker/settings'),
+      import('@temporalio/client'),
+      import('../../workflows/operator-api'),
+      import('../temporal-connection'),
+    ]);
+  const { connectClient, incidentHandle } = connection;
   const settings = settingsFromEnv();
+  const decision = args(settings.operatorName);
+  const send = (h: WorkflowHandle): Promise<ApprovalDecision> =>
+    'approve' in decision
+      ? h.executeUpdate(approveUpdate, { args: [decision.approve] })
+      : h.executeUpdate(rejectUpdate, { args: [decision.reject] });
   const { client, close } = await connectClient(settings);
   try {
     const handle = await incidentHandle(client, id);
@@ -23,10 +32,10 @@ async function decide(
         6,
       );
     }
-    let decision: ApprovalDecision;
+    let decided: ApprovalDecision;
     try {
       // An update needs a worker to run its validator: without one it would wait forever.
-      decision = await Promise.race([
+      decided = await Promise.race([
         send(handle),
         new Promise<never>((_, reject) =>
           setTimeout(
@@ -47,7 +56,7 @@ async function decide(
       throw err;
     }
     console.log(
-      json ? JSON.stringify(decision) : `Incident ${id} ${decision.decision} by ${decision.by} at ${decision.at}.`,
+      json ? JSON.stringify(decided) : `Incident ${id} ${decided.decision} by ${decided.by} at ${decided.at}.`,
     );
   } finally {
     await close();
@@ -64,10 +73,7 @@ export function registerDecide(program: Command): void {
     .action(async (id: string, opts: { by?: string; comment?: string; json?: boolean }) => {
       await decide(
         id,
-        (h) =>
-          h.executeUpdate(approveUpdate, {
-            args: [{ by: opts.by ?? settingsFromEnv().operatorName, comment: opts.comment }],
-          }),
+        (operatorName) => ({ approve: { by: opts.by ?? operatorName, comment: opts.comment } }),
         opts.json,
       );
     });
@@ -79,13 +85,6 @@ export function registerDecide(program: Command): void {
     .option('--by <name>', 'who rejects (default: $USER)')
     .option('--json', 'print the decision as JSON')
     .action(async (id: string, opts: { by?: string; reason: string; json?: boolean }) => {
-      await decide(
-        id,
-        (h) =>
-          h.executeUpdate(rejectUpdate, {
-            args: [{ by: opts.by ?? settingsFromEnv().operatorName, reason: opts.reason }],
-          }),
-        opts.json,
-      );
+      await decide(id, (operatorName) => ({ reject: { by: opts.by ?? operatorName, reason: opts.reason } }), opts.json);
     });
 }

@@ -1,23 +1,13 @@
+// Loads its dependencies inside the action (see CONVENTIONS.md, "A quick command line").
 import fs from 'node:fs';
 import readline from 'node:readline/promises';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
-import { createActivities } from '../../activities';
-import { createModelClient } from '../../activities/model-client';
 import type { ModelClient } from '../../activities/model-client';
-import { dockerFromEnv } from '../../sandbox/docker-client';
-import { startScriptedModel } from '../../test/support/scripted-model-server';
 import type { ScriptedTurn } from '../../test/support/scripted-model-server';
-import { createWorker } from '../../worker/create-worker';
-import { modelApiKey, PROJECT_ROOT, settingsFromEnv } from '../../worker/settings';
+import { PROJECT_ROOT } from '../../worker/project-root';
 import type { remediateIncident } from '../../workflows/remediate-incident';
-import { ensureLocalServices } from '../local-services';
 import { UserError } from '../user-error';
-import { readIncident } from '../incident-state';
-import { renderIncident } from '../render-incident';
-import { exitCodeFor, watchIncident } from '../watch-incident';
-import { approveUpdate, rejectUpdate } from '../../workflows/operator-api';
 
 /** Ask on the terminal; without one (CI, a pipe), there is nobody to ask: no decision. */
 async function ask(question: string): Promise<'approve' | 'reject' | null> {
@@ -50,6 +40,35 @@ export function registerDemo(program: Command): void {
       if (!examples().includes(opts.example)) {
         throw new UserError(`No example '${opts.example}'. Choose one of: ${examples().join(', ')}`);
       }
+      const [
+        { Client, Connection },
+        { createActivities },
+        { createModelClient },
+        { dockerFromEnv },
+        { startScriptedModel },
+        { createWorker },
+        { modelApiKey, settingsFromEnv },
+        { approveUpdate, rejectUpdate },
+        { ensureLocalServices },
+        { grpcReader },
+        { readIncident },
+        { renderIncident },
+        { exitCodeFor, watchIncident },
+      ] = await Promise.all([
+        import('@temporalio/client'),
+        import('../../activities'),
+        import('../../activities/model-client'),
+        import('../../sandbox/docker-client'),
+        import('../../test/support/scripted-model-server'),
+        import('../../worker/create-worker'),
+        import('../../worker/settings'),
+        import('../../workflows/operator-api'),
+        import('../local-services'),
+        import('../grpc-reader'),
+        import('../incident-state'),
+        import('../render-incident'),
+        import('../watch-incident'),
+      ]);
       const settings = settingsFromEnv();
       await ensureLocalServices(settings, log);
 
@@ -96,6 +115,7 @@ export function registerDemo(program: Command): void {
       const workflowId = `demo-${opts.example}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
       try {
         const client = new Client({ connection, namespace: settings.temporal.namespace });
+        const reader = grpcReader(client);
         const repoPath = path.join(exampleDir, 'repo');
         log(`[DEMO] incident ${workflowId}: ${repoPath}`);
         log(
@@ -115,7 +135,7 @@ export function registerDemo(program: Command): void {
         });
         const { view, shown } = await worker.runUntil(async () => {
           // Run until the incident ends or waits for a person, then take the person's decision.
-          const waiting = await watchIncident(handle, () => undefined, 500);
+          const waiting = await watchIncident(reader, workflowId, () => undefined, 500);
           if (waiting.status !== 'awaiting_approval') return { view: waiting, shown: false };
           log('');
           log(renderIncident(waiting));
@@ -143,7 +163,7 @@ export function registerDemo(program: Command): void {
             return { view: waiting, shown: true };
           }
           await handle.result(); // the decision is recorded; the workflow has finished
-          return { view: await readIncident(handle), shown: false };
+          return { view: await readIncident(reader, workflowId), shown: false };
         });
         if (!shown) log(`\n${renderIncident(view)}`);
         process.exitCode = exitCodeFor(view);

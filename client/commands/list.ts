@@ -1,6 +1,5 @@
+// Loads its dependencies inside the action (see CONVENTIONS.md, "A quick command line").
 import type { Command } from 'commander';
-import { settingsFromEnv } from '../../worker/settings';
-import { connectClient } from '../temporal-connection';
 import { UserError } from '../user-error';
 import { INCIDENT_STATUSES } from '../../workflows/incident-types';
 
@@ -19,35 +18,28 @@ export function registerList(program: Command): void {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UserError('--limit must be a positive integer');
       const query = `WorkflowType = 'remediateIncident'${opts.status ? ` AND OpsGuardStatus = '${opts.status}'` : ''}`;
-      const { client, close } = await connectClient(settingsFromEnv());
+      const [{ settingsFromEnv }, { openIncidentReader }] = await Promise.all([
+        import('../../worker/settings'),
+        import('../incident-reader'),
+      ]);
+      const reader = await openIncidentReader(settingsFromEnv());
       try {
-        const rows: {
-          id: string;
-          status: string;
-          errorType: string;
-          repo: string;
-          started: string;
-          workflowStatus: string;
-        }[] = [];
-        for await (const w of client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
-          const sa = Object.fromEntries(w.typedSearchAttributes.getAll().map((p) => [p.key.name, String(p.value)]));
-          rows.push({
-            id: w.workflowId,
-            status: sa.OpsGuardStatus ?? '?',
-            errorType: sa.OpsGuardErrorType ?? '',
-            repo: sa.OpsGuardRepo ?? '',
-            started: w.startTime.toISOString(),
-            workflowStatus: w.status.name,
-          });
-          if (rows.length >= limit) break;
-        }
+        const text = (v: unknown, missing: string) => (typeof v === 'string' ? v : missing);
+        const rows = (await reader.list(query, limit)).map((w) => ({
+          id: w.id,
+          status: text(w.searchAttributes.OpsGuardStatus, '?'),
+          errorType: text(w.searchAttributes.OpsGuardErrorType, ''),
+          repo: text(w.searchAttributes.OpsGuardRepo, ''),
+          started: w.startTime,
+          workflowStatus: w.status,
+        }));
         if (opts.json) return console.log(JSON.stringify(rows, null, 2));
         if (!rows.length)
           return console.log(opts.status ? `No incidents with status ${opts.status}.` : 'No incidents.');
         for (const r of rows)
           console.log(`${r.started}  ${r.status.padEnd(20)} ${r.errorType.padEnd(18)} ${r.id}  ${r.repo}`);
       } finally {
-        await close();
+        await reader.close();
       }
     });
 }

@@ -1,17 +1,9 @@
+// Loads its dependencies inside the action (see CONVENTIONS.md, "A quick command line").
 import fs from 'node:fs';
 import path from 'node:path';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { settingsFromEnv } from '../../worker/settings';
-import { incidentWorkflowId } from '../../workflows/fingerprint';
-import { validateIncidentInput } from '../../workflows/incident-input';
-import { parseTraceback } from '../../workflows/traceback';
 import type { remediateIncident } from '../../workflows/remediate-incident';
-import { connectClient } from '../temporal-connection';
-import { readIncident } from '../incident-state';
-import { renderIncident } from '../render-incident';
 import { UserError } from '../user-error';
-import { exitCodeFor, watchIncident } from '../watch-incident';
 
 function readLog(file: string): string {
   if (file === '-') return fs.readFileSync(0, 'utf8');
@@ -48,6 +40,29 @@ export function registerRemediate(program: Command): void {
         wait?: boolean;
         json?: boolean;
       }) => {
+        const [
+          { settingsFromEnv },
+          { WorkflowExecutionAlreadyStartedError },
+          { incidentWorkflowId },
+          { validateIncidentInput },
+          { parseTraceback },
+          { connectClient },
+          { grpcReader },
+          { readIncident },
+          { renderIncident },
+          { exitCodeFor, watchIncident },
+        ] = await Promise.all([
+          import('../../worker/settings'),
+          import('@temporalio/client'),
+          import('../../workflows/fingerprint'),
+          import('../../workflows/incident-input'),
+          import('../../workflows/traceback'),
+          import('../temporal-connection'),
+          import('../grpc-reader'),
+          import('../incident-state'),
+          import('../render-incident'),
+          import('../watch-incident'),
+        ]);
         const settings = settingsFromEnv();
         const repoPath = path.resolve(opts.repo);
         if (!fs.existsSync(repoPath) || !fs.statSync(repoPath).isDirectory())
@@ -89,7 +104,7 @@ export function registerRemediate(program: Command): void {
             });
           } catch (err) {
             if (err instanceof WorkflowExecutionAlreadyStartedError) {
-              const view = await readIncident(client.workflow.getHandle<typeof remediateIncident>(workflowId));
+              const view = await readIncident(grpcReader(client), workflowId);
               if (opts.json)
                 console.log(
                   JSON.stringify({
@@ -118,7 +133,11 @@ export function registerRemediate(program: Command): void {
             );
           }
           if (opts.wait) {
-            const view = await watchIncident(handle, (line) => !opts.json && console.log(line));
+            const view = await watchIncident(
+              grpcReader(client),
+              handle.workflowId,
+              (line) => !opts.json && console.log(line),
+            );
             console.log(opts.json ? JSON.stringify(view) : renderIncident(view));
             process.exitCode = exitCodeFor(view);
           }

@@ -1,9 +1,5 @@
+// Loads its dependencies inside the actions (see CONVENTIONS.md, "A quick command line").
 import type { Command } from 'commander';
-import { settingsFromEnv } from '../../worker/settings';
-import { readIncident } from '../incident-state';
-import { renderIncident } from '../render-incident';
-import { connectClient, incidentHandle } from '../temporal-connection';
-import { exitCodeFor, watchIncident } from '../watch-incident';
 
 export function registerStatus(program: Command): void {
   program
@@ -11,12 +7,18 @@ export function registerStatus(program: Command): void {
     .description("Show an incident's status, step, attempts with their gate verdicts, decision and artifacts.")
     .option('--json', 'print as JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
-      const { client, close } = await connectClient(settingsFromEnv());
+      const [{ settingsFromEnv }, { openIncidentReader }, { readIncident }, { renderIncident }] = await Promise.all([
+        import('../../worker/settings'),
+        import('../incident-reader'),
+        import('../incident-state'),
+        import('../render-incident'),
+      ]);
+      const reader = await openIncidentReader(settingsFromEnv());
       try {
-        const view = await readIncident(await incidentHandle(client, id));
+        const view = await readIncident(reader, id);
         console.log(opts.json ? JSON.stringify(view, null, 2) : renderIncident(view));
       } finally {
-        await close();
+        await reader.close();
       }
     });
 
@@ -25,13 +27,20 @@ export function registerStatus(program: Command): void {
     .description('Stream the state transitions of an incident until it ends or waits for approval.')
     .option('--json', 'print the final state as JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
-      const { client, close } = await connectClient(settingsFromEnv());
+      const [{ settingsFromEnv }, { openIncidentReader }, { exitCodeFor, watchIncident }, { renderIncident }] =
+        await Promise.all([
+          import('../../worker/settings'),
+          import('../incident-reader'),
+          import('../watch-incident'),
+          import('../render-incident'),
+        ]);
+      const reader = await openIncidentReader(settingsFromEnv());
       try {
-        const view = await watchIncident(await incidentHandle(client, id), (line) => !opts.json && console.log(line));
+        const view = await watchIncident(reader, id, (line) => !opts.json && console.log(line));
         console.log(opts.json ? JSON.stringify(view, null, 2) : renderIncident(view));
         process.exitCode = exitCodeFor(view);
       } finally {
-        await close();
+        await reader.close();
       }
     });
 }

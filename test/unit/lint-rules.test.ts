@@ -54,3 +54,37 @@ test('the environment is read in worker/settings.ts only', async () => {
     [],
   );
 });
+
+test('a command loads its dependencies inside its action', async () => {
+  const eager = [
+    `import { Client } from '@temporalio/client';\nexport const c = Client;\n`,
+    `import { settingsFromEnv } from '../../worker/settings';\nexport const s = settingsFromEnv;\n`,
+    `import { readIncident } from '../incident-state';\nexport const r = readIncident;\n`,
+  ];
+  for (const code of eager) {
+    const found = await ruleIds(code, 'client/commands/status.ts');
+    assert.ok(
+      found.some((m) => m.startsWith('no-restricted-imports') && m.includes('inside its action')),
+      `${code}: ${found.join('; ')}`,
+    );
+  }
+  const allowed = [
+    `import type { Client } from '@temporalio/client';\nexport type C = Client;\n`,
+    `import fs from 'node:fs';\nexport const f = fs;\n`,
+    `import { UserError } from '../user-error';\nexport const u = UserError;\n`,
+    `export async function f() {\n  return (await import('../incident-state')).readIncident;\n}\n`,
+  ];
+  for (const code of allowed) {
+    const found = await ruleIds(code, 'client/commands/status.ts');
+    assert.deepEqual(
+      found.filter((m) => m.startsWith('no-restricted-imports')),
+      [],
+      code,
+    );
+  }
+  // Outside client/commands/ the same eager import is fine.
+  assert.deepEqual(
+    (await ruleIds(eager[0]!, 'client/grpc-reader.ts')).filter((m) => m.startsWith('no-restricted-imports')),
+    [],
+  );
+});
