@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { HTTP_API_PORT_OFFSET } from '../worker/settings';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/search-attributes';
 
 export interface DevServerOptions {
@@ -52,6 +53,8 @@ export async function ensureDevServer(opts: DevServerOptions): Promise<DevServer
   }
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const args = ['server', 'start-dev', '--ip', host, '--port', String(port), '--ui-port', String(opts.uiPort)];
+  // The HTTP API on a known port (not the dev server's random one): the command line reads over it.
+  args.push('--http-port', String(port + HTTP_API_PORT_OFFSET));
   args.push('--log-level', 'warn');
   if (opts.dbFile) {
     fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });

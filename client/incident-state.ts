@@ -1,8 +1,6 @@
-import { WorkflowFailedError } from '@temporalio/client';
-import type { WorkflowHandle } from '@temporalio/client';
 import type { RemediationResult, RemediationState } from '../workflows/incident-types';
-import type { remediateIncident } from '../workflows/remediate-incident';
-import { stateQuery } from '../workflows/operator-api';
+import type { IncidentReader, WorkflowSummary } from './incident-reader';
+import { UserError } from './user-error';
 
 export interface IncidentView {
   id: string;
@@ -21,36 +19,47 @@ export interface IncidentView {
   source: 'query' | 'result' | 'search-attributes';
 }
 
-const QUERY_TIMEOUT_MS = 5000;
+/** How long a running incident's own answer is waited for before the search attribute is shown instead. */
+export const QUERY_TIMEOUT_MS = 5000;
+
+/** The incident's workflow, or a UserError (exit 4) when there is none or it is not an incident. */
+export async function describeIncident(reader: IncidentReader, id: string): Promise<WorkflowSummary> {
+  const d = await reader.describe(id);
+  if (!d) throw new UserError(`Unknown incident '${id}' (no such workflow in namespace ${reader.namespace}).`, 4);
+  if (d.type !== 'remediateIncident')
+    throw new UserError(`Workflow ${id} is a ${d.type}, not an OpsGuard incident.`, 4);
+  return d;
+}
 
 /** What is known about an incident now, from the best source available. */
-export async function readIncident(handle: WorkflowHandle<typeof remediateIncident>): Promise<IncidentView> {
-  const d = await handle.describe();
-  const base = {
-    id: handle.workflowId,
-    workflowStatus: d.status.name,
-    startedAt: d.startTime.toISOString(),
-    closedAt: d.closeTime?.toISOString() ?? null,
-  };
-  const saStatus = d.typedSearchAttributes.getAll().find((p) => p.key.name === 'OpsGuardStatus')?.value;
-  if (d.status.name === 'COMPLETED') {
-    const result = await handle.result();
-    return { ...base, status: result.status, step: 'done', transitions: [], result, failure: null, source: 'result' };
-  }
-  if (d.status.name !== 'RUNNING') {
-    let failure = `workflow ${d.status.name.toLowerCase()}`;
-    try {
-      await handle.result();
-    } catch (err) {
-      if (err instanceof WorkflowFailedError) failure = err.cause?.message ?? err.message;
+export async function readIncident(
+  reader: IncidentReader,
+  id: string,
+  queryTimeoutMs = QUERY_TIMEOUT_MS,
+): Promise<IncidentView> {
+  // Describe and query at once, so a running incident (the usual case: someone checking on it, or
+  // deciding) costs one round trip; a closed workflow refuses the query at once rather than being
+  // replayed, and its close event is read next. (The close event cannot be asked for in parallel:
+  // for a running workflow that request waits for it.)
+  const [d, state] = await Promise.all([describeIncident(reader, id), reader.queryState(id, queryTimeoutMs)]);
+  const base = { id, workflowStatus: d.status, startedAt: d.startTime, closedAt: d.closeTime };
+  if (d.status !== 'RUNNING') {
+    const outcome = (await reader.outcome(id)) ?? { completed: false, failure: 'closed without a close event' };
+    if (outcome.completed) {
+      const result = outcome.result as RemediationResult;
+      return { ...base, status: result.status, step: 'done', transitions: [], result, failure: null, source: 'result' };
     }
-    return { ...base, status: 'failed', step: null, transitions: [], result: null, failure, source: 'result' };
+    return {
+      ...base,
+      status: 'failed',
+      step: null,
+      transitions: [],
+      result: null,
+      failure: outcome.failure,
+      source: 'result',
+    };
   }
-  // Running: ask the workflow itself; without a worker to answer, fall back to the search attribute.
-  const state = await Promise.race([
-    handle.query(stateQuery).catch(() => null),
-    new Promise<null>((resolve) => setTimeout(() => resolve(null), QUERY_TIMEOUT_MS).unref()),
-  ]);
+  // Running: the workflow's own answer; without a worker to answer, the search attribute.
   if (state) {
     return {
       ...base,
@@ -62,6 +71,7 @@ export async function readIncident(handle: WorkflowHandle<typeof remediateIncide
       source: 'query',
     };
   }
+  const saStatus = d.searchAttributes.OpsGuardStatus;
   return {
     ...base,
     status: typeof saStatus === 'string' ? saStatus : 'running',

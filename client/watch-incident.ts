@@ -1,6 +1,5 @@
-import type { WorkflowHandle } from '@temporalio/client';
-import type { remediateIncident } from '../workflows/remediate-incident';
 import { isEnded, isVerified, isWaiting } from '../workflows/incident-types';
+import type { IncidentReader } from './incident-reader';
 import { readIncident } from './incident-state';
 import type { IncidentView } from './incident-state';
 
@@ -11,13 +10,14 @@ export function isSettled(view: IncidentView): boolean {
 
 /** Print each new state transition until the incident ends or waits for a person. */
 export async function watchIncident(
-  handle: WorkflowHandle<typeof remediateIncident>,
+  reader: IncidentReader,
+  id: string,
   print: (line: string) => void,
   pollMs = 1000,
 ): Promise<IncidentView> {
   let shown = 0;
   for (;;) {
-    const view = await readIncident(handle);
+    const view = await readIncident(reader, id);
     for (const t of view.transitions.slice(shown)) print(`[STATE] ${t.step}`);
     shown = Math.max(shown, view.transitions.length);
     if (isSettled(view)) return view;

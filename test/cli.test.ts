@@ -186,3 +186,37 @@ test('opsguard dev: reuses the running server, runs a worker until interrupted, 
   child.kill('SIGINT');
   assert.equal(await exited, 0, 'a clean shutdown on Ctrl-C');
 });
+
+test('the launcher runs the bundle, rebuilds it when a source changes, and says what the source says', async () => {
+  const current = path.join(PROJECT_ROOT, '.build', 'cli', 'current.json');
+  const build = () => JSON.parse(fs.readFileSync(current, 'utf8')) as { dir: string; inputs: string[] };
+  assert.equal((await opsguard(['--help'])).code, 0);
+  const before = build();
+  assert.ok(before.inputs.includes('client/cli.ts') && before.inputs.includes('client/commands/status.ts'));
+  assert.ok(!before.inputs.some((i) => i.startsWith('node_modules/')), 'packages are not inputs (the lock is)');
+  assert.ok(before.inputs.includes('package-lock.json'));
+
+  // A source newer than the build (its content unchanged): the next command rebuilds first.
+  const source = path.join(PROJECT_ROOT, 'client', 'user-error.ts');
+  const future = new Date(Date.now() + 2000);
+  fs.utimesSync(source, future, future);
+  const help = await opsguard(['--help']);
+  assert.equal(help.code, 0, help.stderr);
+  assert.equal(help.stderr, '', 'a rebuild is silent');
+  assert.notEqual(build().dir, before.dir, 'rebuilt into a new folder');
+  assert.equal(build().dir, build().dir);
+  assert.ok(fs.existsSync(path.join(PROJECT_ROOT, '.build', 'cli', build().dir, 'cli.js')));
+
+  // The bundle and the TypeScript source say the same (help of the program and of a command).
+  for (const args of [['--help'], ['status', '--help'], ['remediate', '--help']]) {
+    const fromSource = await new Promise<string>((resolve) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', path.join(PROJECT_ROOT, 'client', 'cli.ts'), ...args],
+        { env: process.env },
+        (_err, stdout) => resolve(stdout),
+      ),
+    );
+    assert.equal((await opsguard(args)).stdout, fromSource, args.join(' '));
+  }
+});

@@ -14,18 +14,17 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { LogLevel, NativeConnectionOptions } from '@temporalio/worker';
+import { PROJECT_ROOT } from './project-root';
+import { SettingsError } from './settings-error';
 
-/** The project folder (where .tools/ and .state/ live), whatever the current directory is. */
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export { PROJECT_ROOT } from './project-root';
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 export const DEFAULT_MODEL = 'gpt-4.1';
 
-/** A configuration mistake: printed as one line, never as a stack trace. */
-export class SettingsError extends Error {}
+export { SettingsError } from './settings-error';
 
 export interface TemporalSettings {
   address: string;
@@ -34,7 +33,15 @@ export interface TemporalSettings {
   secure: boolean;
   /** For NativeConnection.connect (worker) and Connection.connect (client). Holds credentials: never log it. */
   connectionOptions: Pick<NativeConnectionOptions, 'address' | 'tls' | 'apiKey' | 'metadata'>;
+  /**
+   * Temporal's HTTP API (base URL), which the command line's read-only commands (`status`, `watch`,
+   * `list`) use because it answers without loading the gRPC client; null: gRPC only.
+   */
+  httpApi: string | null;
 }
+
+/** A local server's HTTP API listens this many ports above its gRPC port (7233 -> 7243, as Temporal's own defaults). */
+export const HTTP_API_PORT_OFFSET = 10;
 
 export interface ModelSettings {
   modelId: string;
@@ -80,12 +87,43 @@ function temporalFromEnv(env: NodeJS.ProcessEnv): TemporalSettings {
     );
   }
   const { address = DEFAULT_TEMPORAL_ADDRESS, tls, apiKey, metadata } = config.connectionOptions;
+  const secure = !!tls || !!apiKey;
   return {
     address,
     namespace: config.namespace ?? 'default',
-    secure: !!tls || !!apiKey,
+    secure,
     connectionOptions: { address, tls, apiKey, metadata },
+    httpApi: httpApiFromEnv(env, address, secure),
   };
+}
+
+/**
+ * OPSGUARD_TEMPORAL_HTTP_URL when set ('off' turns the HTTP API off); otherwise, for a plaintext
+ * server on this machine, its gRPC port + HTTP_API_PORT_OFFSET (the dev server OpsGuard starts listens
+ * there). Secure clusters are read over gRPC unless a URL is given: their credentials (TLS client
+ * certificates) are not sent over HTTP.
+ */
+function httpApiFromEnv(env: NodeJS.ProcessEnv, address: string, secure: boolean): string | null {
+  const raw = env.OPSGUARD_TEMPORAL_HTTP_URL;
+  if (raw === 'off') return null;
+  if (raw) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new SettingsError(`OPSGUARD_TEMPORAL_HTTP_URL must be an http:// URL or 'off', not '${raw}'`);
+    }
+    if (url.protocol !== 'http:') {
+      throw new SettingsError(
+        `OPSGUARD_TEMPORAL_HTTP_URL must be a plain http:// URL (a local or in-cluster frontend) or 'off', not '${raw}'`,
+      );
+    }
+    return raw.replace(/\/+$/, '');
+  }
+  if (secure) return null;
+  const m = /^(127\.0\.0\.1|localhost|\[::1\]):(\d+)$/.exec(address);
+  if (!m) return null;
+  return `http://${m[1]}:${Number(m[2]) + HTTP_API_PORT_OFFSET}`;
 }
 
 function modelFromEnv(env: NodeJS.ProcessEnv): ModelSettings {

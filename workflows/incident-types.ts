@@ -36,6 +36,13 @@ export const isWaiting = (s: string): boolean => isStatus(s) && STATUSES[s].phas
 /** A fix was verified (whatever the person decided after). */
 export const isVerified = (s: string): boolean => isStatus(s) && STATUSES[s].verified;
 
+/**
+ * The names operators (and `temporal workflow query|signal|update --name ...`) use. operator-api.ts
+ * defines the typed query, signals and updates with them; readers that do not load the workflow SDK
+ * (the command line's HTTP reads) use them directly.
+ */
+export const OPERATOR_API = { stateQuery: 'state', approve: 'approve', reject: 'reject' } as const;
+
 /** A person's decision on a verified fix, or the approval timeout's. */
 export interface ApprovalDecision {
   decision: 'approved' | 'rejected' | 'expired';

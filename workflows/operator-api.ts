@@ -4,10 +4,11 @@
  * once; refused with the reason when the incident is not awaiting approval).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { OPERATOR_API } from './incident-types';
 import type { ApprovalDecision, ApproveArgs, RejectArgs, RemediationState } from './incident-types';
 
-export const stateQuery = defineQuery<RemediationState>('state');
-export const approveSignal = defineSignal<[ApproveArgs]>('approve');
-export const rejectSignal = defineSignal<[RejectArgs]>('reject');
-export const approveUpdate = defineUpdate<ApprovalDecision, [ApproveArgs]>('approve');
-export const rejectUpdate = defineUpdate<ApprovalDecision, [RejectArgs]>('reject');
+export const stateQuery = defineQuery<RemediationState>(OPERATOR_API.stateQuery);
+export const approveSignal = defineSignal<[ApproveArgs]>(OPERATOR_API.approve);
+export const rejectSignal = defineSignal<[RejectArgs]>(OPERATOR_API.reject);
+export const approveUpdate = defineUpdate<ApprovalDecision, [ApproveArgs]>(OPERATOR_API.approve);
+export const rejectUpdate = defineUpdate<ApprovalDecision, [RejectArgs]>(OPERATOR_API.reject);

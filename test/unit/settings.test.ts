@@ -56,6 +56,8 @@ test('a wrong value is a SettingsError naming the variable', () => {
     [{ OPSGUARD_OPENAI_API: 'completions' }, /OPSGUARD_OPENAI_API must be 'chat' or 'responses'/],
     [{ OPSGUARD_UI_PORT: 'eighty' }, /OPSGUARD_UI_PORT must be a positive number, not 'eighty'/],
     [{ OPSGUARD_DECISION_TIMEOUT_MS: '-1' }, /OPSGUARD_DECISION_TIMEOUT_MS must be a positive number/],
+    [{ OPSGUARD_TEMPORAL_HTTP_URL: '127.0.0.1:7243' }, /OPSGUARD_TEMPORAL_HTTP_URL must be an http:\/\/ URL or 'off'/],
+    [{ OPSGUARD_TEMPORAL_HTTP_URL: 'https://temporal.internal:7243' }, /must be a plain http:\/\/ URL/],
     [
       {
         TEMPORAL_TLS_CLIENT_CERT_PATH: '/nonexistent/client.pem',
@@ -113,5 +115,22 @@ test("Temporal's own configuration: environment variables, API keys and temporal
     settingsFromEnv({ TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'prod', TEMPORAL_NAMESPACE: 'staging' }).temporal
       .namespace,
     'staging',
+  );
+});
+
+test("the command line's HTTP API: the local server's by default, never a secure cluster's unless asked", () => {
+  const http = (env: Record<string, string>) => settingsFromEnv(env).temporal.httpApi;
+  assert.equal(http({}), 'http://127.0.0.1:7243', 'the dev server OpsGuard starts: gRPC port + 10');
+  assert.equal(http({ TEMPORAL_ADDRESS: 'localhost:17233' }), 'http://localhost:17243');
+  assert.equal(
+    http({ TEMPORAL_ADDRESS: 'temporal.internal:7233' }),
+    null,
+    'another machine: gRPC unless a URL is given',
+  );
+  assert.equal(http({ TEMPORAL_API_KEY: 'k' }), null, 'credentials are not sent over plain HTTP');
+  assert.equal(http({ OPSGUARD_TEMPORAL_HTTP_URL: 'off' }), null);
+  assert.equal(
+    http({ TEMPORAL_ADDRESS: 'temporal.internal:7233', OPSGUARD_TEMPORAL_HTTP_URL: 'http://temporal.internal:7243/' }),
+    'http://temporal.internal:7243',
   );
 });
