@@ -125,7 +125,8 @@ test('approve by update: the decision is answered at once and lands in the resul
   );
   assert.match(
     text,
-    /runReproductions\s+run the reproduction 3x in fresh containers \(must FAIL\): reproduction \[exit 1 KeyError; exit 1 KeyError; exit 1 KeyError\]/,
+    // Each run described by the same helper the workflow's [DOCKER] lines use (workflows/summaries.ts).
+    /runReproductions\s+run the reproduction 3x in fresh containers \(must FAIL\): reproduction \[exit code 1, KeyError: 'user' \(\d+ ms\); exit code 1, KeyError: 'user' \(\d+ ms\); exit code 1, KeyError: 'user' \(\d+ ms\)\]/,
   );
   assert.match(text, /gate 2 \(fix 1\)\s+PASSED/);
   assert.match(text, /update approve accepted\s+by alice — reviewed patch\.diff/);
