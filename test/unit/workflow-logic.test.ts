@@ -188,6 +188,15 @@ test('decisions in the wrong state are refused with the reason; a signal without
     await gate; // hold the incident in fix_attempt_1 while decisions arrive
     return await slowFix(args);
   };
+  // Hold it in record_decision too, so the late reject below meets a running workflow (and its
+  // validator) rather than racing the workflow's completion.
+  let recorded: () => void = () => undefined;
+  const recordGate = new Promise<void>((r) => (recorded = r));
+  const slowRecord = activities.recordDecision.bind(activities);
+  activities.recordDecision = async (args) => {
+    await recordGate;
+    return await slowRecord(args);
+  };
   const refusals = await withStubbedWorker(activities, async ({ env, taskQueue }) => {
     const h = await env.client.workflow.start<typeof remediateIncident>('remediateIncident', {
       taskQueue,
@@ -213,6 +222,7 @@ test('decisions in the wrong state are refused with the reason; a signal without
     await refused(h.executeUpdate(approveUpdate, { args: [{ by: '' }] }));
     await h.executeUpdate(approveUpdate, { args: [{ by: 'alice' }] });
     await refused(h.executeUpdate(rejectUpdate, { args: [{ by: 'bob', reason: 'too late' }] }));
+    recorded();
     const result: RemediationResult = await h.result();
     return { out, result };
   });
