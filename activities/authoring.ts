@@ -17,6 +17,7 @@ import type { IncidentPaths } from './incident-paths';
 import type { ModelClient } from './model-client';
 import { parseFixAnswer, parseReproductionAnswer } from './model-answers';
 import { FIX_SYSTEM, PR_SYSTEM, REPRODUCTION_SYSTEM, fixPrompt, prPrompt, reproductionPrompt } from './prompts';
+import type { SandboxFacts } from './prompts';
 import { readSourceFiles } from './source-files';
 import { readContext } from './workspace';
 
@@ -25,6 +26,12 @@ async function pinScript(file: string, content: string): Promise<string> {
   await writeFileAtomic(file, content);
   await fs.chmod(file, 0o444);
   return sha256(content);
+}
+
+/** The prepared Python and packages (prepare-environment.ts), or null for incidents without that step. */
+async function readSandboxFacts(paths: IncidentPaths): Promise<SandboxFacts | null> {
+  const text = await fs.readFile(paths.environment, 'utf8').catch(() => null);
+  return text ? (JSON.parse(text) as SandboxFacts) : null;
 }
 
 export async function writeReproduction(
@@ -45,6 +52,7 @@ export async function writeReproduction(
         : 'an unknown location',
       files: await readSourceFiles(paths.baseline, ctx.relevantFiles),
       feedback: args.feedback,
+      sandbox: await readSandboxFacts(paths),
     }),
   });
   const dir = paths.attempt('reproduce', args.attempt);
@@ -77,6 +85,7 @@ export async function writeFix(
       reproductionStderr: (await fs.readFile(args.reproductionStderrPath, 'utf8')).slice(-4000),
       files: await readSourceFiles(paths.baseline, ctx.relevantFiles),
       feedback: args.feedback,
+      sandbox: await readSandboxFacts(paths),
     }),
   });
   const dir = paths.attempt('fix', args.attempt);

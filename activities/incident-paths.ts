@@ -12,6 +12,8 @@ export interface IncidentPaths {
   workspace: string;
   /** Incident context the activities share (error log, traceback, relevant files). */
   context: string;
+  /** The prepared Python and packages, for the prompts (prepare-environment.ts). */
+  environment: string;
   attempt(kind: 'reproduce' | 'fix' | 'tests', n: number | string): string;
 }
 
@@ -24,6 +26,7 @@ export function incidentPaths(roots: { artifactsDir: string; workDir: string }, 
     baseline: path.join(workDir, 'baseline'),
     workspace: path.join(workDir, 'workspace'),
     context: path.join(workDir, 'context.json'),
+    environment: path.join(workDir, 'environment.json'),
     attempt: (kind, n) => path.join(artifactDir, 'attempts', `${kind}-${n}`),
   };
 }

@@ -10,6 +10,7 @@ import type {
   ApplyFixResult,
   OpsGuardActivities,
   PatchPolicy,
+  PrepareEnvironmentArgs,
   RecordDecisionArgs,
   RestoreWorkspaceArgs,
   RunRepoTestsArgs,
@@ -33,6 +34,10 @@ import { recordDecision, writeArtifacts } from './proof-artifacts';
 import { runReproductions } from './reproduction-runs';
 import { runRepoTests } from './test-runs';
 import { restoreWorkspace, setupWorkspace } from './workspace';
+import { cacheEntry } from './dependency-cache';
+import { prepareEnvironment } from './prepare-environment';
+import type { EnvironmentDeps } from './prepare-environment';
+import type { RunEnvironment } from '../sandbox/guarded-run';
 
 export interface ActivityDeps {
   docker: Docker;
@@ -40,6 +45,8 @@ export interface ActivityDeps {
   workDir: string;
   /** Used when the incident does not name an image. */
   defaultImage: string;
+  /** Pythons, the dependency cache, the package index (worker/settings.ts EnvironmentSettings). */
+  environment: Omit<EnvironmentDeps, 'docker' | 'defaultImage'>;
   /** Built on first use, so incidents that need no model (infra) never need one configured. */
   model?: () => ModelClient;
   patchPolicy?: Partial<PatchPolicy>;
@@ -60,8 +67,17 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
   };
   const sandbox = (c: SandboxChoice) => {
     const { memoryMb, cpus, timeoutSeconds } = c.limits ?? {};
+    const env = c.environment;
+    const environment: RunEnvironment | undefined = env
+      ? {
+          depsDir: env.depsKey ? cacheEntry(deps.environment.cacheDir, env.depsKey).site : null,
+          pythonPaths: env.pythonPaths,
+          env: env.env,
+        }
+      : undefined;
     return {
       image: c.image ?? deps.defaultImage,
+      environment,
       limits: withDefaults({
         ...(memoryMb !== undefined ? { memoryMb } : {}),
         ...(cpus !== undefined ? { cpus } : {}),
@@ -75,6 +91,15 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
 
     async setupWorkspace(args: SetupWorkspaceArgs) {
       return await setupWorkspace(deps, args);
+    },
+
+    /** The profile, the Python and the dependencies (installed once per image and declarations). */
+    async prepareEnvironment(args: PrepareEnvironmentArgs) {
+      return await prepareEnvironment(
+        { ...deps.environment, docker: deps.docker, defaultImage: deps.defaultImage },
+        paths(args.incidentId),
+        args,
+      );
     },
 
     /** The reproduction and (with maxVariants) hidden variants: other inputs, same bug. */
@@ -111,10 +136,12 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
 
     async runRepoTests(args: RunRepoTestsArgs) {
       const p = paths(args.incidentId);
-      const { image, limits } = sandbox(args);
+      const { image, limits, environment } = sandbox(args);
       return await runRepoTests(deps.docker, p, {
         ...args,
         image,
+        environment,
+        testArgs: args.environment?.testArgs,
         limits: { ...limits, timeoutSeconds: args.limits?.testsTimeoutSeconds ?? DEFAULT_TESTS_TIMEOUT_SECONDS },
         perTestSeconds: args.limits?.perTestSeconds ?? DEFAULT_PER_TEST_SECONDS,
         outDir: path.join(p.artifactDir, 'attempts', args.label),

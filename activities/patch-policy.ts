@@ -6,6 +6,7 @@
 import path from 'node:path';
 
 import type { PatchPolicy } from '../workflows/incident-types';
+import { globToRegExp } from '../workflows/repo-profile';
 
 export const DEFAULT_PATCH_POLICY: PatchPolicy = {
   allowTestChanges: false,
@@ -42,6 +43,8 @@ export function refusePath(rel: string, policy: PatchPolicy): string | null {
   if (STARTUP_HOOKS.has(base) || base.endsWith('.pth'))
     return `${rel}: interpreter start-up hooks (sitecustomize, usercustomize, .pth) are refused`;
   if (CI_PATHS.some((re) => re.test(rel))) return `${rel}: CI configuration is refused`;
+  const protectedBy = (policy.protectedPaths ?? []).find((glob) => globToRegExp(glob).test(rel));
+  if (protectedBy) return `${rel}: the repository profile protects ${protectedBy}; a fix may not change it`;
   if (!policy.allowTestChanges) {
     if (TEST_RUNNER_CONFIG.has(base))
       return `${rel}: test-runner configuration (conftest.py, pytest.ini, tox.ini) is refused; fix the code, not the tests`;

@@ -27,6 +27,19 @@ function feedbackSection(feedback: AttemptFeedback[]): string {
   return `\n\n## Earlier attempts (do not repeat them)\n${items.join('\n\n')}`;
 }
 
+/** What the scripts and the fix run on: the Python version (write for it) and the installed packages. */
+export interface SandboxFacts {
+  python: string;
+  installed: string[];
+}
+
+function sandboxSection(env: SandboxFacts | null): string {
+  if (!env) return '';
+  const shown = env.installed.slice(0, 60);
+  const more = env.installed.length > shown.length ? ` and ${env.installed.length - shown.length} more` : '';
+  return `\n\n## Sandbox\nPython ${env.python} (write for this version). Installed packages: ${shown.length ? shown.join(', ') + more : 'none beyond pytest'}.`;
+}
+
 export const REPRODUCTION_SYSTEM = `OpsGuard task: write_reproduction
 You write a standalone Python 3 script that reproduces a bug in a repository.
 Rules:
@@ -35,7 +48,7 @@ Rules:
 - If the incident is a failed check (an assert in a job or a test that caught a wrong result), reproduce it with the same kind of check: compute the value with the repository's code and assert what that check asserts. An assertion on constants (assert False) is not a reproduction.
 - While the bug is present the script must end with that uncaught exception, every time it runs. Once the bug is fixed it must run to its end and exit 0.
 - One process: do not start subprocesses, and do not inspect the interpreter (frames, gc, ctypes, /proc): OpsGuard stops a run that does.
-- Standard library only, no network, write only under /tmp, finish within seconds.
+- Use only the standard library, the repository and the packages the Sandbox section lists; no network, write only under /tmp, finish within seconds.
 Answer with the script in one \`\`\`python code block. Then add up to 3 variants, each in its own \`\`\`python block: complete scripts that reproduce the same bug the same way with other inputs (other values, sizes, edge cases). The fix's author never sees them; they check that the fix works beyond your first script's input.`;
 
 export function reproductionPrompt(args: {
@@ -44,11 +57,12 @@ export function reproductionPrompt(args: {
   location: string;
   files: SourceFile[];
   feedback: AttemptFeedback[];
+  sandbox?: SandboxFacts | null;
 }): string {
   return `## Incident log
 ${fence('text', args.errorLog)}
 
-The exception to reproduce: ${args.exceptionType}, raised in ${args.location}.
+The exception to reproduce: ${args.exceptionType}, raised in ${args.location}.${sandboxSection(args.sandbox ?? null)}
 
 ## Relevant source files
 ${sources(args.files)}${feedbackSection(args.feedback)}`;
@@ -69,9 +83,10 @@ export function fixPrompt(args: {
   reproductionStderr: string;
   files: SourceFile[];
   feedback: AttemptFeedback[];
+  sandbox?: SandboxFacts | null;
 }): string {
   return `## Incident log
-${fence('text', args.errorLog)}
+${fence('text', args.errorLog)}${sandboxSection(args.sandbox ?? null)}
 
 ## Reproduction script (fails now, must pass after your fix; you cannot change it)
 ${fence('python', args.reproduction)}

@@ -35,7 +35,13 @@ const FIDELITY: Record<string, string> = {
 };
 
 /** Every check of the proof for the accepted fix, in order: gate 1, gate 2, tests. */
-export function proofChecks(repro: ReproductionAttempt, fix: FixAttempt): ProofCheck[] {
+/** The guard's tripwire is enforced on Python 3.11 and later only (sandbox/runner/opsguard_guard.py). */
+export function tripwireEnforced(python: string | null | undefined): boolean {
+  const m = /^3\.(\d+)/.exec(python ?? '');
+  return !m || Number(m[1]) >= 11; // unknown (a named image): the runner itself notes when it is not
+}
+
+export function proofChecks(repro: ReproductionAttempt, fix: FixAttempt, python?: string | null): ProofCheck[] {
   const runs = repro.runs?.length ?? (repro.run ? 1 : 0);
   const variants = repro.variants ?? [];
   const kept = variants.filter((v) => v.gate.passed);
@@ -53,6 +59,15 @@ export function proofChecks(repro: ReproductionAttempt, fix: FixAttempt): ProofC
         : 'the model wrote no hidden variant',
     },
     ...(fix.checks ?? [{ name: 'reproduction passes', status: 'passed', detail: fix.gate.reason }]),
+    ...(tripwireEnforced(python)
+      ? []
+      : [
+          {
+            name: 'tripwire (introspection by changed code ends the run)',
+            status: 'not_run' as const,
+            detail: `not enforced on Python ${python}: it raises too few audit events (gc, frame attributes) and some from ordinary code; verdicts are still signed`,
+          },
+        ]),
   ];
 }
 
@@ -66,7 +81,7 @@ function evidence(
 ): string {
   const before = repro.run;
   const after = fix.run;
-  const checks = proofChecks(repro, fix);
+  const checks = proofChecks(repro, fix, result.environment?.python);
   const notRun = checks.filter((c) => c.status === 'not_run');
   const lines = [
     '---',
@@ -74,6 +89,11 @@ function evidence(
     '',
     `- Incident: \`${result.incidentId}\`; classification: ${result.classification?.reason ?? 'n/a'}`,
     `- Sandbox: image \`${input.image}\` (${before?.imageId ?? 'n/a'}), network none, ${before?.limits.memoryMb} MiB, ${before?.limits.cpus} CPU, ${before?.limits.timeoutSeconds} s deadline, fresh container per run; every verdict signed by OpsGuard's runner with a per-run key`,
+    ...(result.environment
+      ? [
+          `- Python ${result.environment.pythonFull ?? result.environment.python ?? 'unknown'} (${result.environment.pythonReason}); ${result.environment.installed.length} packages from ${result.environment.declarationFiles.join(', ') || 'no declarations'} (${result.environment.cacheHit ? 'cache hit' : 'prepared for this incident'}, key \`${result.environment.depsKey?.slice(0, 12) ?? 'none'}\`), mounted read-only`,
+        ]
+      : []),
     `- Gate 1 criterion: ${result.reproductionCriterion ?? 'n/a'}`,
     `- Fidelity rule applied: ${repro.rule ? FIDELITY[repro.rule] : 'n/a'}`,
     ...(result.redactions.length
@@ -191,6 +211,7 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
       unclassified: 'Not classified: no remediation attempted',
       reproduction_failed: 'The bug could not be reproduced',
       fix_failed: 'No fix could be verified',
+      environment_failed: "The repository's environment could not be prepared",
     };
     await writeFileAtomic(
       out['failure_report.md'],
@@ -219,6 +240,7 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
     reason: result.reason,
     input,
     classification: result.classification,
+    environment: result.environment ?? null,
     redactions: result.redactions,
     reproductionCriterion: result.reproductionCriterion,
     fidelityRule: result.fidelityRule ?? null,
@@ -230,7 +252,7 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
       gate2: accepted?.variantRuns?.find((r) => r.name === v.name)?.passed ?? null,
     })),
     hiddenVariantChecked: (accepted?.variantRuns?.length ?? 0) > 0,
-    checks: acceptedRepro && accepted ? proofChecks(acceptedRepro, accepted) : [],
+    checks: acceptedRepro && accepted ? proofChecks(acceptedRepro, accepted, result.environment?.python) : [],
     reproductionAttempts: result.reproductionAttempts,
     baselineTests: result.baselineTests,
     fixAttempts: result.fixAttempts,

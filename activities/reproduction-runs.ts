@@ -9,6 +9,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
 import { IN_CONTAINER, runGuarded } from '../sandbox/guarded-run';
+import type { RunEnvironment } from '../sandbox/guarded-run';
 import type { SandboxLimits } from '../sandbox/limits';
 import type { ScriptRuns, ScriptToRun } from '../workflows/incident-types';
 import { guardSpecFor } from './changed-files';
@@ -29,6 +30,7 @@ export interface ReproductionRunsRequest {
   image: string;
   limits: SandboxLimits;
   parallel: number;
+  environment?: RunEnvironment;
 }
 
 /** Run `tasks` with at most `n` at once, keeping their order. */
@@ -78,11 +80,11 @@ export async function runReproductions(
           scripts: [{ hostPath: s.path, name: `${s.name}.py` }],
           incidentId: req.incidentId,
           purpose: req.changed ? 'verification' : 'reproduction',
+          environment: req.environment,
           signal,
           spec: {
             script: inContainer,
             scripts: [inContainer],
-            sys_path: [IN_CONTAINER.workspace],
             memory_limit_bytes: memoryLimitBytes(req.limits),
             ...guard,
           },

@@ -8,7 +8,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { IN_CONTAINER, runGuarded, SANDBOX_ENV } from '../sandbox/guarded-run';
+import { containerPythonPaths, environmentMounts, IN_CONTAINER, runGuarded, SANDBOX_ENV } from '../sandbox/guarded-run';
+import type { RunEnvironment } from '../sandbox/guarded-run';
 import type { GuardedRunResult } from '../sandbox/guarded-run';
 import type { SandboxLimits } from '../sandbox/limits';
 import { runInSandbox } from '../sandbox/run-container';
@@ -35,6 +36,10 @@ export interface TestRunRequest {
   /** The whole run's limits (its deadline is the container's). */
   limits: SandboxLimits;
   perTestSeconds: number;
+  /** The prepared dependencies, import paths and profile variables. */
+  environment?: RunEnvironment;
+  /** pytest arguments from the repository profile (the test selection). */
+  testArgs?: string[];
   /** Baseline run: the incident's signature, to infer fail-to-pass tests. */
   incident?: IncidentSignature;
   /** After a patch: what it changed (coverage contexts, the tripwire's suspects). */
@@ -131,10 +136,11 @@ export async function runRepoTests(docker: Docker, paths: IncidentPaths, req: Te
       incidentId: req.incidentId,
       purpose: 'tests',
       signal,
+      environment: req.environment,
       spec: {
+        pytest_args: req.testArgs ?? [],
         per_test_seconds: req.perTestSeconds,
         memory_limit_bytes: memoryLimitBytes(req.limits),
-        sys_path: [IN_CONTAINER.workspace],
         ...guard,
       },
     }),
@@ -184,9 +190,19 @@ async function runCustomCommand(
     runInSandbox(docker, {
       image: req.image,
       argv: command,
-      env: { ...SANDBOX_ENV, PYTHONPATH: IN_CONTAINER.workspace },
+      env: {
+        ...req.environment?.env,
+        ...SANDBOX_ENV,
+        PYTHONPATH: [
+          ...containerPythonPaths(req.environment),
+          ...(req.environment?.depsDir ? [IN_CONTAINER.deps] : []),
+        ].join(':'),
+      },
       workdir: IN_CONTAINER.workspace,
-      mounts: [{ hostPath: paths.workspace, containerPath: IN_CONTAINER.workspace, readOnly: true }],
+      mounts: [
+        { hostPath: paths.workspace, containerPath: IN_CONTAINER.workspace, readOnly: true },
+        ...environmentMounts(req.environment),
+      ],
       limits: req.limits,
       incidentId: req.incidentId,
       purpose: 'tests',

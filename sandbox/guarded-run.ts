@@ -23,6 +23,8 @@ export const IN_CONTAINER = {
   spec: '/opsguard/spec.json',
   records: '/opsguard/records',
   scripts: '/opsguard/scripts',
+  /** The prepared dependencies (a flat pip --target folder), read-only. */
+  deps: '/opsguard/deps',
 } as const;
 
 /**
@@ -51,6 +53,29 @@ export const SANDBOX_ENV = {
 
 export type GuardedEntry = 'opsguard_runner.py' | 'opsguard_tests.py';
 
+/** A run's environment on the host: the prepared dependencies and the repository's import paths. */
+export interface RunEnvironment {
+  /** The prepared site folder on the host (null: nothing installed). */
+  depsDir: string | null;
+  /** Repository-relative folders put first on sys.path ('.', 'src'). */
+  pythonPaths: string[];
+  /** Non-secret variables from the repository profile (OpsGuard's own win). */
+  env: Record<string, string>;
+}
+
+/** The container paths of a run's sys.path entries. */
+export function containerPythonPaths(environment: RunEnvironment | undefined): string[] {
+  if (!environment) return [IN_CONTAINER.workspace];
+  return environment.pythonPaths.map((p) => (p === '.' ? IN_CONTAINER.workspace : `${IN_CONTAINER.workspace}/${p}`));
+}
+
+/** The mounts and spec fields a run's environment adds. */
+export function environmentMounts(environment: RunEnvironment | undefined): SandboxMount[] {
+  return environment?.depsDir
+    ? [{ hostPath: environment.depsDir, containerPath: IN_CONTAINER.deps, readOnly: true }]
+    : [];
+}
+
 export interface GuardedRunSpec {
   entry: GuardedEntry;
   image: string;
@@ -63,6 +88,7 @@ export interface GuardedRunSpec {
   scripts?: { hostPath: string; name: string }[];
   /** The entry point's spec (changed files, script, test options...); workspace and records are added. */
   spec: Record<string, unknown>;
+  environment?: RunEnvironment;
   incidentId?: string;
   purpose?: string;
   signal?: AbortSignal;
@@ -81,7 +107,17 @@ export async function runGuarded(docker: Docker, run: GuardedRunSpec): Promise<G
   const recordsPath = path.join(run.runDir, 'records');
   await fs.writeFile(
     specPath,
-    JSON.stringify({ ...run.spec, workspace: IN_CONTAINER.workspace, records: IN_CONTAINER.records }, null, 2),
+    JSON.stringify(
+      {
+        ...run.spec,
+        workspace: IN_CONTAINER.workspace,
+        records: IN_CONTAINER.records,
+        sys_path: containerPythonPaths(run.environment),
+        ...(run.environment?.depsDir ? { deps_dir: IN_CONTAINER.deps, thirdparty_dirs: [IN_CONTAINER.deps] } : {}),
+      },
+      null,
+      2,
+    ),
   );
   // The container's user (nobody) may append to this one file; the folder it is in stays ours.
   await fs.writeFile(recordsPath, '');
@@ -97,13 +133,14 @@ export async function runGuarded(docker: Docker, run: GuardedRunSpec): Promise<G
       containerPath: `${IN_CONTAINER.scripts}/${s.name}`,
       readOnly: true,
     })),
+    ...environmentMounts(run.environment),
   ];
   const sandbox = await runInSandbox(docker, {
     image: run.image,
     // -I: isolated mode, so PYTHONPATH and files in the workspace cannot shadow the runner's imports.
     // It also ignores PYTHONUNBUFFERED and PYTHONDONTWRITEBYTECODE, hence -u and -B.
     argv: ['python3', '-I', '-u', '-B', `${IN_CONTAINER.runner}/${run.entry}`],
-    env: SANDBOX_ENV,
+    env: { ...run.environment?.env, ...SANDBOX_ENV },
     workdir: IN_CONTAINER.workspace,
     mounts,
     limits: run.limits,

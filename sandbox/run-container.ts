@@ -15,6 +15,11 @@ export interface SandboxRunSpec {
   argv: string[];
   workdir?: string;
   mounts?: SandboxMount[];
+  /**
+   * 'none' (the default, every run of the code under test) or 'bridge': only the dependency
+   * preparation container reaches a network (the package index).
+   */
+  network?: 'none' | 'bridge';
   /** The container's whole environment: nothing of the host's is passed in. */
   env?: Record<string, string>;
   limits: SandboxLimits;
@@ -60,7 +65,7 @@ export function hostConfigFor(spec: SandboxRunSpec): Docker.HostConfig {
   const { limits } = spec;
   const memoryBytes = limits.memoryMb * 1024 * 1024;
   return {
-    NetworkMode: 'none',
+    NetworkMode: spec.network ?? 'none',
     Memory: memoryBytes,
     MemorySwap: memoryBytes, // equal to Memory: no swap on top (unset would mean 2x)
     NanoCpus: Math.round(limits.cpus * 1e9),
@@ -129,7 +134,7 @@ export async function runInSandbox(docker: Docker, spec: SandboxRunSpec): Promis
     AttachStdin: spec.stdin !== undefined,
     AttachStdout: true,
     AttachStderr: true,
-    NetworkDisabled: true,
+    NetworkDisabled: (spec.network ?? 'none') === 'none',
     Labels: labels,
     HostConfig: hostConfigFor(spec),
   });

@@ -117,8 +117,10 @@ function assertVerified(run: RemediationRun, expected: { repro: number; fix: num
 test('reproduced and fixed on the first tries (chat completions API)', async () => {
   const run = await remediate({ example: 'config-loader', turns: [REPRO_OK, FIX_OK, PR_OK] });
   assertVerified(run, { repro: 1, fix: 1 });
-  // Gate 1 runs the reproduction 3 times, the baseline tests once, gate 2 the reproduction 3 times, the tests once.
-  assert.equal(run.containers.created, 8);
+  // The environment is prepared once (one container, even with nothing to install: it reads the
+  // interpreter and setup.py); gate 1 runs the reproduction 3 times, the baseline tests once, gate 2
+  // the reproduction 3 times, the tests once.
+  assert.equal(run.containers.created, 9);
   assert.ok(run.model.requests.every((r) => r.path === '/v1/chat/completions'));
 });
 

@@ -25,12 +25,17 @@ import { fixRunVerdict } from '../workflows/fix-gate';
 import { reproductionRunVerdict } from '../workflows/reproduction-gate';
 import type { RunSummary } from '../workflows/incident-types';
 import { sandboxImage } from './support/docker';
-import { EXAMPLES, hashTree } from './support/remediation-harness';
+import { EXAMPLES, hashTree, testEnvironment } from './support/remediation-harness';
 
 const docker = dockerFromEnv();
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-abuse-'));
 const roots = { artifactsDir: path.join(root, 'artifacts'), workDir: path.join(root, 'work') };
-const activities = createActivities({ docker, ...roots, defaultImage: sandboxImage() });
+const activities = createActivities({
+  docker,
+  ...roots,
+  defaultImage: sandboxImage(),
+  environment: testEnvironment(path.join(root, 'cache')),
+});
 const INCIDENT = { type: 'KeyError', location: { file: 'app/config_loader.py', func: 'database_url' } };
 
 let n = 0;

@@ -12,6 +12,7 @@
  * not in Settings at all (modelApiKey() is read by the model client only), and Temporal's credentials
  * stay inside `temporal.connectionOptions`, which nothing prints.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
@@ -52,6 +53,27 @@ export interface ModelSettings {
   keyConfigured: boolean;
 }
 
+/** Where the sandbox's Pythons and the repositories' dependencies come from (activities/prepare-environment.ts). */
+export interface EnvironmentSettings {
+  /** Prepared dependency folders, keyed by (image id, declarations): $OPSGUARD_CACHE_DIR/deps/<key>/. */
+  cacheDir: string;
+  /** Python version -> sandbox image (OPSGUARD_PYTHON_IMAGES="3.9=img,3.11=img"). */
+  pythonImages: Record<string, string>;
+  /** Folder holding pip's wheel (scripts/setup/sandbox-image.sh fetches it). */
+  pipWheelDir: string;
+  /** CA bundle the preparation container trusts for the package index (null: the image's own). */
+  caBundle: string | null;
+  /** The package index (PIP_INDEX_URL in the preparation container only; may hold credentials). */
+  indexUrl: string | null;
+  prepareTimeoutSeconds: number;
+}
+
+export const DEFAULT_PYTHON_IMAGES: Record<string, string> = {
+  '3.9': 'opsguard/sandbox-python:3.9',
+  '3.11': 'opsguard/sandbox-python:3.11',
+  '3.13': 'opsguard/sandbox-python:3.13',
+};
+
 export interface Settings {
   temporal: TemporalSettings;
   taskQueue: string;
@@ -62,6 +84,7 @@ export interface Settings {
   /** Root of per-incident isolated workspaces. */
   workDir: string;
   sandboxImage: string;
+  environment: EnvironmentSettings;
   temporalBin: string;
   stateDir: string;
   /** The worker runtime's log level (operator lines are printed whatever it is). */
@@ -147,6 +170,37 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number):
   return n;
 }
 
+function pythonImagesFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const raw = env.OPSGUARD_PYTHON_IMAGES;
+  if (!raw) return { ...DEFAULT_PYTHON_IMAGES };
+  const out: Record<string, string> = {};
+  for (const pair of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const m = /^(3\.\d{1,2})=(\S+)$/.exec(pair);
+    if (!m?.[1] || !m[2])
+      throw new SettingsError(
+        `OPSGUARD_PYTHON_IMAGES holds VERSION=IMAGE pairs such as '3.9=my/python:3.9', not '${pair}'`,
+      );
+    out[m[1]] = m[2];
+  }
+  return out;
+}
+
+function caBundleFromEnv(env: NodeJS.ProcessEnv): string | null {
+  const raw = env.OPSGUARD_PREPARE_CA_BUNDLE;
+  if (raw === 'off') return null;
+  if (raw) {
+    if (!fs.existsSync(raw)) throw new SettingsError(`OPSGUARD_PREPARE_CA_BUNDLE names ${raw}, which does not exist`);
+    return path.resolve(raw);
+  }
+  // The host's trust store: where TLS is re-signed by a local authority, only the host trusts it.
+  for (const candidate of [env.SSL_CERT_FILE, '/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt'])
+    if (candidate && fs.existsSync(candidate)) return candidate;
+  return null;
+}
+
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings {
   const home = path.resolve(env.OPSGUARD_HOME ?? path.join(PROJECT_ROOT, '.opsguard'));
   const logLevel = (env.OPSGUARD_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
@@ -162,6 +216,14 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
     artifactsDir: path.resolve(env.OPSGUARD_ARTIFACTS_DIR ?? path.join(home, 'artifacts')),
     workDir: path.resolve(env.OPSGUARD_WORK_DIR ?? path.join(home, 'work')),
     sandboxImage: env.OPSGUARD_SANDBOX_IMAGE ?? 'opsguard/sandbox-python:3.11',
+    environment: {
+      cacheDir: path.resolve(env.OPSGUARD_CACHE_DIR ?? path.join(home, 'cache')),
+      pythonImages: pythonImagesFromEnv(env),
+      pipWheelDir: path.resolve(env.OPSGUARD_PIP_WHEEL_DIR ?? path.join(PROJECT_ROOT, '.tools', 'pip')),
+      caBundle: caBundleFromEnv(env),
+      indexUrl: env.OPSGUARD_PACKAGE_INDEX_URL || null,
+      prepareTimeoutSeconds: positiveNumber(env, 'OPSGUARD_PREPARE_TIMEOUT_SECONDS', 900),
+    },
     temporalBin: env.OPSGUARD_TEMPORAL_BIN ?? path.join(PROJECT_ROOT, '.tools', 'bin', 'temporal'),
     stateDir: path.resolve(env.OPSGUARD_STATE_DIR ?? path.join(PROJECT_ROOT, '.state')),
     logLevel,

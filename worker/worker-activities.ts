@@ -14,6 +14,7 @@ export function workerActivities(settings: Settings) {
     artifactsDir: settings.artifactsDir,
     workDir: settings.workDir,
     defaultImage: settings.sandboxImage,
+    environment: settings.environment,
     model: () => createModelClient({ ...settings.model, apiKey: modelApiKey() }),
   });
 }

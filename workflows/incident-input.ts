@@ -3,6 +3,7 @@
  * Unknown or malformed fields are refused with a clear message (the workflow fails non-retryably).
  */
 import { z } from 'zod';
+import { RepositoryProfileSchema } from './repo-profile';
 
 /** Inclusive bounds of the sandbox limits an input may ask for, so a typo cannot ask for 512 GiB. */
 export const LIMIT_BOUNDS = {
@@ -46,6 +47,9 @@ export const IncidentInputSchema = z.strictObject({
       allowTestChanges: z.boolean({ error: 'patchPolicy.allowTestChanges must be true or false' }),
       allowBroadExcept: z.boolean({ error: 'patchPolicy.allowBroadExcept must be true or false' }),
       allowIntrospection: z.boolean({ error: 'patchPolicy.allowIntrospection must be true or false' }),
+      protectedPaths: z
+        .array(z.string().min(1), { error: 'patchPolicy.protectedPaths holds globs such as "migrations/**"' })
+        .max(200),
     })
     .partial()
     .optional(),
@@ -59,6 +63,8 @@ export const IncidentInputSchema = z.strictObject({
     })
     .partial()
     .optional(),
+  /** Overrides the repository's profile key by key (repo-profile.ts; camelCase keys). */
+  profile: RepositoryProfileSchema.optional(),
   knownFailingTests: z
     .array(z.string().min(1, { error: 'knownFailingTests holds pytest node ids such as tests/test_x.py::test_y' }))
     .max(10000)

@@ -11,8 +11,11 @@ import { incidentFingerprint } from './fingerprint';
 import { createTracker } from './incident-tracker';
 import type { Tracker } from './incident-tracker';
 import type { IncidentInput } from './incident-input';
+import type { RepositoryProfile } from './repo-profile';
 import type {
   ArtifactInput,
+  EnvironmentSummary,
+  SandboxEnvironment,
   IncidentStatus,
   ModelCall,
   OpsGuardActivities,
@@ -24,13 +27,20 @@ import { FILES_ACTIVITY } from './retry-rules';
 import { TAG } from './log-tags';
 
 export interface IncidentRun {
-  readonly input: IncidentInput;
+  /** The input; after preparation, with the repository profile merged under it (the input wins). */
+  input: IncidentInput;
   readonly incidentId: string;
   readonly result: RemediationResult;
   readonly tracker: Tracker;
   readonly approval: Approval;
   /** What every sandbox activity gets from the input: the image and the limits. */
-  readonly sandbox: { image?: string; limits?: IncidentInput['limits'] };
+  sandbox: { image?: string; limits?: IncidentInput['limits']; environment?: SandboxEnvironment };
+  /** After preparation: its image and environment for every later run, its profile under the input. */
+  useEnvironment(prepared: {
+    summary: EnvironmentSummary;
+    environment: SandboxEnvironment;
+    profile: RepositoryProfile;
+  }): void;
   /** The activities with these options, and a one-line summary for the Web UI. */
   act(options: ActivityOptions, summary: string): OpsGuardActivities;
   transition(step: Step): void;
@@ -76,13 +86,17 @@ export function openIncident(input: IncidentInput, workflowId: string): Incident
   const act = (options: ActivityOptions, summary: string) =>
     proxyActivities<OpsGuardActivities>({ ...options, summary });
 
-  return {
+  const run: IncidentRun = {
     input,
     incidentId,
     result,
     tracker,
     approval,
     sandbox: { image: input.image, limits: input.limits },
+    useEnvironment({ summary, environment, profile }) {
+      run.input = withProfile(run.input, profile);
+      run.sandbox = { image: summary.image, limits: run.input.limits, environment };
+    },
     act,
     transition: (step) => tracker.transition(step),
     countTokens(call) {
@@ -103,11 +117,27 @@ export function openIncident(input: IncidentInput, workflowId: string): Incident
       tracker.transition('write_artifacts');
       result.artifacts = await act(FILES_ACTIVITY, 'write the failure or infra report and proof.json').writeArtifacts({
         result: { ...result, status },
-        input: artifactInput(input),
+        input: artifactInput(run.input),
       });
       tracker.setStatus(status);
       log.info(`${TAG.end} ${reason}`, { incidentId, status });
       return result;
     },
+  };
+  return run;
+}
+
+/** The repository profile under the input: what the input says wins, key by key. */
+export function withProfile(input: IncidentInput, profile: RepositoryProfile): IncidentInput {
+  const { prepareTimeoutSeconds: _prepare, ...limits } = profile.limits ?? {};
+  const known = [...(profile.knownFailingTests ?? []), ...(input.knownFailingTests ?? [])];
+  return {
+    ...input,
+    ...((input.testCommand ?? profile.testCommand) ? { testCommand: input.testCommand ?? profile.testCommand } : {}),
+    ...(known.length ? { knownFailingTests: [...new Set(known)] } : {}),
+    ...(Object.keys(limits).length || input.limits ? { limits: { ...limits, ...input.limits } } : {}),
+    ...(profile.protectedPaths?.length
+      ? { patchPolicy: { ...input.patchPolicy, protectedPaths: profile.protectedPaths } }
+      : {}),
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { Classification, LocatedFrame } from './classify-error';
 import type { CodeLocation } from './repo-paths';
+import type { RepositoryProfile } from './repo-profile';
 
 export type { IncidentInput } from './incident-input';
 
@@ -19,6 +20,8 @@ const STATUSES = {
   unclassified: { phase: 'ended', verified: false },
   reproduction_failed: { phase: 'ended', verified: false },
   fix_failed: { phase: 'ended', verified: false },
+  /** The repository's dependencies or profile could not be prepared (the installer's log is an artifact). */
+  environment_failed: { phase: 'ended', verified: false },
   /** Verified, artifacts written, waiting for a person. */
   awaiting_approval: { phase: 'waiting', verified: true },
   approved: { phase: 'ended', verified: true },
@@ -72,6 +75,7 @@ export type Step =
   | 'start'
   | 'setup_workspace'
   | 'classify_error'
+  | 'prepare_environment'
   | `reproduce_attempt_${number}`
   | 'baseline_tests'
   | `fix_attempt_${number}`
@@ -337,6 +341,8 @@ export interface RemediationResult {
   reproductionAttempts: ReproductionAttempt[];
   fixAttempts: FixAttempt[];
   baselineTests?: TestRunSummary;
+  /** The Python, the dependencies and the profile the runs used (incidents since environment-v1). */
+  environment?: EnvironmentSummary;
   /** Secrets redacted from the error log before the model saw it. */
   redactions: { kind: string; count: number }[];
   /** The stable incident fingerprint (repository + error type + innermost application frame). */
@@ -369,11 +375,65 @@ export interface PatchPolicy {
    * which changed code does so; this only switches off the static refusal.
    */
   allowIntrospection: boolean;
+  /** Globs (the repository profile's protected-paths) a fix may not change. */
+  protectedPaths?: string[];
 }
+
+/**
+ * What every sandbox run gets from the prepared environment (small: host paths are the worker's
+ * business). Absent for incidents started before preparation existed.
+ */
+export interface SandboxEnvironment {
+  /** The prepared dependency folder's cache key (null: nothing to install). */
+  depsKey: string | null;
+  /** sys.path entries before everything else, relative to the repository root ('.', 'src'). */
+  pythonPaths: string[];
+  /** Non-secret variables from the repository profile. */
+  env: Record<string, string>;
+  /** pytest arguments from the profile's test-args (the test selection). */
+  testArgs: string[];
+}
+
+/** What the preparation step reports (proof.json's environment; history keeps it small). */
+export interface EnvironmentSummary {
+  image: string;
+  imageId: string;
+  /** "3.11"; null when a named image's Python could not be told. */
+  python: string | null;
+  pythonFull: string | null;
+  pythonSource: string;
+  pythonReason: string;
+  depsKey: string | null;
+  cacheHit: boolean;
+  /** Declaration files read (repository-relative). */
+  declarationFiles: string[];
+  /** Where the profile came from: '.opsguard.toml', 'pyproject.toml [tool.opsguard]', 'input', or both. */
+  profileSources: string[];
+  requirements: number;
+  installed: { name: string; version: string | null }[];
+  /** What was skipped or assumed, and why (at most 30). */
+  notes: string[];
+  durationMs: number;
+  /** The installer's log, in the artifact folder (absent on a cache hit). */
+  logPath?: string;
+}
+
+export interface PrepareEnvironmentArgs {
+  incidentId: string;
+  /** The input's image (wins over everything). */
+  image?: string;
+  /** The input's profile (wins over the repository's, key by key). */
+  profile?: RepositoryProfile;
+}
+
+export type PrepareEnvironmentResult =
+  | { ok: true; summary: EnvironmentSummary; environment: SandboxEnvironment; profile: RepositoryProfile }
+  | { ok: false; reason: string; summary?: EnvironmentSummary; logPath?: string };
 
 /** The sandbox choices every sandbox activity gets from the input. */
 export interface SandboxChoice {
   image?: string;
+  environment?: SandboxEnvironment;
   limits?: {
     memoryMb?: number;
     cpus?: number;
@@ -524,6 +584,7 @@ export interface OpsGuardActivities {
   /** The set-up smoke test's activity: answers from the worker's process. */
   ping(name: string): Promise<string>;
   setupWorkspace(args: SetupWorkspaceArgs): Promise<WorkspaceInfo>;
+  prepareEnvironment(args: PrepareEnvironmentArgs): Promise<PrepareEnvironmentResult>;
   writeReproduction(args: WriteReproductionArgs): Promise<AuthoredScript>;
   runReproductions(args: RunReproductionsArgs): Promise<ScriptRuns[]>;
   runReproduction(args: RunReproductionArgs): Promise<RunSummary>;

@@ -6,6 +6,7 @@
 export const TAG = {
   state: '[STATE]',
   classify: '[CLASSIFY]',
+  environment: '[ENV]',
   docker: '[DOCKER]',
   gate1: '[GATE1]',
   gate2: '[GATE2]',

@@ -2,6 +2,7 @@
  * remediateIncident: the zero-trust remediation loop as a Temporal workflow, read top to bottom like
  * the flowchart in ARCHITECTURE.md:
  *   setup_workspace -> classify_error -> (infra | unclassified: report, end)
+ *   -> prepare_environment (profile, Python, dependencies: environment_failed ends it)
  *   -> reproduce (gate 1: the reproduction FAILS like the incident, every run)
  *   -> baseline tests -> fix (gate 2: it PASSES with the patch, every run, hidden variants too;
  *      the repository's tests do not regress) -> proof artifacts -> a person decides.
@@ -19,7 +20,13 @@ import type { RemediationResult } from './incident-types';
 import { remediateIncidentV1 } from './legacy/remediate-incident-v1';
 import { proveAndDecide } from './prove-and-decide';
 import { reproduce } from './reproduce';
-import { FILES_ACTIVITY, MAX_FIX_ATTEMPTS, MAX_REPRODUCTION_ATTEMPTS, SANDBOX_ACTIVITY } from './retry-rules';
+import {
+  FILES_ACTIVITY,
+  MAX_FIX_ATTEMPTS,
+  MAX_REPRODUCTION_ATTEMPTS,
+  PREPARE_ACTIVITY,
+  SANDBOX_ACTIVITY,
+} from './retry-rules';
 import { describeTests, incidentSignature, reproductionCriterion } from './summaries';
 import { parseTraceback } from './traceback';
 import { ERROR_TYPES } from './error-types';
@@ -27,6 +34,8 @@ import { TAG } from './log-tags';
 
 /** The patch id marking incidents that run the proof-v2 code below. */
 export const PROOF_V2 = 'proof-v2';
+/** The patch id marking incidents with the prepare_environment step (Python, dependencies, profile). */
+export const ENVIRONMENT_V1 = 'environment-v1';
 
 export async function remediateIncident(rawInput: unknown): Promise<RemediationResult> {
   if (!patched(PROOF_V2)) return await remediateIncidentV1(rawInput);
@@ -38,7 +47,8 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
     );
   }
   const run = openIncident(validated.input, workflowInfo().workflowId);
-  const { input, incidentId, result } = run;
+  const { incidentId, result } = run;
+  let { input } = run;
 
   // 1. An isolated copy of the repository; the original is only read.
   run.transition('setup_workspace');
@@ -63,7 +73,24 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
   if (classification.kind === 'infra') return await run.finish('infra_error', classification.reason);
   if (classification.kind === 'unclassified') return await run.finish('unclassified', classification.reason);
 
-  // 3. Reproduce: the script must FAIL like the incident (gate 1).
+  // 3. The environment: the repository profile, the right Python, the dependencies (cached).
+  if (patched(ENVIRONMENT_V1)) {
+    run.transition('prepare_environment');
+    const prepared = await run
+      .act(PREPARE_ACTIVITY, 'prepare the Python and the dependencies')
+      .prepareEnvironment({ incidentId, image: input.image, profile: input.profile });
+    if (prepared.summary) result.environment = prepared.summary;
+    if (!prepared.ok) return await run.finish('environment_failed', prepared.reason);
+    run.useEnvironment(prepared);
+    input = run.input;
+    const env = prepared.summary;
+    log.info(
+      `${TAG.environment} Python ${env.pythonFull ?? env.python ?? '?'} (${env.image}; ${env.pythonReason}); ${env.installed.length} packages, ${env.cacheHit ? 'cache hit' : `prepared in ${Math.round(env.durationMs / 100) / 10} s`}`,
+      { incidentId },
+    );
+  }
+
+  // 4. Reproduce: the script must FAIL like the incident (gate 1).
   const signature = incidentSignature(classification);
   result.reproductionCriterion = reproductionCriterion(signature);
   const reproduced = await reproduce(run, signature);
@@ -75,7 +102,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
   }
   result.fidelityRule = reproduced.rule;
 
-  // 4. The repository's tests before any patch: what passes now must pass after.
+  // 5. The repository's tests before any patch: what passes now must pass after.
   run.transition('baseline_tests');
   const baseline = await run.act(SANDBOX_ACTIVITY, 'run the repository tests before any patch').runRepoTests({
     ...run.sandbox,
@@ -92,10 +119,10 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
     );
   }
 
-  // 5. Fix: full file contents -> policy + diff + apply -> gate 2 -> regression gate.
+  // 6. Fix: full file contents -> policy + diff + apply -> gate 2 -> regression gate.
   const fixed = await fix(run, reproduced, baseline);
   if (!fixed) return await run.finish('fix_failed', `No fix passed verification in ${MAX_FIX_ATTEMPTS} attempts.`);
 
-  // 6-7. Proof artifacts, then a person decides.
+  // 7-8. Proof artifacts, then a person decides.
   return await proveAndDecide(run, fixed);
 }

@@ -33,6 +33,21 @@ export const SANDBOX_ACTIVITY: ActivityOptions = {
   },
 };
 
+/**
+ * Dependency preparation: installs (and may compile) packages; the container's own deadline (at most
+ * an hour, prepare-timeout-seconds) is inside this. A network hiccup is retried once.
+ */
+export const PREPARE_ACTIVITY: ActivityOptions = {
+  startToCloseTimeout: '65 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumAttempts: 2,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERRORS,
+  },
+};
+
 /** Local file work: workspace copies, patches, artifacts. */
 export const FILES_ACTIVITY: ActivityOptions = {
   startToCloseTimeout: '5 minutes',

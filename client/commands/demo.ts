@@ -108,6 +108,7 @@ export function registerDemo(program: Command): void {
           artifactsDir: settings.artifactsDir,
           workDir: settings.workDir,
           defaultImage: settings.sandboxImage,
+          environment: settings.environment,
           model: () => model,
         }),
       });

@@ -65,8 +65,7 @@ def main():
     if limit:
         # A memory bomb raises MemoryError here instead of getting the whole container OOM-killed.
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    for p in reversed(spec.get("sys_path", [workspace])):
-        sys.path.insert(0, p)
+    opsguard_guard.install_paths(spec)
     module = types.ModuleType("__main__")
     module.__file__ = script
     module.__builtins__ = __builtins__

@@ -51,8 +51,7 @@ def main():
     if limit:
         # One test that eats memory fails alone with MemoryError instead of the container being OOM-killed.
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    for p in reversed(spec.get("sys_path", [workspace])):
-        sys.path.insert(0, p)
+    opsguard_guard.install_paths(spec)
     args = ["-q", "-p", "no:cacheprovider", "--color=no", "--continue-on-collection-errors", "--rootdir", workspace] + list(spec.get("pytest_args", []))
     for name in ("opsguard_guard", "opsguard_source"):
         sys.modules.pop(name, None)

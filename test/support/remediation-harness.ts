@@ -33,6 +33,11 @@ export function exampleDir(name: string): string {
   return fs.existsSync(example) ? example : path.join(FIXTURE_REPOS, name);
 }
 
+/** The worker's environment settings, with a dependency cache of the test's own. */
+export function testEnvironment(cacheDir: string) {
+  return { ...settingsFromEnv().environment, cacheDir };
+}
+
 /** Real activities (real Docker, folders under `dir`) whose model is the scripted server at `baseURL`. */
 export function scriptedActivities(baseURL: string, dir: string) {
   return createActivities({
@@ -40,6 +45,7 @@ export function scriptedActivities(baseURL: string, dir: string) {
     artifactsDir: path.join(dir, 'artifacts'),
     workDir: path.join(dir, 'work'),
     defaultImage: sandboxImage(),
+    environment: testEnvironment(path.join(dir, 'cache')),
     model: () => createModelClient({ baseURL, apiKey: 'sk-test-not-a-secret', modelId: 'scripted', api: 'chat' }),
   });
 }
@@ -127,6 +133,8 @@ export async function remediate(opts: {
   input?: Record<string, unknown>;
   /** Change the copied original before the run (e.g. plant a symlink). */
   prepare?: (original: string) => void;
+  /** A dependency cache shared with another run (default: this run's own, so it starts cold). */
+  cacheDir?: string;
   /** Build the model client from the worker's environment (OPENAI_API_KEY...) as a real worker does. */
   modelFromEnv?: boolean;
   /** What the person does with a verified fix (default: approve through the update). */
@@ -151,6 +159,7 @@ export async function remediate(opts: {
       docker: dockerFromEnv(),
       ...roots,
       defaultImage: sandboxImage(),
+      environment: testEnvironment(opts.cacheDir ?? path.join(tmp, 'cache')),
       model: () =>
         opts.modelFromEnv
           ? (() => {

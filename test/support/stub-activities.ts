@@ -6,6 +6,7 @@
 import type {
   AuthoredFix,
   AuthoredScript,
+  PrepareEnvironmentResult,
   OpsGuardActivities,
   RunSummary,
   ScriptRuns,
@@ -63,6 +64,8 @@ export const passes = (): RunSummary => run({ exitCode: 0, ranToEnd: true });
 const same = (r: () => RunSummary, n: number) => Array.from({ length: n }, r);
 
 export interface StubScript {
+  /** prepareEnvironment's answer (default: ready, nothing installed). */
+  environment?: PrepareEnvironmentResult;
   reproductions?: AuthoredScript[];
   /** One entry per runReproductions call: the primary's run maker, and each variant's. */
   reproductionRuns?: (() => RunSummary)[][];
@@ -108,6 +111,32 @@ export function stubActivities(script: StubScript = {}): { activities: OpsGuardA
         redactions: [],
         ...script.workspace,
       };
+    },
+    async prepareEnvironment(args) {
+      record('prepareEnvironment', args);
+      return (
+        script.environment ?? {
+          ok: true as const,
+          summary: {
+            image: 'opsguard/sandbox-python:3.11',
+            imageId: 'sha256:stub',
+            python: '3.11',
+            pythonFull: '3.11.2',
+            pythonSource: 'default',
+            pythonReason: 'nothing names a Python: the default image',
+            depsKey: null,
+            cacheHit: false,
+            declarationFiles: [],
+            profileSources: [],
+            requirements: 0,
+            installed: [],
+            notes: [],
+            durationMs: 1,
+          },
+          environment: { depsKey: null, pythonPaths: ['.'], env: {}, testArgs: [] },
+          profile: {},
+        }
+      );
     },
     async writeReproduction(args) {
       record('writeReproduction', args);
