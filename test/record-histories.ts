@@ -5,7 +5,7 @@
  * Fixtures are named after the workflow version that made them (`proof-v2-...`); keep older ones:
  * they prove that incidents started on older code still replay.
  */
-const VERSION = 'proof-v2';
+const VERSION = 'environment-v1';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -17,30 +17,17 @@ import { startTestServer, TEST_TEMPORAL_ADDRESS } from './support/temporal';
 const [REPRO_OK, FIX_OK, PR_OK] = recordedTurns('config-loader') as [ScriptedTurn, ScriptedTurn, ScriptedTurn];
 const dir = path.join(PROJECT_ROOT, 'test', 'fixtures', 'histories');
 const server = await startTestServer();
+// proof-v2 fixtures were recorded with the config-loader runs of the previous version of this file
+// (git history); environment-v1 adds the prepare_environment step.
 const runs: [string, Parameters<typeof remediate>[0]][] = [
   ['approved-first-try', { example: 'config-loader', turns: [REPRO_OK, FIX_OK, PR_OK] }],
+  ['dependencies-approved', { example: 'uptime-digest', turns: recordedTurns('uptime-digest') }],
   [
-    'refusals-then-approved',
-    {
-      example: 'config-loader',
-      turns: [
-        { task: 'write_reproduction', answer: 'Sure, call it without a user.' },
-        REPRO_OK,
-        {
-          task: 'write_fix',
-          answer: JSON.stringify({ summary: 'x', files: [{ path: '../x.py', content: 'x = 1\n' }] }),
-        },
-        FIX_OK,
-        PR_OK,
-      ],
-    },
-  ],
-  [
-    'infra-error',
+    'environment-failed',
     {
       example: 'config-loader',
       turns: [],
-      errorLog: 'requests.exceptions.ConnectionError: Connection refused (db.internal:5432)\n',
+      prepare: (original) => fs.writeFileSync(path.join(original, '.opsguard.toml'), 'pyhton = "3.9"\n'),
     },
   ],
 ];

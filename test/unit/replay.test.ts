@@ -25,6 +25,10 @@ test('there are recorded histories to replay', () => {
   assert.deepEqual(fixtures, [
     // Recorded before proof v2: incidents started then replay on legacy/remediate-incident-v1.ts.
     'approved-first-try.json',
+    // Recorded with the prepare_environment step (patched('environment-v1')).
+    'environment-v1-approved-first-try.json',
+    'environment-v1-dependencies-approved.json',
+    'environment-v1-environment-failed.json',
     'infra-error.json',
     // Recorded with proof v2 (patched('proof-v2')).
     'proof-v2-approved-first-try.json',

@@ -1,0 +1,1 @@
+"""A small ledger: amounts in minor units (cents), per currency."""

@@ -1,0 +1,182 @@
+/**
+ * Repositories as real services have them, end to end on the real Temporal server, worker, Docker
+ * engine and package index (PyPI, reached from the preparation container only): a pure-Python
+ * dependency declared in a UTF-16 `pip freeze` dump, a compiled dependency with no wheel for the
+ * interpreter, a src/ layout whose tests need a pytest plugin and whose profile picks Python 3.13.
+ * Each: the preparation runs once, the reproduction fails for the incident's reason, the fix passes,
+ * the tests run with their plugins; a second incident on the same repository hits the cache; a
+ * requirement that cannot be installed ends as environment_failed with the installer's log.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { EnvironmentSummary, RemediationResult } from '../workflows/incident-types';
+import { recordedTurns, remediate } from './support/remediation-harness';
+import type { RemediationRun } from './support/remediation-harness';
+import type { ScriptedTurn } from './support/scripted-model-server';
+
+const cacheRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-deps-cache-'));
+
+function turns(example: string, python: string): ScriptedTurn[] {
+  const [repro, fix, pr] = recordedTurns(example) as [ScriptedTurn, ScriptedTurn, ScriptedTurn];
+  // The model is told which Python it writes for, and what is installed.
+  return [{ ...repro, expectInPrompt: [`Python ${python}`] }, { ...fix, expectInPrompt: [`Python ${python}`] }, pr];
+}
+
+function environmentOf(result: RemediationResult): EnvironmentSummary {
+  assert.ok(result.environment, `the result records the environment (${result.status}: ${result.reason})`);
+  return result.environment;
+}
+
+function assertVerifiedFirstTime(run: RemediationRun): void {
+  const { result } = run;
+  assert.equal(result.status, 'approved', result.reason);
+  assert.equal(
+    result.reproductionAttempts.length,
+    1,
+    'the first reproduction is accepted: it fails for the right reason',
+  );
+  assert.equal(result.reproductionAttempts[0]?.gate.passed, true);
+  assert.equal(result.fixAttempts.length, 1);
+  assert.ok(run.originalUnchanged, 'the original repository is unchanged');
+  assert.equal(run.containers.created, run.containers.destroyed, 'every container created was removed');
+  const proof = JSON.parse(fs.readFileSync(result.artifacts['proof.json'] ?? '', 'utf8')) as {
+    environment: EnvironmentSummary | null;
+  };
+  assert.deepEqual(
+    proof.environment?.depsKey,
+    result.environment?.depsKey,
+    'proof.json names the prepared environment',
+  );
+}
+
+function installed(env: EnvironmentSummary): string[] {
+  return env.installed.map((p) => `${p.name.toLowerCase()}==${p.version}`);
+}
+
+test('a pure-Python dependency from a UTF-16 pip freeze dump: prepared once, then a cache hit', async () => {
+  const cacheDir = path.join(cacheRoot, 'uptime');
+  const first = await remediate({ example: 'uptime-digest', turns: turns('uptime-digest', '3.11'), cacheDir });
+  assertVerifiedFirstTime(first);
+  const env = environmentOf(first.result);
+  assert.equal(env.cacheHit, false, 'the first incident prepares');
+  assert.equal(env.python, '3.11');
+  assert.equal(env.pythonSource, 'traceback', env.pythonReason);
+  assert.ok(installed(env).includes('python-dateutil==2.9.0.post0'), installed(env).join(', '));
+  assert.ok(installed(env).includes('six==1.16.0'));
+  assert.ok(
+    env.notes.some((n) => /internal_tools.*cannot be installed from the package index/.test(n)),
+    `the -e git+ line is a note: ${env.notes.join(' | ')}`,
+  );
+  assert.ok(env.notes.some((n) => /pkg-resources/.test(n)));
+  assert.ok(env.logPath && fs.readFileSync(env.logPath, 'utf8').includes('python-dateutil'), 'the install log is kept');
+  assert.equal(first.result.baselineTests?.counts?.passed, 3, 'the tests import dateutil and pass before the fix');
+  // The reproduction failed inside the library, through the repository's frame.
+  assert.equal(first.result.reproductionAttempts[0]?.run?.exception?.type, 'TypeError');
+
+  const second = await remediate({ example: 'uptime-digest', turns: turns('uptime-digest', '3.11'), cacheDir });
+  assertVerifiedFirstTime(second);
+  const again = environmentOf(second.result);
+  assert.equal(again.cacheHit, true, 'the second incident on the same declarations hits the cache');
+  assert.equal(again.depsKey, env.depsKey);
+  assert.ok(
+    again.durationMs < env.durationMs,
+    `a hit (${again.durationMs} ms) is quicker than preparing (${env.durationMs} ms)`,
+  );
+});
+
+test('a compiled dependency with no wheel for Python 3.11 is built at preparation', async () => {
+  const run = await remediate({
+    example: 'feature-flags',
+    turns: turns('feature-flags', '3.11'),
+    cacheDir: path.join(cacheRoot, 'flags'),
+  });
+  assertVerifiedFirstTime(run);
+  const env = environmentOf(run.result);
+  assert.ok(installed(env).includes('bitarray==2.3.0'), installed(env).join(', '));
+  assert.deepEqual(env.declarationFiles, ['pyproject.toml']);
+  assert.match(fs.readFileSync(env.logPath ?? '', 'utf8'), /Building wheel for bitarray|Created wheel for bitarray/);
+  assert.equal(run.result.reproductionAttempts[0]?.run?.exception?.type, 'IndexError');
+  assert.equal(run.result.baselineTests?.counts?.passed, 3);
+});
+
+test('a src/ layout whose tests need pytest-mock, on the Python its profile names (3.13)', async () => {
+  const run = await remediate({
+    example: 'ledger-src',
+    turns: turns('ledger-src', '3.13'),
+    cacheDir: path.join(cacheRoot, 'ledger'),
+  });
+  assertVerifiedFirstTime(run);
+  const env = environmentOf(run.result);
+  assert.equal(env.python, '3.13');
+  assert.equal(env.pythonSource, 'profile python');
+  assert.deepEqual(env.profileSources, ['pyproject.toml [tool.opsguard]']);
+  assert.ok(
+    installed(env).some((p) => p.startsWith('pytest-mock==')),
+    installed(env).join(', '),
+  );
+  // All four tests ran, the mocker one (the plugin) and the profile's environment variable one included.
+  const before = run.result.baselineTests;
+  assert.equal(before?.counts?.passed, 4, JSON.stringify(before?.counts));
+  assert.deepEqual(before?.collectErrors, [], 'no test file failed to collect (the plugin is there)');
+  assert.equal(run.result.reproductionAttempts[0]?.run?.exception?.type, 'KeyError');
+});
+
+test('a requirement that cannot be installed ends as environment_failed, with the log', async () => {
+  const run = await remediate({
+    example: 'uptime-digest',
+    turns: [],
+    cacheDir: path.join(cacheRoot, 'broken'),
+    prepare: (original) =>
+      fs.writeFileSync(
+        path.join(original, 'requirements.txt'),
+        'python-dateutil==2.9.0.post0\nopsguard-no-such-package-7f3a==1.0\n',
+      ),
+  });
+  assert.equal(run.result.status, 'environment_failed', run.result.reason);
+  assert.match(run.result.reason, /opsguard-no-such-package-7f3a==1\.0 \(requirements\.txt\)/);
+  assert.match(run.result.reason, /ignore-packages/);
+  assert.equal(run.result.reproductionAttempts.length, 0, 'nothing ran without the dependencies');
+  const log = path.join(run.roots.artifactsDir, run.result.incidentId, 'environment', 'install.log');
+  assert.match(fs.readFileSync(log, 'utf8'), /opsguard-no-such-package-7f3a/);
+  assert.ok(run.result.artifacts['failure_report.md'], 'a failure report is written');
+  assert.equal(run.model.requests.length, 0, 'the model was never asked');
+  assert.equal(fs.readdirSync(path.join(cacheRoot, 'broken', 'deps')).length, 0, 'a failed preparation is not cached');
+});
+
+test('an image the incident names is used as given, and its Python is read at preparation', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { createActivities } = await import('../activities');
+  const { dockerFromEnv } = await import('../sandbox/docker-client');
+  const { sandboxImage } = await import('./support/docker');
+  const { exampleDir, testEnvironment } = await import('./support/remediation-harness');
+  // A user's own image, here one of OpsGuard's under another name (no registry answers here).
+  const tag = `opsguard-test/named-python:${process.pid}`;
+  execFileSync('docker', ['tag', 'opsguard/sandbox-python:3.13', tag]);
+  try {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-named-'));
+    const activities = createActivities({
+      docker: dockerFromEnv(),
+      artifactsDir: path.join(dir, 'artifacts'),
+      workDir: path.join(dir, 'work'),
+      defaultImage: sandboxImage(),
+      environment: testEnvironment(path.join(dir, 'cache')),
+    });
+    const incidentId = `named-image-${process.pid}`;
+    await activities.setupWorkspace({
+      incidentId,
+      repoPath: path.join(exampleDir('uptime-digest'), 'repo'),
+      errorLog: fs.readFileSync(path.join(exampleDir('uptime-digest'), 'incident.log'), 'utf8'),
+    });
+    const r = await activities.prepareEnvironment({ incidentId, image: tag });
+    assert.ok(r.ok, r.ok ? '' : r.reason);
+    assert.equal(r.summary.image, tag);
+    assert.equal(r.summary.pythonSource, 'input image', 'it wins over the traceback, which names 3.11');
+    assert.equal(r.summary.python, '3.13', 'the Python is read from the image itself');
+    assert.ok(installed(r.summary).includes('python-dateutil==2.9.0.post0'));
+  } finally {
+    execFileSync('docker', ['rmi', tag]);
+  }
+});
