@@ -32,6 +32,8 @@ export interface Declarations {
   /** setup.py, when present: its literal requirements are read by the preparation container. */
   setupPy: string | null;
   projectName: string | null;
+  /** The project's own version when declared statically (for its .dist-info in the prepared folder). */
+  projectVersion: string | null;
   requiresPython: string | null;
   /** Python versions the classifiers name ("3.7"). */
   classifierPythons: string[];
@@ -74,6 +76,7 @@ class Collector {
     files: [],
     setupPy: null,
     projectName: null,
+    projectVersion: null,
     requiresPython: null,
     classifierPythons: [],
     notes: [],
@@ -144,6 +147,7 @@ export async function readDeclarations(root: string): Promise<Declarations> {
     );
     c.d.requiresPython ??= /python_requires\s*=\s*['"]([^'"]+)['"]/.exec(text ?? '')?.[1] ?? null;
     c.d.projectName ??= normaliseOrNull(/\bname\s*=\s*['"]([A-Za-z0-9._-]+)['"]/.exec(text ?? '')?.[1]);
+    c.d.projectVersion ??= /\bversion\s*=\s*['"]([\w.+-]+)['"]/.exec(text ?? '')?.[1] ?? null;
   }
 
   await readRequirementFiles(c, root, read);
@@ -173,6 +177,7 @@ function readPyproject(c: Collector, t: Table): void {
   const project = isTable(t.project) ? t.project : null;
   if (project) {
     c.d.projectName = normaliseOrNull(typeof project.name === 'string' ? project.name : undefined);
+    if (typeof project.version === 'string') c.d.projectVersion = project.version;
     if (typeof project['requires-python'] === 'string') c.d.requiresPython = project['requires-python'];
     c.classifiers(strings(project.classifiers));
     for (const r of strings(project.dependencies)) c.add('runtime', r, 'pyproject.toml [project] dependencies');
@@ -194,6 +199,7 @@ function readPyproject(c: Collector, t: Table): void {
   const poetry = isTable(tool.poetry) ? tool.poetry : null;
   if (poetry) {
     c.d.projectName ??= normaliseOrNull(typeof poetry.name === 'string' ? poetry.name : undefined);
+    if (typeof poetry.version === 'string') c.d.projectVersion ??= poetry.version;
     c.classifiers(strings(poetry.classifiers));
     const deps = isTable(poetry.dependencies) ? poetry.dependencies : {};
     if (typeof deps.python === 'string') c.d.requiresPython ??= poetryConstraint(deps.python) || null;
@@ -324,6 +330,8 @@ function readSetupCfg(c: Collector, text: string): void {
   const metadata = ini.get('metadata');
   const options = ini.get('options');
   c.d.projectName ??= normaliseOrNull(metadata?.get('name'));
+  const version = metadata?.get('version');
+  if (version && /^[\w.+-]+$/.test(version)) c.d.projectVersion ??= version;
   c.classifiers(iniList(metadata?.get('classifiers')));
   if (options?.get('python_requires')) c.d.requiresPython ??= options.get('python_requires') ?? null;
   for (const r of iniList(options?.get('install_requires')))

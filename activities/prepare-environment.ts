@@ -231,6 +231,7 @@ export async function prepareEnvironment(
       constraints: declarations.constraints,
       setup_py: declarations.setupPy,
       project_name: declarations.projectName,
+      project_version: declarations.projectVersion,
       ignore: profile.ignorePackages ?? [],
       pip_wheel: pipWheel ? `/opsguard/pip/${pipWheel}` : null,
     };

@@ -180,3 +180,45 @@ test('an image the incident names is used as given, and its Python is read at pr
     execFileSync('docker', ['rmi', tag]);
   }
 });
+
+test("a freeze dump's pin that does not exist for this Python is relaxed, loudly; the project answers importlib.metadata", async () => {
+  const { createActivities } = await import('../activities');
+  const { cacheEntry } = await import('../activities/dependency-cache');
+  const { dockerFromEnv } = await import('../sandbox/docker-client');
+  const { sandboxImage } = await import('./support/docker');
+  const { exampleDir, testEnvironment } = await import('./support/remediation-harness');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-relaxed-'));
+  const repo = path.join(dir, 'repo');
+  fs.cpSync(path.join(exampleDir('uptime-digest'), 'repo'), repo, { recursive: true });
+  fs.writeFileSync(path.join(repo, 'requirements.txt'), 'python-dateutil==2.9.0.post0\nsix==1.0.99\n');
+  fs.writeFileSync(path.join(repo, 'setup.cfg'), '[metadata]\nname = uptime-digest\nversion = 4.2.0\n');
+  const activities = createActivities({
+    docker: dockerFromEnv(),
+    artifactsDir: path.join(dir, 'artifacts'),
+    workDir: path.join(dir, 'work'),
+    defaultImage: sandboxImage(),
+    environment: testEnvironment(path.join(dir, 'cache')),
+  });
+  const incidentId = `relaxed-${process.pid}`;
+  await activities.setupWorkspace({
+    incidentId,
+    repoPath: repo,
+    errorLog: 'Traceback (most recent call last):\nValueError: x\n',
+  });
+  const r = await activities.prepareEnvironment({ incidentId });
+  assert.ok(r.ok, r.ok ? '' : r.reason);
+  assert.ok(
+    r.summary.notes.some((n) =>
+      /six==1\.0\.99 cannot be installed for Python 3\.11\.\d+; installed six instead/.test(n),
+    ),
+    r.summary.notes.join(' | '),
+  );
+  const six = r.summary.installed.find((p) => p.name === 'six');
+  assert.ok(six && six.version !== '1.0.99', `six ${six?.version} installed instead`);
+  assert.ok(!r.summary.installed.some((p) => p.name === 'uptime-digest'), 'the project is not listed as a dependency');
+  const site = cacheEntry(path.join(dir, 'cache'), r.environment.depsKey ?? '').site;
+  assert.equal(
+    fs.readFileSync(path.join(site, 'uptime_digest-4.2.0.dist-info', 'METADATA'), 'utf8'),
+    'Metadata-Version: 2.1\nName: uptime-digest\nVersion: 4.2.0\n',
+  );
+});

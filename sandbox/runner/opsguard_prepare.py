@@ -10,7 +10,11 @@ compiler), the only container OpsGuard lets reach a network: the package index. 
 - pytest, pluggy and coverage are pinned to the image's own versions (constraints), so plugins are
   resolved against the pytest that will run them, and the runner's coverage is the one imported.
 - Everything is installed in one resolution; when that fails, each requirement alone, so the result
-  names exactly which ones cannot be installed here.
+  names exactly which ones cannot be installed here. A pinned requirement (`pkg==1.2`, as freeze
+  dumps have) that cannot be installed for this interpreter is tried once more without its pin; the
+  result says so (gate 1 still has to reproduce the incident on what was installed).
+- The project itself gets a minimal .dist-info (name and version), so code that asks
+  importlib.metadata for its own version imports as it does when installed.
 """
 import ast
 import glob
@@ -102,6 +106,24 @@ def setup_py_requirements(path, notes):
     return runtime, test
 
 
+def unpinned(req):
+    """`pkg[extra]==1.2 ; marker` without its `==` pin, or None when it has none."""
+    body, sep, marker = req.partition(";")
+    if "==" not in body:
+        return None
+    name = body.split("==", 1)[0].strip()
+    return name + (" ;" + marker if sep else "")
+
+
+def write_own_metadata(site_dir, name, version):
+    dist = os.path.join(site_dir, "%s-%s.dist-info" % (name.replace("-", "_"), version))
+    os.makedirs(dist, exist_ok=True)
+    with open(os.path.join(dist, "METADATA"), "w", encoding="utf-8") as f:
+        f.write("Metadata-Version: 2.1\nName: %s\nVersion: %s\n" % (name, version))
+    with open(os.path.join(dist, "INSTALLER"), "w", encoding="utf-8") as f:
+        f.write("opsguard (the workspace is on sys.path; this only answers importlib.metadata)\n")
+
+
 def installed(site_dir):
     out = []
     for meta in sorted(glob.glob(os.path.join(site_dir, "*.dist-info", "METADATA"))):
@@ -189,9 +211,17 @@ def main():
             if status != 0:
                 log.write(b"\n# Installing everything at once failed: each requirement alone, to name the ones that cannot be installed.\n")
                 for r in chosen:
-                    if pip_install([r["requirement"]], r["requirement"]) != 0:
-                        result["failed"].append(r)
-    result["installed"] = installed(site_dir)
+                    if pip_install([r["requirement"]], r["requirement"]) == 0:
+                        continue
+                    relaxed = unpinned(r["requirement"])
+                    if relaxed and pip_install([relaxed], relaxed + "  (its pin cannot be installed here)") == 0:
+                        notes.append(f"{r['from']}: {r['requirement']} cannot be installed for Python "
+                                     f"{result['python_full']}; installed {relaxed} instead (the latest that fits)")
+                        continue
+                    result["failed"].append(r)
+    if project:
+        write_own_metadata(site_dir, project, spec.get("project_version") or "0.0.0")
+    result["installed"] = [p for p in installed(site_dir) if normalise(p["name"]) != normalise(project or "")]
     with open(os.path.join(OUT, "result.json"), "w", encoding="utf-8") as f:
         json.dump(result, f, indent=2)
 
