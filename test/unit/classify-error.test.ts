@@ -126,3 +126,36 @@ test('traceback parsing takes the last exception of a chain and keeps qualified 
   assert.equal(parsed?.frames.length, 2);
   assert.deepEqual(parsed?.frames[1], { file: '/srv/app/app/service.py', line: 10, func: 'run' });
 });
+
+test('a callback through re.sub, a decorator-gen frame and a venv: the innermost repository frame counts', async () => {
+  const { locateInRepo } = await import('../../activities/workspace');
+  const log = [
+    'Traceback (most recent call last):',
+    '  File "/srv/app/.venv/bin/render", line 8, in <module>',
+    '    sys.exit(main())',
+    '  File "<decorator-gen-2>", line 2, in main',
+    '  File "/srv/app/.venv/lib/python3.11/site-packages/decorator.py", line 232, in fun',
+    '    return caller(func, *(extras + args), **kw)',
+    '  File "/srv/app/templating/render.py", line 14, in main',
+    '    return PLACEHOLDER.sub(_substitute, text)',
+    '  File "/usr/lib/python3.11/re/__init__.py", line 185, in sub',
+    '    return _compile(pattern, flags).sub(repl, string, count)',
+    '  File "/srv/app/templating/../templating/render.py", line 9, in _substitute',
+    '    return VALUES[match.group(1)]',
+    "KeyError: 'user'",
+  ].join('\n');
+  const traceback = parseTraceback(log);
+  const files = ['templating/render.py', 'templating/__init__.py', 'setup.py'];
+  const frames: LocatedFrame[] = (traceback?.frames ?? []).map((f) => ({
+    ...f,
+    repoPath: locateInRepo(f.file, files),
+  }));
+  assert.deepEqual(
+    frames.map((f) => f.repoPath),
+    [null, null, null, 'templating/render.py', null, 'templating/render.py'],
+    'venv scripts, <decorator-gen-N>, site-packages and the standard library are not repository files',
+  );
+  const c = classifyError({ errorLog: log, traceback, frames, repoDefinesException: false });
+  assert.equal(c.kind, 'code', c.reason);
+  assert.match(c.reason, /templating\/render\.py:_substitute/);
+});
