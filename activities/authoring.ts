@@ -19,6 +19,12 @@ import { parseFixAnswer, parseReproductionAnswer } from './model-answers';
 import { FIX_SYSTEM, PR_SYSTEM, REPRODUCTION_SYSTEM, fixPrompt, prPrompt, reproductionPrompt } from './prompts';
 import type { SandboxFacts } from './prompts';
 import { readSourceFiles } from './source-files';
+import { loadSecretMap, redact } from './repo-secrets';
+
+/** How much of a repository file a prompt may hold (worker/settings.ts repositories.promptFileBytes). */
+export interface PromptLimits {
+  promptFileBytes: number;
+}
 import { readContext } from './workspace';
 
 /** Write a script read-only on the host too: it is pinned by its hash. */
@@ -38,6 +44,7 @@ export async function writeReproduction(
   model: ModelClient,
   paths: IncidentPaths,
   args: { attempt: number; feedback: AttemptFeedback[]; maxVariants?: number },
+  limits: PromptLimits,
 ): Promise<AuthoredScript> {
   const ctx = await readContext(paths);
   const inRepo = ctx.frames.filter((f) => f.repoPath);
@@ -50,7 +57,7 @@ export async function writeReproduction(
       location: innermost
         ? `${innermost.repoPath}, function ${innermost.func}, line ${innermost.line}`
         : 'an unknown location',
-      files: await readSourceFiles(paths.baseline, ctx.relevantFiles),
+      ...(await readSourceFiles(paths, ctx.relevantFiles, limits.promptFileBytes)),
       feedback: args.feedback,
       sandbox: await readSandboxFacts(paths),
     }),
@@ -75,15 +82,17 @@ export async function writeFix(
   model: ModelClient,
   paths: IncidentPaths,
   args: { attempt: number; scriptPath: string; reproductionStderrPath: string; feedback: AttemptFeedback[] },
+  limits: PromptLimits,
 ): Promise<AuthoredFix> {
   const ctx = await readContext(paths);
+  const secrets = await loadSecretMap(paths.secrets);
   const completion = await model.complete({
     system: FIX_SYSTEM,
     prompt: fixPrompt({
       errorLog: ctx.errorLog,
       reproduction: await fs.readFile(args.scriptPath, 'utf8'),
-      reproductionStderr: (await fs.readFile(args.reproductionStderrPath, 'utf8')).slice(-4000),
-      files: await readSourceFiles(paths.baseline, ctx.relevantFiles),
+      reproductionStderr: redact((await fs.readFile(args.reproductionStderrPath, 'utf8')).slice(-4000), secrets).text,
+      ...(await readSourceFiles(paths, ctx.relevantFiles, limits.promptFileBytes)),
       feedback: args.feedback,
       sandbox: await readSandboxFacts(paths),
     }),
@@ -110,7 +119,7 @@ export async function writePrDescription(
     prompt: prPrompt({
       errorLog: ctx.errorLog,
       summary: proposal.summary,
-      diff: await fs.readFile(args.diffPath, 'utf8'),
+      diff: redact(await fs.readFile(args.diffPath, 'utf8'), await loadSecretMap(paths.secrets)).text,
     }),
   });
   const call = { usage: completion.usage, durationMs: completion.durationMs };

@@ -17,7 +17,11 @@ export interface CopyReport {
   files: number;
   /** Symlinks not copied because they point outside the tree (or are absolute). */
   skippedSymlinks: string[];
+  /** Files and folders the worker may not read: reported, not fatal (the workspace lacks them). */
+  unreadable: string[];
 }
+
+const isPermissionError = (err: unknown) => ['EACCES', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '');
 
 /**
  * Copy a repository tree without ever following a symlink: regular files and folders are copied;
@@ -25,11 +29,19 @@ export interface CopyReport {
  * symlink is skipped and reported, so nothing outside the repository leaks into the workspace.
  */
 export async function copyTree(src: string, dest: string): Promise<CopyReport> {
-  const report: CopyReport = { files: 0, skippedSymlinks: [] };
+  const report: CopyReport = { files: 0, skippedSymlinks: [], unreadable: [] };
   const root = path.resolve(src);
   async function walk(rel: string): Promise<void> {
     await fs.mkdir(path.join(dest, rel), { recursive: true });
-    for (const entry of await fs.readdir(path.join(root, rel), { withFileTypes: true })) {
+    let entries;
+    try {
+      entries = await fs.readdir(path.join(root, rel), { withFileTypes: true });
+    } catch (err) {
+      if (!isPermissionError(err) || rel === '') throw err;
+      report.unreadable.push(`${rel}/`);
+      return;
+    }
+    for (const entry of entries) {
       const relPath = path.join(rel, entry.name);
       const from = path.join(root, relPath);
       const to = path.join(dest, relPath);
@@ -44,7 +56,13 @@ export async function copyTree(src: string, dest: string): Promise<CopyReport> {
       } else if (entry.isDirectory()) {
         if (!SKIPPED_DIRS.has(entry.name)) await walk(relPath);
       } else if (entry.isFile()) {
-        await fs.copyFile(from, to);
+        try {
+          await fs.copyFile(from, to);
+        } catch (err) {
+          if (!isPermissionError(err)) throw err;
+          report.unreadable.push(relPath);
+          continue;
+        }
         const { mode } = await fs.stat(from);
         await fs.chmod(to, (mode & 0o777) | 0o444); // readable by the sandbox's unprivileged user
         report.files++;

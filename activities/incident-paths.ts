@@ -14,6 +14,10 @@ export interface IncidentPaths {
   context: string;
   /** The prepared Python and packages, for the prompts (prepare-environment.ts). */
   environment: string;
+  /** The repository's secret values and their placeholders (repo-secrets.ts): worker-side only, 0600. */
+  secrets: string;
+  /** What was withheld from or redacted in what the model saw (names and counts, never values). */
+  repoRedactions: string;
   attempt(kind: 'reproduce' | 'fix' | 'tests', n: number | string): string;
 }
 
@@ -27,6 +31,8 @@ export function incidentPaths(roots: { artifactsDir: string; workDir: string }, 
     workspace: path.join(workDir, 'workspace'),
     context: path.join(workDir, 'context.json'),
     environment: path.join(workDir, 'environment.json'),
+    secrets: path.join(workDir, 'secret-map.json'),
+    repoRedactions: path.join(workDir, 'repository-redactions.json'),
     attempt: (kind, n) => path.join(artifactDir, 'attempts', `${kind}-${n}`),
   };
 }

@@ -34,7 +34,9 @@ import { recordDecision, writeArtifacts } from './proof-artifacts';
 import { runReproductions } from './reproduction-runs';
 import { runRepoTests } from './test-runs';
 import { restoreWorkspace, setupWorkspace } from './workspace';
+import type { RepositoryLimits } from './workspace';
 import { cacheEntry } from './dependency-cache';
+import { loadSecretMap, redact, restorePlaceholders } from './repo-secrets';
 import { prepareEnvironment } from './prepare-environment';
 import type { EnvironmentDeps } from './prepare-environment';
 import type { RunEnvironment } from '../sandbox/guarded-run';
@@ -45,6 +47,8 @@ export interface ActivityDeps {
   workDir: string;
   /** Used when the incident does not name an image. */
   defaultImage: string;
+  /** Which repositories may be read, and how much (worker/settings.ts RepositorySettings). */
+  repositories: RepositoryLimits;
   /** Pythons, the dependency cache, the package index (worker/settings.ts EnvironmentSettings). */
   environment: Omit<EnvironmentDeps, 'docker' | 'defaultImage'>;
   /** Built on first use, so incidents that need no model (infra) never need one configured. */
@@ -104,7 +108,7 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
 
     /** The reproduction and (with maxVariants) hidden variants: other inputs, same bug. */
     async writeReproduction(args: WriteReproductionArgs) {
-      return await writeReproduction(getModel(), paths(args.incidentId), args);
+      return await writeReproduction(getModel(), paths(args.incidentId), args, deps.repositories);
     },
 
     /** Scripts (the reproduction and its variants), each run `repeats` times under the guard. */
@@ -149,7 +153,7 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
     },
 
     async writeFix(args: WriteFixArgs) {
-      return await writeFix(getModel(), paths(args.incidentId), args);
+      return await writeFix(getModel(), paths(args.incidentId), args, deps.repositories);
     },
 
     /** Check the proposal against the patch policy, diff it against the baseline, write it. */
@@ -158,10 +162,24 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
       const proposal = JSON.parse(await fs.readFile(args.proposalPath, 'utf8')) as FixAnswer;
       // The operator may widen the policy explicitly, per incident (input.patchPolicy) or per worker.
       const policy = { ...DEFAULT_PATCH_POLICY, ...deps.patchPolicy, ...args.patchPolicy };
-      const outcome = await applyProposal(p, proposal.files, policy);
+      // The model saw the repository's secrets as placeholders; the written files get the values back.
+      const secrets = await loadSecretMap(p.secrets);
+      const files: FixAnswer['files'] = [];
+      const foreign: string[] = [];
+      for (const f of proposal.files) {
+        const restored = restorePlaceholders(f.content, secrets);
+        if (restored.ok) files.push({ ...f, content: restored.content });
+        else foreign.push(`${f.path} (${restored.placeholders.join(', ')})`);
+      }
+      if (foreign.length) {
+        const reason = `The patch was refused: ${foreign.join('; ')} would be written with a redaction placeholder OpsGuard did not issue; keep every [REDACTED:...] placeholder exactly as shown and OpsGuard writes the original value.`;
+        return { ok: false, reason, changedFiles: [], changed: [] };
+      }
+      const outcome = await applyProposal(p, files, policy);
       if (!outcome.ok) return { ok: false, reason: outcome.reason, changedFiles: [], changed: [] };
       const diffPath = path.join(p.attempt('fix', args.attempt), 'patch.diff');
-      await writeFileAtomic(diffPath, outcome.diff);
+      // The artifact shows the values as placeholders (context lines too); the workspace holds the values.
+      await writeFileAtomic(diffPath, redact(outcome.diff, secrets).text);
       return {
         ok: true,
         changedFiles: outcome.changedFiles,

@@ -7,6 +7,7 @@ import path from 'node:path';
 
 import type { PatchPolicy } from '../workflows/incident-types';
 import { globToRegExp } from '../workflows/repo-profile';
+import { isSecretFile } from './repo-secrets';
 
 export const DEFAULT_PATCH_POLICY: PatchPolicy = {
   allowTestChanges: false,
@@ -43,6 +44,8 @@ export function refusePath(rel: string, policy: PatchPolicy): string | null {
   if (STARTUP_HOOKS.has(base) || base.endsWith('.pth'))
     return `${rel}: interpreter start-up hooks (sitecustomize, usercustomize, .pth) are refused`;
   if (CI_PATHS.some((re) => re.test(rel))) return `${rel}: CI configuration is refused`;
+  if (isSecretFile(rel))
+    return `${rel}: files that hold secrets (.env, keys, credentials) are not code and are refused`;
   const protectedBy = (policy.protectedPaths ?? []).find((glob) => globToRegExp(glob).test(rel));
   if (protectedBy) return `${rel}: the repository profile protects ${protectedBy}; a fix may not change it`;
   if (!policy.allowTestChanges) {

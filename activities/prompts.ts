@@ -33,6 +33,12 @@ export interface SandboxFacts {
   installed: string[];
 }
 
+function withheldSection(withheld: string[] | undefined): string {
+  return withheld?.length
+    ? `\n\nFiles withheld from you because they hold secrets (their contents are not shown): ${withheld.join(', ')}. Values shown as [REDACTED:...] are secrets: keep such placeholders exactly as they are; OpsGuard restores the values.`
+    : '';
+}
+
 function sandboxSection(env: SandboxFacts | null): string {
   if (!env) return '';
   const shown = env.installed.slice(0, 60);
@@ -58,6 +64,7 @@ export function reproductionPrompt(args: {
   files: SourceFile[];
   feedback: AttemptFeedback[];
   sandbox?: SandboxFacts | null;
+  withheld?: string[];
 }): string {
   return `## Incident log
 ${fence('text', args.errorLog)}
@@ -65,7 +72,7 @@ ${fence('text', args.errorLog)}
 The exception to reproduce: ${args.exceptionType}, raised in ${args.location}.${sandboxSection(args.sandbox ?? null)}
 
 ## Relevant source files
-${sources(args.files)}${feedbackSection(args.feedback)}`;
+${sources(args.files)}${withheldSection(args.withheld)}${feedbackSection(args.feedback)}`;
 }
 
 export const FIX_SYSTEM = `OpsGuard task: write_fix
@@ -84,9 +91,10 @@ export function fixPrompt(args: {
   files: SourceFile[];
   feedback: AttemptFeedback[];
   sandbox?: SandboxFacts | null;
+  withheld?: string[];
 }): string {
   return `## Incident log
-${fence('text', args.errorLog)}${sandboxSection(args.sandbox ?? null)}
+${fence('text', args.errorLog)}${sandboxSection(args.sandbox ?? null)}${withheldSection(args.withheld)}
 
 ## Reproduction script (fails now, must pass after your fix; you cannot change it)
 ${fence('python', args.reproduction)}

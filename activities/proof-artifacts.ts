@@ -19,6 +19,8 @@ import type {
 } from '../workflows/incident-types';
 import { describeRedactions, describeRun } from '../workflows/summaries';
 import { writeFileAtomic } from './incident-paths';
+import { readRepositoryRedactions } from './source-files';
+import type { RepositoryRedactions } from './source-files';
 import type { IncidentPaths } from './incident-paths';
 import { readContext } from './workspace';
 
@@ -73,11 +75,24 @@ export function proofChecks(repro: ReproductionAttempt, fix: FixAttempt, python?
 
 const MARK: Record<ProofCheck['status'], string> = { passed: 'PASSED', failed: 'FAILED', not_run: 'NOT RUN' };
 
+/** One line on what the model was not shown, or shown redacted (names and counts, never values). */
+function describeRepositoryRedactions(r: RepositoryRedactions): string | null {
+  const redacted = Object.entries(r.redacted).map(
+    ([file, kinds]) =>
+      `${file} (${Object.entries(kinds)
+        .map(([k, n]) => `${n} ${k}`)
+        .join(', ')})`,
+  );
+  if (!r.withheld.length && !redacted.length) return null;
+  return `- Repository secrets kept from the model: ${r.withheld.length ? `withheld ${r.withheld.join(', ')}` : 'no file withheld'}; ${redacted.length ? `values redacted in ${redacted.join('; ')}` : 'no value redacted'}. patch.diff shows such values as placeholders; the patched files hold the originals.`;
+}
+
 function evidence(
   result: RemediationResult,
   input: ArtifactRequest['input'],
   repro: ReproductionAttempt,
   fix: FixAttempt,
+  repoRedactions: RepositoryRedactions,
 ): string {
   const before = repro.run;
   const after = fix.run;
@@ -99,6 +114,7 @@ function evidence(
     ...(result.redactions.length
       ? [`- Redacted from the log before the model saw it: ${describeRedactions(result.redactions)}`]
       : []),
+    ...[describeRepositoryRedactions(repoRedactions)].filter((l): l is string => l !== null),
     `- Reproduction script: \`reproduction.py\`, sha256 \`${repro.scriptSha256}\` (attempt ${repro.attempt} of reproduction)`,
     ...(repro.variants?.length
       ? [
@@ -163,6 +179,7 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
   const dir = paths.artifactDir;
   const out: Record<string, string> = { 'incident.log': path.join(dir, 'incident.log') };
   const ctx = await readContext(paths).catch(() => null);
+  const repoRedactions = await readRepositoryRedactions(paths);
 
   if (isVerified(result.status)) {
     const repro = result.reproductionAttempts.find((a) => a.gate.passed);
@@ -181,7 +198,10 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
       ? await fs.readFile(req.prDescriptionPath, 'utf8')
       : `# Fix ${result.classification?.errorType ?? 'error'} (incident ${result.incidentId})\n\n_The model did not write a usable description; this title is OpsGuard's._\n`;
     out['PR_DESCRIPTION.md'] = path.join(dir, 'PR_DESCRIPTION.md');
-    await writeFileAtomic(out['PR_DESCRIPTION.md'], `${modelText.trim()}\n\n${evidence(result, input, repro, fix)}\n`);
+    await writeFileAtomic(
+      out['PR_DESCRIPTION.md'],
+      `${modelText.trim()}\n\n${evidence(result, input, repro, fix, repoRedactions)}\n`,
+    );
   } else if (result.status === 'infra_error' && result.classification?.kind === 'infra') {
     const c = result.classification;
     out['infra_report.md'] = path.join(dir, 'infra_report.md');
@@ -242,6 +262,7 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
     classification: result.classification,
     environment: result.environment ?? null,
     redactions: result.redactions,
+    repositoryRedactions: repoRedactions,
     reproductionCriterion: result.reproductionCriterion,
     fidelityRule: result.fidelityRule ?? null,
     hiddenVariants: (acceptedRepro?.variants ?? []).map((v) => ({

@@ -31,7 +31,7 @@ const RULES: { kind: string; pattern: RegExp; replace: (m: string, ...groups: st
   },
   {
     kind: 'url_password',
-    pattern: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)([^\s@/]+)@/gi,
+    pattern: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)(?!\[REDACTED)([^\s@/]+)@/gi,
     replace: (_m, prefix) => `${prefix}[REDACTED:url_password]@`,
   },
   {

@@ -17,6 +17,7 @@ import { sha256 } from './incident-paths';
 import type { IncidentPaths } from './incident-paths';
 import type { ChangedFile } from '../workflows/incident-types';
 import { summariseReproductionRun } from './run-summary';
+import { loadSecretMap, redactor } from './repo-secrets';
 import { inSandboxActivity } from './sandbox-activity';
 import { ERROR_TYPES } from '../workflows/error-types';
 
@@ -66,6 +67,7 @@ export async function runReproductions(
   const guard = req.changed
     ? await guardSpecFor(paths.workspace, req.changed)
     : { changed_files: [], changed_lines: {} };
+  const redactText = redactor(await loadSecretMap(paths.secrets));
   const tasks = req.scripts.flatMap((s) =>
     Array.from({ length: s.repeats }, (_, k) => async () => {
       const dir = path.join(req.outDir, `${s.name}-run-${k + 1}`);
@@ -90,7 +92,7 @@ export async function runReproductions(
           },
         }),
       );
-      return await summariseReproductionRun(run, { workspace: paths.workspace, dir, keepTails: k === 0 });
+      return await summariseReproductionRun(run, { workspace: paths.workspace, dir, keepTails: k === 0, redactText });
     }),
   );
   const results = await pool(req.parallel, tasks);

@@ -129,11 +129,15 @@ export async function saveOutput(
   sandbox: SandboxResult,
   dir: string,
   keepTails: boolean,
+  redactText: (text: string) => string = (t) => t,
 ): Promise<Omit<RunSummary, 'exception' | 'ranToEnd'>> {
   const stdoutPath = path.join(dir, 'stdout.txt');
   const stderrPath = path.join(dir, 'stderr.txt');
-  await writeFileAtomic(stdoutPath, sandbox.stdout);
-  await writeFileAtomic(stderrPath, sandbox.stderr);
+  // The repository's secrets never reach an artifact or history, even when the code prints them.
+  const stdout = redactText(sandbox.stdout);
+  const stderr = redactText(sandbox.stderr);
+  await writeFileAtomic(stdoutPath, stdout);
+  await writeFileAtomic(stderrPath, stderr);
   return {
     exitCode: sandbox.exitCode,
     timedOut: sandbox.timedOut,
@@ -147,20 +151,33 @@ export async function saveOutput(
       pids: sandbox.limits.pids,
     },
     warnings: sandbox.warnings,
-    stdoutTail: keepTails ? tail(sandbox.stdout, 1500) : '',
-    stderrTail: keepTails ? tail(sandbox.stderr, 2500) : '',
+    stdoutTail: keepTails ? tail(stdout, 1500) : '',
+    stderrTail: keepTails ? tail(stderr, 2500) : '',
     stdoutPath,
     stderrPath,
     outputTruncated: sandbox.stdoutTruncated || sandbox.stderrTruncated,
   };
 }
 
+/**
+ * The records file is kept as evidence after its verdict was checked; its MAC cannot be checked
+ * again (the run's key is gone), so secrets in it (an exception message quoting a value) are redacted.
+ */
+export async function redactRecordsFile(recordsPath: string, redactText: (text: string) => string): Promise<void> {
+  const text = await fs.readFile(recordsPath, 'utf8').catch(() => null);
+  if (text === null) return;
+  const redacted = redactText(text);
+  if (redacted !== text) await writeFileAtomic(recordsPath, redacted);
+}
+
 /** A reproduction run (opsguard_runner.py), summarised. */
 export async function summariseReproductionRun(
   run: GuardedRunResult,
-  opts: { workspace: string; dir: string; keepTails: boolean },
+  opts: { workspace: string; dir: string; keepTails: boolean; redactText?: (text: string) => string },
 ): Promise<RunSummary> {
-  const base = await saveOutput(run.sandbox, opts.dir, opts.keepTails);
+  const redactText = opts.redactText ?? ((t: string) => t);
+  const base = await saveOutput(run.sandbox, opts.dir, opts.keepTails, redactText);
+  await redactRecordsFile(run.recordsPath, redactText);
   const { fatal, notes } = tripwireOf(run);
   const end = run.records.end?.kind === 'outcome' ? run.records.end : null;
   const details = (end?.details ?? {}) as OutcomeDetails;
@@ -181,7 +198,7 @@ export async function summariseReproductionRun(
     exception = {
       type: e.type,
       mro: e.mro,
-      message: e.message.slice(0, 500),
+      message: redactText(e.message).slice(0, 500),
       innermostRepoFrame: innermostRepoFrame(frames),
       raisedIn,
       scriptCheck:

@@ -21,7 +21,8 @@ import { writeFileAtomic } from './incident-paths';
 import type { IncidentPaths } from './incident-paths';
 import type { ChangedFile } from '../workflows/incident-types';
 import { memoryLimitBytes } from './reproduction-runs';
-import { resolveFrames, saveOutput, tripwireOf } from './run-summary';
+import { redactRecordsFile, resolveFrames, saveOutput, tripwireOf } from './run-summary';
+import { loadSecretMap, redactor } from './repo-secrets';
 import { inSandboxActivity } from './sandbox-activity';
 import { readContext } from './workspace';
 
@@ -145,7 +146,10 @@ export async function runRepoTests(docker: Docker, paths: IncidentPaths, req: Te
       },
     }),
   );
-  const results = await resultsOf(run, paths.workspace);
+  const redactText = redactor(await loadSecretMap(paths.secrets));
+  // Redacted before anything uses them, so before/after compare alike (a parametrized id may hold a value).
+  const results = JSON.parse(redactText(JSON.stringify(await resultsOf(run, paths.workspace)))) as TestResults;
+  await redactRecordsFile(run.recordsPath, redactText);
   const resultsPath = path.join(req.outDir, 'tests.json');
   await writeFileAtomic(resultsPath, JSON.stringify(results, null, 2));
   const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<TestOutcome, number>;
@@ -153,7 +157,7 @@ export async function runRepoTests(docker: Docker, paths: IncidentPaths, req: Te
   const summary: TestRunSummary = {
     ran: true,
     command: ['pytest', `(OpsGuard's guarded runner, ${req.perTestSeconds} s per test)`],
-    run: { ...(await saveOutput(run.sandbox, req.outDir, true)), exception: null, ranToEnd: null },
+    run: { ...(await saveOutput(run.sandbox, req.outDir, true, redactText)), exception: null, ranToEnd: null },
     passed: results.completeness === 'complete' && results.exitStatus === 0,
     perTest: results.completeness !== 'missing',
     completeness: results.completeness,
@@ -212,7 +216,11 @@ async function runCustomCommand(
   const summary: TestRunSummary = {
     ran: true,
     command,
-    run: { ...(await saveOutput(result, req.outDir, true)), exception: null, ranToEnd: null },
+    run: {
+      ...(await saveOutput(result, req.outDir, true, redactor(await loadSecretMap(paths.secrets)))),
+      exception: null,
+      ranToEnd: null,
+    },
     passed: result.exitCode === 0 && !result.timedOut,
     perTest: false,
     completeness: 'missing',

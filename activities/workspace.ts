@@ -8,6 +8,7 @@ import type { WorkspaceInfo } from '../workflows/incident-types';
 import { copyTree, listFiles } from './copy-tree';
 import { incidentPaths, writeFileAtomic } from './incident-paths';
 import { redactSecrets } from './redact-secrets';
+import { isSecretFile, redact, saveSecretMap, scanRepository } from './repo-secrets';
 import type { IncidentPaths } from './incident-paths';
 import { ERROR_TYPES } from '../workflows/error-types';
 
@@ -57,6 +58,55 @@ async function sourceLine(root: string, rel: string, line: number): Promise<stri
   return text?.split('\n')[line - 1]?.trim().slice(0, 200);
 }
 
+/** Which repositories a worker may read, and how much of them (worker/settings.ts). */
+export interface RepositoryLimits {
+  roots: string[];
+  maxBytes: number;
+  promptFileBytes: number;
+}
+
+/**
+ * The repository's real path when it is under one of the allowed roots (after every symlink), else a
+ * non-retryable failure naming the setting. Checked before anything is copied.
+ */
+async function allowedRepository(repoPath: string, limits: RepositoryLimits): Promise<string> {
+  const real = await fs.realpath(repoPath);
+  const roots = await Promise.all(limits.roots.map((r) => fs.realpath(r).catch(() => path.resolve(r))));
+  const inside = roots.some(
+    (root) => real === root || real.startsWith(root.endsWith(path.sep) ? root : root + path.sep),
+  );
+  if (!inside) {
+    throw ApplicationFailure.nonRetryable(
+      `repoPath ${repoPath}${real !== repoPath ? ` (really ${real})` : ''} is outside the folders this worker may read (OPSGUARD_REPO_ROOTS: ${limits.roots.join(':')})`,
+      ERROR_TYPES.repoNotAllowed,
+    );
+  }
+  const size = await treeSize(real, limits.maxBytes);
+  if (size > limits.maxBytes) {
+    throw ApplicationFailure.nonRetryable(
+      `repoPath ${repoPath} holds more than ${Math.round(limits.maxBytes / 1048576)} MiB (OPSGUARD_REPO_MAX_MB); remediate a smaller checkout`,
+      ERROR_TYPES.repoNotAllowed,
+    );
+  }
+  return real;
+}
+
+/** Bytes of regular files under a folder (symlinks not followed), stopping once past `stopAt`. */
+async function treeSize(root: string, stopAt: number): Promise<number> {
+  let total = 0;
+  const queue = [root];
+  while (queue.length && total <= stopAt) {
+    const dir = queue.pop() as string;
+    const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory() && !['.git', 'node_modules', '.venv', 'venv', '.tox'].includes(e.name)) queue.push(full);
+      else if (e.isFile()) total += (await fs.lstat(full).catch(() => null))?.size ?? 0;
+    }
+  }
+  return total;
+}
+
 export function isTestFile(rel: string): boolean {
   const base = path.basename(rel);
   return /^test_.*\.py$|_test\.py$/.test(base);
@@ -67,7 +117,7 @@ export function isTestFile(rel: string): boolean {
  * copy is built in a temporary folder and renamed into place, so a workspace is whole or absent.
  */
 export async function setupWorkspace(
-  roots: { artifactsDir: string; workDir: string },
+  roots: { artifactsDir: string; workDir: string; repositories: RepositoryLimits },
   args: { incidentId: string; repoPath: string; errorLog: string },
 ): Promise<WorkspaceInfo> {
   const stat = await fs.stat(args.repoPath).catch(() => null);
@@ -77,6 +127,7 @@ export async function setupWorkspace(
       ERROR_TYPES.repoNotFound,
     );
   }
+  await allowedRepository(args.repoPath, roots.repositories);
   const paths = incidentPaths(roots, args.incidentId);
   await fs.rm(paths.workDir, { recursive: true, force: true });
   const staging = `${paths.workDir}.staging`;
@@ -86,6 +137,14 @@ export async function setupWorkspace(
   await fs.rename(staging, paths.workDir);
 
   const repoFiles = await listFiles(paths.baseline, { withSymlinks: true });
+  // The repository's secret values, found once: everything that leaves the worker is redacted with them.
+  const secrets = await scanRepository(paths.baseline, repoFiles);
+  await saveSecretMap(paths.secrets, secrets);
+  if (report.unreadable.length) {
+    // Reported with what was kept from the model (proof.json), not fatal.
+    const skipped = report.unreadable.slice(0, 200).map((file) => ({ file, why: 'the worker cannot read it' }));
+    await writeFileAtomic(paths.repoRedactions, JSON.stringify({ withheld: [], redacted: {}, skipped }, null, 2));
+  }
   const tb = parseTraceback(args.errorLog);
   const frames: LocatedFrame[] = [];
   for (const f of tb?.frames ?? []) {
@@ -94,7 +153,9 @@ export async function setupWorkspace(
     frames.push({
       ...f,
       repoPath,
-      ...(repoPath ? { source: await sourceLine(paths.baseline, repoPath, f.line) } : {}),
+      ...(repoPath && !isSecretFile(repoPath)
+        ? { source: redact((await sourceLine(paths.baseline, repoPath, f.line)) ?? '', secrets).text }
+        : {}),
     });
   }
   const relevantFiles = [...new Set(frames.flatMap((f) => (f.repoPath ? [f.repoPath] : [])))];

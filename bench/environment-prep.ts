@@ -31,6 +31,7 @@ const activities = createActivities({
   workDir: path.join(tmp, 'work'),
   defaultImage: settings.sandboxImage,
   environment: { ...settings.environment, cacheDir },
+  repositories: settings.repositories,
 });
 
 const pct = (xs: number[], p: number) => {

@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { createActivities } from '../activities';
 import { dockerFromEnv } from '../sandbox/docker-client';
 import { sandboxImage } from './support/docker';
-import { testEnvironment } from './support/remediation-harness';
+import { testEnvironment, testRepositories } from './support/remediation-harness';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-large-'));
 const repo = path.join(root, 'repo');
@@ -67,6 +67,7 @@ test('1,000 files and 150,000 lines with dangling symlinks and a warning flood: 
     workDir: path.join(root, 'work'),
     defaultImage: sandboxImage(),
     environment: testEnvironment(path.join(root, 'cache')),
+    repositories: testRepositories(),
   });
   const incidentId = `large-${process.pid}`;
   const errorLog = `Traceback (most recent call last):\n  File "/srv/app/svc/pkg3/mod7.py", line 5, in f1\n    return y * 8\nTypeError: unsupported operand type(s) for *: 'NoneType' and 'int'\n`;

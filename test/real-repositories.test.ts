@@ -151,7 +151,7 @@ test('an image the incident names is used as given, and its Python is read at pr
   const { createActivities } = await import('../activities');
   const { dockerFromEnv } = await import('../sandbox/docker-client');
   const { sandboxImage } = await import('./support/docker');
-  const { exampleDir, testEnvironment } = await import('./support/remediation-harness');
+  const { exampleDir, testEnvironment, testRepositories } = await import('./support/remediation-harness');
   // A user's own image, here one of OpsGuard's under another name (no registry answers here).
   const tag = `opsguard-test/named-python:${process.pid}`;
   execFileSync('docker', ['tag', 'opsguard/sandbox-python:3.13', tag]);
@@ -163,6 +163,7 @@ test('an image the incident names is used as given, and its Python is read at pr
       workDir: path.join(dir, 'work'),
       defaultImage: sandboxImage(),
       environment: testEnvironment(path.join(dir, 'cache')),
+      repositories: testRepositories(),
     });
     const incidentId = `named-image-${process.pid}`;
     await activities.setupWorkspace({
@@ -186,7 +187,7 @@ test("a freeze dump's pin that does not exist for this Python is relaxed, loudly
   const { cacheEntry } = await import('../activities/dependency-cache');
   const { dockerFromEnv } = await import('../sandbox/docker-client');
   const { sandboxImage } = await import('./support/docker');
-  const { exampleDir, testEnvironment } = await import('./support/remediation-harness');
+  const { exampleDir, testEnvironment, testRepositories } = await import('./support/remediation-harness');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-relaxed-'));
   const repo = path.join(dir, 'repo');
   fs.cpSync(path.join(exampleDir('uptime-digest'), 'repo'), repo, { recursive: true });
@@ -198,6 +199,7 @@ test("a freeze dump's pin that does not exist for this Python is relaxed, loudly
     workDir: path.join(dir, 'work'),
     defaultImage: sandboxImage(),
     environment: testEnvironment(path.join(dir, 'cache')),
+    repositories: testRepositories(),
   });
   const incidentId = `relaxed-${process.pid}`;
   await activities.setupWorkspace({

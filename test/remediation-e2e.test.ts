@@ -15,7 +15,8 @@ import { gitApplyCheck, recordedTurns, remediate } from './support/remediation-h
 import type { RemediationRun } from './support/remediation-harness';
 import type { ScriptedTurn } from './support/scripted-model-server';
 
-const [REPRO_OK, FIX_OK, PR_OK] = recordedTurns('config-loader') as [ScriptedTurn, ScriptedTurn, ScriptedTurn];
+type Recorded = ScriptedTurn & { answer: string };
+const [REPRO_OK, FIX_OK, PR_OK] = recordedTurns('config-loader') as [Recorded, Recorded, Recorded];
 const CONFIG_SRC = fs.readFileSync(
   path.join(import.meta.dirname, '../examples/config-loader/repo/app/config_loader.py'),
   'utf8',

@@ -25,7 +25,7 @@ import { fixRunVerdict } from '../workflows/fix-gate';
 import { reproductionRunVerdict } from '../workflows/reproduction-gate';
 import type { RunSummary } from '../workflows/incident-types';
 import { sandboxImage } from './support/docker';
-import { EXAMPLES, hashTree, testEnvironment } from './support/remediation-harness';
+import { EXAMPLES, hashTree, testEnvironment, testRepositories } from './support/remediation-harness';
 
 const docker = dockerFromEnv();
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-abuse-'));
@@ -35,6 +35,7 @@ const activities = createActivities({
   ...roots,
   defaultImage: sandboxImage(),
   environment: testEnvironment(path.join(root, 'cache')),
+  repositories: testRepositories(),
 });
 const INCIDENT = { type: 'KeyError', location: { file: 'app/config_loader.py', func: 'database_url' } };
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { redactSecrets } from '../activities/redact-secrets';
-import { EXAMPLES, recordedTurns, remediate } from './support/remediation-harness';
+import { EXAMPLES, historyText, recordedTurns, remediate } from './support/remediation-harness';
 import type { ScriptedTurn } from './support/scripted-model-server';
 
 const [, FIX_OK, PR_OK] = recordedTurns('config-loader') as [ScriptedTurn, ScriptedTurn, ScriptedTurn];
@@ -66,7 +66,7 @@ test('canary secrets in the worker environment reach no history, artifact, log o
     // The key was really in use: it reached the model endpoint, and only there.
     assert.ok(run.model.requests.every((r) => r.authorization === `Bearer ${modelKey}`));
     const places: [string, string][] = [
-      ['workflow history', run.historyJson],
+      ['workflow history', historyText(run.history)],
       ['artifacts', allText(run.roots.artifactsDir)],
       ['work folder', allText(run.roots.workDir)],
       ['logs (everything printed during the run)', output],

@@ -16,6 +16,7 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
   log(
     `[WORKER] polling task queue '${settings.taskQueue}' on ${settings.temporal.address}${settings.temporal.secure ? ' (TLS)' : ''}, namespace '${settings.temporal.namespace}' (Ctrl-C to stop)`,
   );
+  log(`[WORKER] reads repositories under ${settings.repositories.roots.join(', ')} only (OPSGUARD_REPO_ROOTS)`);
   const docker = dockerFromEnv();
   const sweep = async () => {
     const removed = await removeLeftoverContainers(docker).catch(() => []);

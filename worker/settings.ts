@@ -74,8 +74,19 @@ export const DEFAULT_PYTHON_IMAGES: Record<string, string> = {
   '3.13': 'opsguard/sandbox-python:3.13',
 };
 
+/** Which repositories this worker may read, and how much of them. */
+export interface RepositorySettings {
+  /** Absolute folders (real paths) under which repositories may be; the worker refuses any other. */
+  roots: string[];
+  /** A repository larger than this is refused before it is copied. */
+  maxBytes: number;
+  /** A file larger than this is never sent to the model (it is still copied and run). */
+  promptFileBytes: number;
+}
+
 export interface Settings {
   temporal: TemporalSettings;
+  repositories: RepositorySettings;
   taskQueue: string;
   /** Web UI port of the dev server `opsguard dev` / `npm start` starts. */
   uiPort: number;
@@ -170,6 +181,20 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number):
   return n;
 }
 
+/**
+ * OPSGUARD_REPO_ROOTS: colon-separated absolute folders. The local default is this checkout (which
+ * holds the examples) and the folder the worker was started in; production sets it explicitly.
+ */
+function repoRootsFromEnv(env: NodeJS.ProcessEnv): string[] {
+  const raw = env.OPSGUARD_REPO_ROOTS;
+  const roots = raw ? raw.split(':').filter(Boolean) : [PROJECT_ROOT, process.cwd()];
+  for (const r of roots) {
+    if (!path.isAbsolute(r))
+      throw new SettingsError(`OPSGUARD_REPO_ROOTS holds absolute folders separated by ':', not '${r}'`);
+  }
+  return [...new Set(roots.map((r) => (fs.existsSync(r) ? fs.realpathSync(r) : path.resolve(r))))];
+}
+
 function pythonImagesFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const raw = env.OPSGUARD_PYTHON_IMAGES;
   if (!raw) return { ...DEFAULT_PYTHON_IMAGES };
@@ -211,6 +236,11 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
   }
   return {
     temporal: temporalFromEnv(env),
+    repositories: {
+      roots: repoRootsFromEnv(env),
+      maxBytes: positiveNumber(env, 'OPSGUARD_REPO_MAX_MB', 2048) * 1024 * 1024,
+      promptFileBytes: positiveNumber(env, 'OPSGUARD_PROMPT_FILE_KB', 100) * 1024,
+    },
     taskQueue: env.OPSGUARD_TASK_QUEUE ?? 'opsguard',
     uiPort: positiveNumber(env, 'OPSGUARD_UI_PORT', 8233),
     artifactsDir: path.resolve(env.OPSGUARD_ARTIFACTS_DIR ?? path.join(home, 'artifacts')),

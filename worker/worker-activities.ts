@@ -15,6 +15,7 @@ export function workerActivities(settings: Settings) {
     workDir: settings.workDir,
     defaultImage: settings.sandboxImage,
     environment: settings.environment,
+    repositories: settings.repositories,
     model: () => createModelClient({ ...settings.model, apiKey: modelApiKey() }),
   });
 }

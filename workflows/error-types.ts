@@ -7,6 +7,8 @@ export const ERROR_TYPES = {
   invalidIncidentInput: 'InvalidIncidentInput',
   /** repoPath is not a directory the worker can read. */
   repoNotFound: 'RepoNotFound',
+  /** repoPath (or what it resolves to through symlinks) is outside the worker's OPSGUARD_REPO_ROOTS, or too big. */
+  repoNotAllowed: 'RepoNotAllowed',
   /** No model configured, or the model service refused the key or the model id. */
   modelNotConfigured: 'ModelNotConfigured',
   /** The model service rejected the request itself (HTTP 400). */

@@ -109,6 +109,7 @@ export function registerDemo(program: Command): void {
           workDir: settings.workDir,
           defaultImage: settings.sandboxImage,
           environment: settings.environment,
+          repositories: settings.repositories,
           model: () => model,
         }),
       });

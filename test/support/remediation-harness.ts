@@ -33,6 +33,11 @@ export function exampleDir(name: string): string {
   return fs.existsSync(example) ? example : path.join(FIXTURE_REPOS, name);
 }
 
+/** The worker's repository settings, with the temporary folder (where tests copy repositories) allowed. */
+export function testRepositories(extraRoots: string[] = []) {
+  return { ...settingsFromEnv().repositories, roots: [fs.realpathSync(os.tmpdir()), PROJECT_ROOT, ...extraRoots] };
+}
+
 /** The worker's environment settings, with a dependency cache of the test's own. */
 export function testEnvironment(cacheDir: string) {
   return { ...settingsFromEnv().environment, cacheDir };
@@ -46,15 +51,16 @@ export function scriptedActivities(baseURL: string, dir: string) {
     workDir: path.join(dir, 'work'),
     defaultImage: sandboxImage(),
     environment: testEnvironment(path.join(dir, 'cache')),
+    repositories: testRepositories(),
     model: () => createModelClient({ baseURL, apiKey: 'sk-test-not-a-secret', modelId: 'scripted', api: 'chat' }),
   });
 }
 
 /** The recorded answers of an example: [reproduction, fix, PR description]. */
-export function recordedTurns(example: string): ScriptedTurn[] {
+export function recordedTurns(example: string): (ScriptedTurn & { answer: string })[] {
   return (
     JSON.parse(fs.readFileSync(path.join(EXAMPLES, example, 'recorded-model.json'), 'utf8')) as {
-      turns: ScriptedTurn[];
+      turns: (ScriptedTurn & { answer: string })[];
     }
   ).turns;
 }
@@ -135,6 +141,8 @@ export async function remediate(opts: {
   prepare?: (original: string) => void;
   /** A dependency cache shared with another run (default: this run's own, so it starts cold). */
   cacheDir?: string;
+  /** What the worker may read (default: the temporary folder and this checkout). */
+  repositories?: ReturnType<typeof testRepositories>;
   /** Build the model client from the worker's environment (OPENAI_API_KEY...) as a real worker does. */
   modelFromEnv?: boolean;
   /** What the person does with a verified fix (default: approve through the update). */
@@ -160,6 +168,7 @@ export async function remediate(opts: {
       ...roots,
       defaultImage: sandboxImage(),
       environment: testEnvironment(opts.cacheDir ?? path.join(tmp, 'cache')),
+      repositories: opts.repositories ?? testRepositories(),
       model: () =>
         opts.modelFromEnv
           ? (() => {
@@ -218,4 +227,23 @@ export async function remediate(opts: {
   } finally {
     await model.close();
   }
+}
+
+/**
+ * Everything a history holds as text: the events' JSON with every payload's bytes decoded (payload
+ * data are byte arrays, which JSON.stringify would spell as numbers, hiding what they say).
+ */
+export function historyText(history: unknown): string {
+  const parts: string[] = [];
+  const walk = (v: unknown): unknown => {
+    if (v instanceof Uint8Array) {
+      parts.push(Buffer.from(v).toString('utf8'));
+      return '<bytes>';
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  parts.unshift(JSON.stringify(walk(history)));
+  return parts.join('\n');
 }

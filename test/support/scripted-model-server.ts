@@ -12,8 +12,11 @@ export type ModelTask = 'write_reproduction' | 'write_fix' | 'write_pr_descripti
 
 export interface ScriptedTurn {
   task: ModelTask;
-  /** The answer's text (a script, a JSON fix, Markdown). */
-  answer: string;
+  /**
+   * The answer's text (a script, a JSON fix, Markdown), or a function of the prompt (a fix that edits
+   * the file as the model was shown it, placeholders and all).
+   */
+  answer: string | ((prompt: string) => string);
   /** Optional: strings the request's prompt must contain (e.g. earlier attempts' feedback). */
   expectInPrompt?: string[];
   /** Optional: answer only after this long (to observe the workflow mid-step). */
@@ -159,12 +162,11 @@ export async function startScriptedModel(turns: ScriptedTurn[]): Promise<Scripte
       if (missing.length) return fail(`the ${task} prompt lacks ${missing.map((m) => JSON.stringify(m)).join(', ')}`);
       queue.shift();
       const model = body.model ?? 'scripted';
+      const text = typeof turn.answer === 'function' ? turn.answer(prompt) : turn.answer;
       const answer = () =>
         reply(
           200,
-          path.endsWith('/responses')
-            ? responsesAnswer(model, turn.answer, prompt)
-            : chatCompletion(model, turn.answer, prompt),
+          path.endsWith('/responses') ? responsesAnswer(model, text, prompt) : chatCompletion(model, text, prompt),
         );
       if (turn.delayMs) setTimeout(answer, turn.delayMs);
       else answer();

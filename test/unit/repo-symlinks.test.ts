@@ -39,7 +39,11 @@ test("the incident's frame through a symlink is located on the real file", async
   const original = repo();
   const roots = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-links-roots-'));
   const info = await setupWorkspace(
-    { artifactsDir: path.join(roots, 'artifacts'), workDir: path.join(roots, 'work') },
+    {
+      artifactsDir: path.join(roots, 'artifacts'),
+      workDir: path.join(roots, 'work'),
+      repositories: { roots: [fs.realpathSync(os.tmpdir())], maxBytes: 1 << 30, promptFileBytes: 100 * 1024 },
+    },
     {
       incidentId: 'links',
       repoPath: original,

@@ -1,0 +1,150 @@
+/**
+ * Repository secrets: which values are found (and which ordinary code is not mistaken for one),
+ * placeholders in and out, files withheld by name, binary and oversized files left out, and what is
+ * recorded (names and counts, never values).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { incidentPaths } from '../../activities/incident-paths';
+import { refusePath } from '../../activities/patch-policy';
+import { DEFAULT_PATCH_POLICY } from '../../activities/patch-policy';
+import {
+  findSecretValues,
+  isSecretFile,
+  loadSecretMap,
+  redact,
+  restorePlaceholders,
+  saveSecretMap,
+  scanRepository,
+} from '../../activities/repo-secrets';
+import { readRepositoryRedactions, readSourceFiles } from '../../activities/source-files';
+
+const SETTINGS = `
+API_KEY = "sk-live-4f9a8b7c6d5e4f3a2b1c0d9e"
+DATABASE_URL = "postgresql://orders:Hunter2-canary-9931@db.internal:5432/orders"
+AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+SESSION_SECRET = 'aB3dE5gH7jK9'
+webhook = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWo0NTY3"
+GITHUB = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+redis: redis://:s3cr3t-Pass@cache:6379/0
+SIGNING_KEY = """-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBg
+-----END PRIVATE KEY-----"""
+`;
+
+test('secret values in the forms repositories hold them are found', () => {
+  const values = new Set(findSecretValues(SETTINGS).map((s) => s.value));
+  for (const v of [
+    'sk-live-4f9a8b7c6d5e4f3a2b1c0d9e',
+    'Hunter2-canary-9931',
+    'AKIAIOSFODNN7EXAMPLE',
+    'aB3dE5gH7jK9',
+    'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWo0NTY3',
+    'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+    's3cr3t-Pass',
+    '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----',
+  ])
+    assert.ok(values.has(v), `found ${v.slice(0, 20)}`);
+});
+
+test('ordinary code is not a secret (values are replaced everywhere later, so words must never be)', () => {
+  const code = `
+password_field = "password"
+token = request.headers["X-Token"]
+SECRET_KEY = os.environ.get("SECRET_KEY")
+client_secret: Optional[str] = None
+def check_password(password: str) -> bool:
+    api_key = settings.API_KEY
+TOKEN_URL = "https://auth.example.com/oauth/token"
+secret_path = "/etc/app/secret.json"
+PASSWORD_MIN_LENGTH = 12
+auth_header = f"Bearer {token}"
+password = "\${DB_PASSWORD}"
+`;
+  assert.deepEqual(findSecretValues(code), []);
+});
+
+test('placeholders: known values out and back in; a foreign placeholder is refused', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-secrets-'));
+  fs.writeFileSync(path.join(dir, 'settings.py'), SETTINGS);
+  fs.writeFileSync(path.join(dir, '.env'), 'STRIPE_SECRET=whsec_0123456789abcdefABCDEF\n');
+  const map = await scanRepository(dir, ['settings.py', '.env']);
+  assert.deepEqual(map.secretFiles, ['.env']);
+  const shown = redact(SETTINGS, map);
+  assert.ok(!shown.text.includes('Hunter2-canary-9931') && !shown.text.includes('MIIEvQIBADANBg'));
+  assert.match(shown.text, /postgresql:\/\/orders:\[REDACTED:url_password#\d+\]@db\.internal/);
+  assert.ok(shown.counts.url_password && shown.counts.private_key);
+  // The model edits the file as shown; the values come back.
+  const edited = shown.text.replace('SESSION_SECRET', 'SESSION_COOKIE_SECRET');
+  const restored = restorePlaceholders(edited, map);
+  assert.ok(restored.ok);
+  assert.equal(restored.content, SETTINGS.replace('SESSION_SECRET', 'SESSION_COOKIE_SECRET'));
+  // A placeholder OpsGuard did not issue (invented, or the log's anonymous form) cannot be restored.
+  const foreign = restorePlaceholders('KEY = "[REDACTED:api_key#99]"\nX = "[REDACTED:url_password]"\n', map);
+  assert.deepEqual(foreign, { ok: false, placeholders: ['[REDACTED:api_key#99]', '[REDACTED:url_password]'] });
+  // The map lives in the work folder, readable by the worker only.
+  const file = path.join(dir, 'secret-map.json');
+  await saveSecretMap(file, map);
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  assert.deepEqual(await loadSecretMap(file), map);
+});
+
+test('secret files are withheld by name; binary and oversized files are left out; all is recorded', async () => {
+  const roots = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-source-'));
+  const paths = incidentPaths({ artifactsDir: path.join(roots, 'a'), workDir: path.join(roots, 'w') }, 'inc');
+  fs.mkdirSync(paths.baseline, { recursive: true });
+  const files: Record<string, string | Buffer> = {
+    'app/settings.py': SETTINGS,
+    'app/big.py': `x = 1\n${'#'.repeat(5000)}\n`,
+    'app/blob.py': Buffer.from([0x70, 0x00, 0x01]),
+    '.env': 'A_SECRET=abcdef123456\n',
+    'deploy/id_rsa': 'key',
+  };
+  for (const [rel, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(paths.baseline, rel)), { recursive: true });
+    fs.writeFileSync(path.join(paths.baseline, rel), content);
+  }
+  await saveSecretMap(paths.secrets, await scanRepository(paths.baseline, Object.keys(files)));
+  const { files: sent, withheld } = await readSourceFiles(
+    paths,
+    ['app/settings.py', 'app/big.py', 'app/blob.py', 'deploy/id_rsa'],
+    4096,
+  );
+  assert.deepEqual(
+    sent.map((f) => f.path),
+    ['app/settings.py'],
+  );
+  assert.ok(!sent[0]?.content.includes('Hunter2'));
+  assert.deepEqual(withheld.sort(), ['.env', 'deploy/id_rsa']);
+  const report = await readRepositoryRedactions(paths);
+  assert.deepEqual(
+    report.skipped.map((s) => [s.file, s.why.split(' ')[0]]),
+    [
+      ['app/big.py', 'larger'],
+      ['app/blob.py', 'binary'],
+    ],
+  );
+  assert.ok(report.redacted['app/settings.py']?.url_password);
+  assert.ok(!JSON.stringify(report).includes('Hunter2'), 'the record holds names and counts, never values');
+});
+
+test('secret files by name, and a fix may not write one', () => {
+  for (const f of [
+    '.env',
+    '.env.production',
+    'config/prod.pem',
+    'deploy/id_ed25519',
+    '.netrc',
+    '.pypirc',
+    'credentials.json',
+    'k8s/kubeconfig',
+    'secrets.yaml',
+  ])
+    assert.ok(isSecretFile(f), f);
+  for (const f of ['envoy.py', 'app/environment.py', 'docs/keys.md', 'tests/test_credentials.py'])
+    assert.ok(!isSecretFile(f), f);
+  assert.match(refusePath('.env', DEFAULT_PATCH_POLICY) ?? '', /files that hold secrets/);
+});
