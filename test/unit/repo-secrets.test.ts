@@ -148,3 +148,41 @@ test('secret files by name, and a fix may not write one', () => {
     assert.ok(!isSecretFile(f), f);
   assert.match(refusePath('.env', DEFAULT_PATCH_POLICY) ?? '', /files that hold secrets/);
 });
+
+test('a repository outside the roots is refused before anything is copied or scanned', async () => {
+  const { setupWorkspace } = await import('../../activities/workspace');
+  const roots = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-roots-'));
+  const allowed = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-allowed-'));
+  const workDir = path.join(roots, 'work');
+  await assert.rejects(
+    setupWorkspace(
+      {
+        artifactsDir: path.join(roots, 'artifacts'),
+        workDir,
+        repositories: { roots: [allowed], maxBytes: 1 << 30, promptFileBytes: 1 << 20 },
+      },
+      {
+        incidentId: 'outside',
+        repoPath: '/root',
+        errorLog: 'Traceback (most recent call last):\n  File "/root/.ssh/id_rsa", line 1, in <module>\nKeyError: 1\n',
+      },
+    ),
+    /outside the folders this worker may read \(OPSGUARD_REPO_ROOTS: /,
+  );
+  assert.equal(fs.existsSync(workDir), false, 'no workspace, no copy, no scan');
+  // Too big is refused the same way.
+  const repo = fs.mkdtempSync(path.join(allowed, 'repo-'));
+  fs.writeFileSync(path.join(repo, 'big.bin'), Buffer.alloc(2048));
+  await assert.rejects(
+    setupWorkspace(
+      {
+        artifactsDir: path.join(roots, 'artifacts'),
+        workDir,
+        repositories: { roots: [allowed], maxBytes: 1024, promptFileBytes: 1024 },
+      },
+      { incidentId: 'big', repoPath: repo, errorLog: 'x' },
+    ),
+    /holds more than 0 MiB \(OPSGUARD_REPO_MAX_MB\)/,
+  );
+  assert.equal(fs.existsSync(workDir), false);
+});
