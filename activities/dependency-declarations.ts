@@ -35,6 +35,8 @@ export interface Declarations {
   /** The project's own version when declared statically (for its .dist-info in the prepared folder). */
   projectVersion: string | null;
   requiresPython: string | null;
+  /** Folders the packaging config says the code lives in (package_dir, packages.find where, Poetry's from). */
+  packageRoots: string[];
   /** Python versions the classifiers name ("3.7"). */
   classifierPythons: string[];
   notes: string[];
@@ -77,11 +79,19 @@ class Collector {
     setupPy: null,
     projectName: null,
     projectVersion: null,
+    packageRoots: [],
     requiresPython: null,
     classifierPythons: [],
     notes: [],
     problems: [],
   };
+
+  packageRoot(dir: unknown): void {
+    if (typeof dir !== 'string') return;
+    const clean = dir.replace(/^\.\/+/, '').replace(/\/+$/, '');
+    if (!clean || clean === '.' || clean.startsWith('/') || clean.split('/').includes('..')) return;
+    if (!this.d.packageRoots.includes(clean)) this.d.packageRoots.push(clean);
+  }
 
   add(kind: 'runtime' | 'test', requirement: string, from: string): void {
     const text = requirement.trim();
@@ -148,6 +158,8 @@ export async function readDeclarations(root: string): Promise<Declarations> {
     c.d.requiresPython ??= /python_requires\s*=\s*['"]([^'"]+)['"]/.exec(text ?? '')?.[1] ?? null;
     c.d.projectName ??= normaliseOrNull(/\bname\s*=\s*['"]([A-Za-z0-9._-]+)['"]/.exec(text ?? '')?.[1]);
     c.d.projectVersion ??= /\bversion\s*=\s*['"]([\w.+-]+)['"]/.exec(text ?? '')?.[1] ?? null;
+    c.packageRoot(/package_dir\s*=\s*\{\s*['"]{2}\s*:\s*['"]([^'"]+)['"]/.exec(text ?? '')?.[1]);
+    c.packageRoot(/find(?:_namespace)?_packages\(\s*(?:where\s*=\s*)?['"]([^'"]+)['"]/.exec(text ?? '')?.[1]);
   }
 
   await readRequirementFiles(c, root, read);
@@ -196,8 +208,20 @@ function readPyproject(c: Collector, t: Table): void {
       c.add('test', r, `pyproject.toml dependency-groups.${group}`);
   }
   const tool = isTable(t.tool) ? t.tool : {};
+  const setuptools = isTable(tool.setuptools) ? tool.setuptools : {};
+  if (isTable(setuptools['package-dir'])) c.packageRoot(setuptools['package-dir']['']);
+  const packages = isTable(setuptools.packages) ? setuptools.packages : {};
+  if (isTable(packages.find)) for (const w of strings(packages.find.where)) c.packageRoot(w);
+  const hatch = isTable(tool.hatch) ? tool.hatch : {};
+  const wheel =
+    isTable(hatch.build) && isTable(hatch.build.targets) && isTable(hatch.build.targets.wheel)
+      ? hatch.build.targets.wheel
+      : {};
+  for (const pkg of strings(wheel.packages)) if (pkg.includes('/')) c.packageRoot(pkg.slice(0, pkg.lastIndexOf('/')));
   const poetry = isTable(tool.poetry) ? tool.poetry : null;
   if (poetry) {
+    for (const p of Array.isArray(poetry.packages) ? (poetry.packages as unknown[]) : [])
+      if (isTable(p)) c.packageRoot(p.from);
     c.d.projectName ??= normaliseOrNull(typeof poetry.name === 'string' ? poetry.name : undefined);
     if (typeof poetry.version === 'string') c.d.projectVersion ??= poetry.version;
     c.classifiers(strings(poetry.classifiers));
@@ -334,6 +358,8 @@ function readSetupCfg(c: Collector, text: string): void {
   if (version && /^[\w.+-]+$/.test(version)) c.d.projectVersion ??= version;
   c.classifiers(iniList(metadata?.get('classifiers')));
   if (options?.get('python_requires')) c.d.requiresPython ??= options.get('python_requires') ?? null;
+  for (const line of iniList(options?.get('package_dir'))) c.packageRoot(/^=\s*(\S+)$/.exec(line)?.[1]);
+  c.packageRoot(ini.get('options.packages.find')?.get('where'));
   for (const r of iniList(options?.get('install_requires')))
     c.add('runtime', r, 'setup.cfg [options] install_requires');
   for (const r of iniList(options?.get('tests_require'))) c.add('test', r, 'setup.cfg [options] tests_require');

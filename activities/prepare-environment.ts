@@ -83,9 +83,23 @@ export async function readRepositoryProfile(
   return { profile, sources: found.map((f) => f.source), problems };
 }
 
-/** Folders on sys.path as production has them: the root, src/ when the code lives there, the profile's. */
-export async function pythonPathsFor(root: string, profile: RepositoryProfile): Promise<string[]> {
+/**
+ * Folders on sys.path as production has them: the root, then the profile's python-paths, else the
+ * folders the packaging config names (package_dir, packages.find where, Poetry's from), else src/
+ * when the code lives there.
+ */
+export async function pythonPathsFor(
+  root: string,
+  profile: RepositoryProfile,
+  packageRoots: string[] = [],
+): Promise<string[]> {
   if (profile.pythonPaths?.length) return ['.', ...profile.pythonPaths.filter((p) => p !== '.')];
+  const declared: string[] = [];
+  for (const dir of packageRoots) {
+    const stat = await fs.lstat(path.join(root, dir)).catch(() => null);
+    if (stat?.isDirectory()) declared.push(dir);
+  }
+  if (declared.length) return ['.', ...declared];
   const src = await fs.readdir(path.join(root, 'src'), { withFileTypes: true }).catch(() => null);
   const srcLayout =
     !!src &&
@@ -179,7 +193,7 @@ export async function prepareEnvironment(
   });
   const environment: SandboxEnvironment = {
     depsKey: key,
-    pythonPaths: await pythonPathsFor(root, profile),
+    pythonPaths: await pythonPathsFor(root, profile, declarations.packageRoots),
     env: profile.env ?? {},
     testArgs: profile.testArgs ?? [],
   };

@@ -218,3 +218,22 @@ test('a repository with no declarations, and symlinked declaration files, are re
   const d = await readDeclarations(dir);
   assert.deepEqual([d.runtime, d.test, d.files, d.problems], [[], [], [], []]);
 });
+
+test('where the code lives: package_dir, packages.find, Poetry from, hatch packages', async () => {
+  const cases: [Record<string, string>, string[]][] = [
+    [
+      {
+        'setup.py':
+          "from setuptools import setup, find_packages\nsetup(package_dir={'': 'lib'}, packages=find_packages('lib'))\n",
+      },
+      ['lib'],
+    ],
+    [{ 'setup.cfg': '[options]\npackage_dir =\n    =source\n[options.packages.find]\nwhere = source\n' }, ['source']],
+    [{ 'pyproject.toml': '[tool.setuptools.packages.find]\nwhere = ["python"]\n' }, ['python']],
+    [{ 'pyproject.toml': '[tool.poetry]\nname = "x"\npackages = [{ include = "x", from = "pkgs" }]\n' }, ['pkgs']],
+    [{ 'pyproject.toml': '[tool.hatch.build.targets.wheel]\npackages = ["code/x"]\n' }, ['code']],
+    [{ 'setup.py': "setup(package_dir={'': '../outside'})\n" }, []],
+  ];
+  for (const [files, roots] of cases)
+    assert.deepEqual((await readDeclarations(repo(files))).packageRoots, roots, JSON.stringify(files));
+});

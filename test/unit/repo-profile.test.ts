@@ -107,6 +107,8 @@ test('src/ layouts put src on sys.path; a src package or the profile does not', 
   assert.deepEqual(await pythonPathsFor(repo({ 'src/__init__.py': '', 'src/a.py': '' }), {}), ['.']);
   assert.deepEqual(await pythonPathsFor(repo({ 'app.py': '' }), {}), ['.']);
   assert.deepEqual(await pythonPathsFor(repo({ 'lib/x.py': '' }), { pythonPaths: ['lib'] }), ['.', 'lib']);
+  // Where the packaging config says the code lives (an existing folder only).
+  assert.deepEqual(await pythonPathsFor(repo({ 'lib/pkg/__init__.py': '' }), {}, ['lib', 'missing']), ['.', 'lib']);
 });
 
 test('the Python: input image, profile, traceback, declarations, default; the nearest when missing', () => {
