@@ -491,9 +491,53 @@ function readToxDeps(c: Collector, root: string, text: string): void {
   void root;
 }
 
+/**
+ * Plugins pytest's own configuration needs: without them pytest stops at start-up ("unrecognized
+ * arguments: --cov") or ignores the setting, and no test runs.
+ */
+const PYTEST_CONFIG_USES: { pattern: RegExp; requirement: string }[] = [
+  { pattern: /--cov\b|--cov-report\b/, requirement: 'pytest-cov' },
+  { pattern: /^\s*asyncio_mode\s*=|--asyncio-mode\b/m, requirement: 'pytest-asyncio' },
+  { pattern: /^\s*DJANGO_SETTINGS_MODULE\s*=|--ds[= ]/m, requirement: 'pytest-django' },
+  { pattern: /^\s*timeout\s*=\s*\d|--timeout[= ]\d/m, requirement: 'pytest-timeout' },
+  { pattern: /^\s*mock_use_standalone_module\s*=/m, requirement: 'pytest-mock' },
+  { pattern: /^\s*env\s*=\s*\n?\s*\w+=|^\s*env\s*=\s*\[/m, requirement: 'pytest-env' },
+  { pattern: /--reruns\b/, requirement: 'pytest-rerunfailures' },
+  { pattern: /(^|\s)-n\s*(auto|logical|\d+)\b|--numprocesses\b|--dist[= ]/m, requirement: 'pytest-xdist' },
+  { pattern: /--benchmark-/, requirement: 'pytest-benchmark' },
+  { pattern: /--flake8\b/, requirement: 'pytest-flake8' },
+];
+
+/** The text of pytest's configuration, wherever the repository keeps it. */
+async function pytestConfig(root: string): Promise<{ file: string; text: string }[]> {
+  const out: { file: string; text: string }[] = [];
+  for (const file of ['pytest.ini', 'setup.cfg', 'tox.ini', 'pyproject.toml']) {
+    const stat = await fs.lstat(path.join(root, file)).catch(() => null);
+    if (!stat?.isFile()) continue;
+    const text = await fs.readFile(path.join(root, file), 'utf8').catch(() => '');
+    const section =
+      file === 'pyproject.toml'
+        ? /^\[tool\.pytest\.ini_options\][\s\S]*?(?=^\[|$(?![\s\S]))/m.exec(text)?.[0]
+        : /^\[(?:pytest|tool:pytest)\][\s\S]*?(?=^\[|$(?![\s\S]))/m.exec(text)?.[0];
+    if (section) out.push({ file, text: section });
+  }
+  return out;
+}
+
 async function inferTestPlugins(c: Collector, root: string): Promise<void> {
   const declared = new Set([...c.d.runtime, ...c.d.test].map((r) => r.name));
-  const wanted = TEST_PLUGIN_USES.filter((u) => !declared.has(normaliseName(u.requirement)));
+  const added = new Set<string>();
+  for (const { file, text } of await pytestConfig(root)) {
+    for (const u of PYTEST_CONFIG_USES) {
+      const name = normaliseName(u.requirement);
+      if (declared.has(name) || added.has(name) || !u.pattern.test(text)) continue;
+      added.add(name);
+      c.add('test', u.requirement, `inferred from pytest's configuration in ${file}`);
+    }
+  }
+  const wanted = TEST_PLUGIN_USES.filter(
+    (u) => !declared.has(normaliseName(u.requirement)) && !added.has(normaliseName(u.requirement)),
+  );
   if (!wanted.length) return;
   const found = new Map<string, string>();
   const files = await testFiles(root, 400);

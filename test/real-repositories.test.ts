@@ -224,3 +224,41 @@ test("a freeze dump's pin that does not exist for this Python is relaxed, loudly
     'Metadata-Version: 2.1\nName: uptime-digest\nVersion: 4.2.0\n',
   );
 });
+
+test("pytest's own configuration asks for plugins (--cov, -n): installed, then kept from taking the run away", async () => {
+  const { createActivities } = await import('../activities');
+  const { dockerFromEnv } = await import('../sandbox/docker-client');
+  const { sandboxImage } = await import('./support/docker');
+  const { exampleDir, testEnvironment, testRepositories } = await import('./support/remediation-harness');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-addopts-'));
+  const repo = path.join(dir, 'repo');
+  fs.cpSync(path.join(exampleDir('uptime-digest'), 'repo'), repo, { recursive: true });
+  // Without pytest-cov and pytest-xdist, pytest stops at start-up: "unrecognized arguments".
+  fs.writeFileSync(path.join(repo, 'pytest.ini'), '[pytest]\naddopts = -ra --cov=uptime --cov-report=term -n 2\n');
+  const activities = createActivities({
+    docker: dockerFromEnv(),
+    artifactsDir: path.join(dir, 'artifacts'),
+    workDir: path.join(dir, 'work'),
+    defaultImage: sandboxImage(),
+    environment: testEnvironment(path.join(dir, 'cache')),
+    repositories: testRepositories(),
+  });
+  const incidentId = `addopts-${process.pid}`;
+  await activities.setupWorkspace({
+    incidentId,
+    repoPath: repo,
+    errorLog: 'Traceback (most recent call last):\nValueError: x\n',
+  });
+  const prepared = await activities.prepareEnvironment({ incidentId });
+  assert.ok(prepared.ok, prepared.ok ? '' : prepared.reason);
+  const names = prepared.summary.installed.map((p) => p.name.toLowerCase());
+  assert.ok(names.includes('pytest-cov') && names.includes('pytest-xdist'), names.join(', '));
+  const tests = await activities.runRepoTests({
+    incidentId,
+    image: prepared.summary.image,
+    environment: prepared.environment,
+    label: 'tests-baseline',
+  });
+  assert.equal(tests.completeness, 'complete', tests.reason);
+  assert.equal(tests.counts?.passed, 3, 'every test ran in the guarded process and was recorded');
+});

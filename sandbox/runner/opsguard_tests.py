@@ -53,6 +53,15 @@ def main():
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     opsguard_guard.install_paths(spec)
     args = ["-q", "-p", "no:cacheprovider", "--color=no", "--continue-on-collection-errors", "--rootdir", workspace] + list(spec.get("pytest_args", []))
+    # Plugins a repository's addopts may switch on that would take the run away from this process:
+    # pytest-cov's tracer would replace the one measuring the patch, xdist's workers would write no
+    # records here. Installed (so their options parse), they are turned off for the guarded run.
+    import importlib.util
+
+    if importlib.util.find_spec("pytest_cov") is not None:
+        args.append("--no-cov")
+    if importlib.util.find_spec("xdist") is not None:
+        args += ["-n", "0"]
     for name in ("opsguard_guard", "opsguard_source"):
         sys.modules.pop(name, None)
 

@@ -237,3 +237,26 @@ test('where the code lives: package_dir, packages.find, Poetry from, hatch packa
   for (const [files, roots] of cases)
     assert.deepEqual((await readDeclarations(repo(files))).packageRoots, roots, JSON.stringify(files));
 });
+
+test("plugins pytest's own configuration needs are inferred: --cov, asyncio_mode, django, timeout", async () => {
+  const ini = await readDeclarations(
+    repo({
+      'pytest.ini': '[pytest]\naddopts = -ra --cov=app --cov-report=term\ntimeout = 30\n',
+      'setup.cfg': '[metadata]\nname = x\n',
+    }),
+  );
+  assert.deepEqual(reqs(ini.test), ['pytest-cov', 'pytest-timeout']);
+  assert.match(ini.test[0]?.from ?? '', /pytest's configuration in pytest\.ini/);
+  const toml = await readDeclarations(
+    repo({
+      'pyproject.toml':
+        '[project]\nname = "x"\n[tool.pytest.ini_options]\nasyncio_mode = "auto"\nDJANGO_SETTINGS_MODULE = "site.settings"\n[tool.other]\ntimeout = 5\n',
+    }),
+  );
+  assert.deepEqual(reqs(toml.test), ['pytest-asyncio', 'pytest-django']);
+  // Declared already: not added twice; a [tool:pytest] section in setup.cfg counts too.
+  const declared = await readDeclarations(
+    repo({ 'setup.cfg': '[options.extras_require]\ntest =\n    pytest-cov>=4\n[tool:pytest]\naddopts = --cov\n' }),
+  );
+  assert.deepEqual(reqs(declared.test), ['pytest-cov>=4']);
+});
