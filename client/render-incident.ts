@@ -11,6 +11,12 @@ export function renderIncident(view: IncidentView): string {
   if (r) {
     if (r.reason) lines.push(`  ${r.reason}`);
     if (r.classification) lines.push(`  classification: ${r.classification.kind} — ${r.classification.reason}`);
+    if (r.environment) {
+      const e = r.environment;
+      lines.push(
+        `  environment: Python ${e.pythonFull ?? e.python ?? '?'} (${e.pythonSource}), ${e.installed.length} package${e.installed.length === 1 ? '' : 's'}${e.cacheHit ? ', cache hit' : ''} — ${e.image}`,
+      );
+    }
     for (const a of r.reproductionAttempts)
       lines.push(`  reproduce ${a.attempt}: ${a.gate.passed ? 'PASSED' : 'refused'} — ${a.gate.reason}`);
     for (const a of r.fixAttempts) {

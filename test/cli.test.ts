@@ -73,6 +73,11 @@ test('opsguard: remediate --wait, status, artifacts, audit, list, approve, and t
       assert.equal(view.status, 'awaiting_approval');
       assert.equal(view.source, 'query');
       assert.equal(view.result.fixAttempts.length, 1);
+      const human = await opsguard(['status', id], env);
+      assert.match(
+        human.stdout,
+        /environment: Python 3\.11\.\d+ \(default\), 0 packages — opsguard\/sandbox-python:3\.11/,
+      );
 
       const watched = await opsguard(['watch', id], env);
       assert.equal(watched.code, 0, watched.stderr);
