@@ -29,6 +29,7 @@ import { approveUpdate, stateQuery } from '../workflows/operator-api';
 import type { remediateIncident } from '../workflows/remediate-incident';
 import { recordedTurns, scriptedActivities } from '../test/support/remediation-harness';
 import { startScriptedModel } from '../test/support/scripted-model-server';
+import { pct } from './stats';
 
 const runs = Number(process.argv[2] ?? 20);
 const NPX_RUNS = Math.max(3, Math.floor(runs / 4));
@@ -37,11 +38,6 @@ const settings = settingsFromEnv({ TEMPORAL_ADDRESS: ADDRESS });
 const TEMPORAL = settings.temporalBin;
 const BIN = path.join(PROJECT_ROOT, 'client', 'bin.mjs');
 const TIME = '/usr/bin/time';
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 
 interface Run {
   ms: number;

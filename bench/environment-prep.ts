@@ -19,6 +19,7 @@ import { runGuarded } from '../sandbox/guarded-run';
 import type { RunEnvironment } from '../sandbox/guarded-run';
 import { DEFAULT_LIMITS } from '../sandbox/limits';
 import { PROJECT_ROOT, settingsFromEnv } from '../worker/settings';
+import { pct, summary } from './stats';
 
 const runs = Number(process.argv[2] ?? 10);
 const settings = settingsFromEnv();
@@ -32,18 +33,6 @@ const activities = createActivities({
   defaultImage: settings.sandboxImage,
   environment: { ...settings.environment, cacheDir },
   repositories: settings.repositories,
-});
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
-const summary = (xs: number[]) => ({
-  n: xs.length,
-  p50: pct(xs, 50),
-  p95: pct(xs, 95),
-  min: Math.min(...xs),
-  max: Math.max(...xs),
 });
 
 async function prepare(example: string, incidentId: string) {

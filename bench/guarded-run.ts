@@ -19,23 +19,12 @@ import { DEFAULT_LIMITS } from '../sandbox/limits';
 import { runInSandbox } from '../sandbox/run-container';
 import { PROJECT_ROOT, settingsFromEnv } from '../worker/settings';
 import { recordedTurns } from '../test/support/remediation-harness';
+import { summary } from './stats';
 
 const runs = Number(process.argv[2] ?? 20);
 const image = settingsFromEnv().sandboxImage;
 const docker = dockerFromEnv();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-bench-guard-'));
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
-const summary = (xs: number[]) => ({
-  n: xs.length,
-  p50: pct(xs, 50),
-  p95: pct(xs, 95),
-  min: Math.min(...xs),
-  max: Math.max(...xs),
-});
 
 // The workspace: config-loader plus a 500-test suite over its loader.
 const ws = path.join(tmp, 'ws');

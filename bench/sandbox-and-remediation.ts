@@ -21,22 +21,11 @@ import type { remediateIncident } from '../workflows/remediate-incident';
 import { recordedTurns, scriptedActivities } from '../test/support/remediation-harness';
 import { startScriptedModel } from '../test/support/scripted-model-server';
 import { startTestServer, withWorker } from '../test/support/temporal';
+import { summary } from './stats';
 
 const runs = Number(process.argv[2] ?? 20);
 const settings = settingsFromEnv();
 const docker = dockerFromEnv();
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
-const summary = (xs: number[]) => ({
-  n: xs.length,
-  p50: pct(xs, 50),
-  p95: pct(xs, 95),
-  min: Math.min(...xs),
-  max: Math.max(...xs),
-});
 
 // 1. Sandbox latency.
 const sandboxMs: number[] = [];

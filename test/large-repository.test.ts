@@ -10,10 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createActivities } from '../activities';
-import { dockerFromEnv } from '../sandbox/docker-client';
-import { sandboxImage } from './support/docker';
-import { testEnvironment, testRepositories } from './support/remediation-harness';
+import { localActivities } from './support/remediation-harness';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-large-'));
 const repo = path.join(root, 'repo');
@@ -61,14 +58,7 @@ function generate(): { files: number; lines: number } {
 test('1,000 files and 150,000 lines with dangling symlinks and a warning flood: copied, prepared, tested', async () => {
   const made = generate();
   assert.ok(made.files >= 1000 && made.lines >= 150_000, `generated ${made.files} files, ${made.lines} lines`);
-  const activities = createActivities({
-    docker: dockerFromEnv(),
-    artifactsDir: path.join(root, 'artifacts'),
-    workDir: path.join(root, 'work'),
-    defaultImage: sandboxImage(),
-    environment: testEnvironment(path.join(root, 'cache')),
-    repositories: testRepositories(),
-  });
+  const activities = localActivities(root);
   const incidentId = `large-${process.pid}`;
   const errorLog = `Traceback (most recent call last):\n  File "/srv/app/svc/pkg3/mod7.py", line 5, in f1\n    return y * 8\nTypeError: unsupported operand type(s) for *: 'NoneType' and 'int'\n`;
 

@@ -13,7 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { EnvironmentSummary, RemediationResult } from '../workflows/incident-types';
-import { recordedTurns, remediate } from './support/remediation-harness';
+import { execFileSync } from 'node:child_process';
+import { cacheEntry } from '../activities/dependency-cache';
+import { exampleDir, localActivities, recordedTurns, remediate } from './support/remediation-harness';
 import type { RemediationRun } from './support/remediation-harness';
 import type { ScriptedTurn } from './support/scripted-model-server';
 
@@ -147,24 +149,12 @@ test('a requirement that cannot be installed ends as environment_failed, with th
 });
 
 test('an image the incident names is used as given, and its Python is read at preparation', async () => {
-  const { execFileSync } = await import('node:child_process');
-  const { createActivities } = await import('../activities');
-  const { dockerFromEnv } = await import('../sandbox/docker-client');
-  const { sandboxImage } = await import('./support/docker');
-  const { exampleDir, testEnvironment, testRepositories } = await import('./support/remediation-harness');
   // A user's own image, here one of OpsGuard's under another name (no registry answers here).
   const tag = `opsguard-test/named-python:${process.pid}`;
   execFileSync('docker', ['tag', 'opsguard/sandbox-python:3.13', tag]);
   try {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-named-'));
-    const activities = createActivities({
-      docker: dockerFromEnv(),
-      artifactsDir: path.join(dir, 'artifacts'),
-      workDir: path.join(dir, 'work'),
-      defaultImage: sandboxImage(),
-      environment: testEnvironment(path.join(dir, 'cache')),
-      repositories: testRepositories(),
-    });
+    const activities = localActivities(dir);
     const incidentId = `named-image-${process.pid}`;
     await activities.setupWorkspace({
       incidentId,
@@ -183,24 +173,12 @@ test('an image the incident names is used as given, and its Python is read at pr
 });
 
 test("a freeze dump's pin that does not exist for this Python is relaxed, loudly; the project answers importlib.metadata", async () => {
-  const { createActivities } = await import('../activities');
-  const { cacheEntry } = await import('../activities/dependency-cache');
-  const { dockerFromEnv } = await import('../sandbox/docker-client');
-  const { sandboxImage } = await import('./support/docker');
-  const { exampleDir, testEnvironment, testRepositories } = await import('./support/remediation-harness');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-relaxed-'));
   const repo = path.join(dir, 'repo');
   fs.cpSync(path.join(exampleDir('uptime-digest'), 'repo'), repo, { recursive: true });
   fs.writeFileSync(path.join(repo, 'requirements.txt'), 'python-dateutil==2.9.0.post0\nsix==1.0.99\n');
   fs.writeFileSync(path.join(repo, 'setup.cfg'), '[metadata]\nname = uptime-digest\nversion = 4.2.0\n');
-  const activities = createActivities({
-    docker: dockerFromEnv(),
-    artifactsDir: path.join(dir, 'artifacts'),
-    workDir: path.join(dir, 'work'),
-    defaultImage: sandboxImage(),
-    environment: testEnvironment(path.join(dir, 'cache')),
-    repositories: testRepositories(),
-  });
+  const activities = localActivities(dir);
   const incidentId = `relaxed-${process.pid}`;
   await activities.setupWorkspace({
     incidentId,
@@ -226,23 +204,12 @@ test("a freeze dump's pin that does not exist for this Python is relaxed, loudly
 });
 
 test("pytest's own configuration asks for plugins (--cov, -n): installed, then kept from taking the run away", async () => {
-  const { createActivities } = await import('../activities');
-  const { dockerFromEnv } = await import('../sandbox/docker-client');
-  const { sandboxImage } = await import('./support/docker');
-  const { exampleDir, testEnvironment, testRepositories } = await import('./support/remediation-harness');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-addopts-'));
   const repo = path.join(dir, 'repo');
   fs.cpSync(path.join(exampleDir('uptime-digest'), 'repo'), repo, { recursive: true });
   // Without pytest-cov and pytest-xdist, pytest stops at start-up: "unrecognized arguments".
   fs.writeFileSync(path.join(repo, 'pytest.ini'), '[pytest]\naddopts = -ra --cov=uptime --cov-report=term -n 2\n');
-  const activities = createActivities({
-    docker: dockerFromEnv(),
-    artifactsDir: path.join(dir, 'artifacts'),
-    workDir: path.join(dir, 'work'),
-    defaultImage: sandboxImage(),
-    environment: testEnvironment(path.join(dir, 'cache')),
-    repositories: testRepositories(),
-  });
+  const activities = localActivities(dir);
   const incidentId = `addopts-${process.pid}`;
   await activities.setupWorkspace({
     incidentId,

@@ -43,6 +43,18 @@ export function testEnvironment(cacheDir: string) {
   return { ...settingsFromEnv().environment, cacheDir };
 }
 
+/** Real activities (real Docker, folders and a dependency cache under `dir`) for tests that need no model. */
+export function localActivities(dir: string) {
+  return createActivities({
+    docker: dockerFromEnv(),
+    artifactsDir: path.join(dir, 'artifacts'),
+    workDir: path.join(dir, 'work'),
+    defaultImage: sandboxImage(),
+    environment: testEnvironment(path.join(dir, 'cache')),
+    repositories: testRepositories(),
+  });
+}
+
 /** Real activities (real Docker, folders under `dir`) whose model is the scripted server at `baseURL`. */
 export function scriptedActivities(baseURL: string, dir: string) {
   return createActivities({
