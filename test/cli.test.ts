@@ -131,6 +131,16 @@ test('opsguard: remediate --wait, status, artifacts, audit, list, approve, and t
       assert.equal(badTimeout.code, 2);
       assert.match(badTimeout.stderr, /approvalTimeout must be a duration/);
 
+      const profileFile = path.join(tmp, 'profile.toml');
+      fs.writeFileSync(profileFile, 'python = "3.9"\ntest-arg = ["tests"]\n[env]\nAPI_TOKEN = "x"\n');
+      const badProfile = await opsguard(['remediate', '--repo', repo, '--log', log, '--profile', profileFile], env);
+      assert.equal(badProfile.code, 2);
+      assert.match(badProfile.stderr, /profile\.toml: unknown key test-arg/);
+      assert.match(badProfile.stderr, /profile\.toml: env\.API_TOKEN: looks like a secret/);
+      const badPython = await opsguard(['remediate', '--repo', repo, '--log', log, '--python', 'three'], env);
+      assert.equal(badPython.code, 2);
+      assert.match(badPython.stderr, /profile\.python: a Python version such as "3\.11"/);
+
       const missingOption = await opsguard(['remediate', '--log', log], env);
       assert.equal(missingOption.code, 2);
       assert.match(missingOption.stderr, /required option '--repo <dir>' not specified/);

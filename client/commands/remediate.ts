@@ -11,6 +11,24 @@ function readLog(file: string): string {
   return fs.readFileSync(file, 'utf8');
 }
 
+/** A profile file as the workflow input's `profile`, or a person-readable error naming the key. */
+async function readProfileFile(file: string): Promise<Record<string, unknown>> {
+  if (!fs.existsSync(file)) throw new UserError(`--profile ${file}: no such file`);
+  const [{ parse }, { validateProfile }] = await Promise.all([
+    import('smol-toml'),
+    import('../../workflows/repo-profile'),
+  ]);
+  let raw: unknown;
+  try {
+    raw = parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UserError(`--profile ${file}: not valid TOML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const checked = validateProfile(raw, 'toml', `--profile ${file}`);
+  if (!checked.ok) throw new UserError(`The profile is not valid:\n  - ${checked.problems.join('\n  - ')}`);
+  return checked.profile;
+}
+
 export function registerRemediate(program: Command): void {
   program
     .command('remediate')
@@ -25,7 +43,15 @@ export function registerRemediate(program: Command): void {
       '--test-command <command>',
       "the repo's test command, e.g. 'python3 -m pytest -q tests' (default: pytest where tests exist)",
     )
-    .option('--image <image>', "sandbox image (default: the worker's OPSGUARD_SANDBOX_IMAGE)")
+    .option('--image <image>', 'sandbox image (default: chosen by the environment step, see --python)')
+    .option(
+      '--python <version>',
+      "the Python to run on, e.g. '3.9' (default: the profile's, the traceback's, the repository's declarations, 3.11)",
+    )
+    .option(
+      '--profile <file>',
+      "a repository profile (TOML, the keys of [tool.opsguard]: docs/repository-profile.md) that overrides the repository's own",
+    )
     .option('--approval-timeout <duration>', "how long a verified fix waits for a decision, e.g. '30m', '24h'", '24h')
     .option('--wait', 'stream the state transitions until the incident ends or waits for approval')
     .option('--json', 'print the start (and with --wait, the final state) as JSON')
@@ -36,6 +62,8 @@ export function registerRemediate(program: Command): void {
         incidentId?: string;
         testCommand?: string;
         image?: string;
+        python?: string;
+        profile?: string;
         approvalTimeout: string;
         wait?: boolean;
         json?: boolean;
@@ -68,12 +96,17 @@ export function registerRemediate(program: Command): void {
         if (!fs.existsSync(repoPath) || !fs.statSync(repoPath).isDirectory())
           throw new UserError(`--repo ${opts.repo}: not a directory`);
         const errorLog = readLog(opts.log);
+        const profile = {
+          ...(opts.profile ? await readProfileFile(opts.profile) : {}),
+          ...(opts.python ? { python: opts.python } : {}),
+        };
         const input = {
           repoPath,
           errorLog,
           ...(opts.incidentId ? { incidentId: opts.incidentId } : {}),
           ...(opts.testCommand ? { testCommand: opts.testCommand.split(/\s+/).filter(Boolean) } : {}),
           ...(opts.image ? { image: opts.image } : {}),
+          ...(Object.keys(profile).length ? { profile } : {}),
           approvalTimeout: opts.approvalTimeout,
         };
         const checked = validateIncidentInput(input);
