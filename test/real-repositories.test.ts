@@ -229,3 +229,29 @@ test("pytest's own configuration asks for plugins (--cov, -n): installed, then k
   assert.equal(tests.completeness, 'complete', tests.reason);
   assert.equal(tests.counts?.passed, 3, 'every test ran in the guarded process and was recorded');
 });
+
+test('a package whose build needs a system library (psycopg2: pg_config) is replaced by its published build', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-prebuilt-'));
+  const repo = path.join(dir, 'repo');
+  fs.cpSync(path.join(exampleDir('uptime-digest'), 'repo'), repo, { recursive: true });
+  fs.writeFileSync(path.join(repo, 'requirements.txt'), 'python-dateutil==2.9.0.post0\npsycopg2==2.9.9\n');
+  const activities = localActivities(dir);
+  const incidentId = `prebuilt-${process.pid}`;
+  await activities.setupWorkspace({
+    incidentId,
+    repoPath: repo,
+    errorLog: 'Traceback (most recent call last):\nValueError: x\n',
+  });
+  const r = await activities.prepareEnvironment({ incidentId });
+  assert.ok(r.ok, r.ok ? '' : r.reason);
+  assert.ok(
+    installed(r.summary).some((p) => p.startsWith('psycopg2-binary==')),
+    installed(r.summary).join(', '),
+  );
+  assert.ok(
+    r.summary.notes.some((n) =>
+      /psycopg2==2\.9\.9 needs system libraries to build here; installed psycopg2-binary/.test(n),
+    ),
+    r.summary.notes.join(' | '),
+  );
+});

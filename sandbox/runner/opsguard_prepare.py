@@ -27,6 +27,11 @@ SPEC = "/opsguard/prepare.json"
 OUT = "/out"
 TEST_EXTRA = ("test", "tests", "testing", "dev", "develop", "development", "ci", "pytest", "unit")
 PINNED = ("pytest", "pluggy", "coverage", "iniconfig")
+# Packages whose source build needs system libraries the sandbox image does not carry, and the
+# published build of the same modules (same import name) to use when that build fails.
+PREBUILT = {
+    "psycopg2": "psycopg2-binary",
+}
 
 
 def normalise(name):
@@ -217,6 +222,11 @@ def main():
                     if relaxed and pip_install([relaxed], relaxed + "  (its pin cannot be installed here)") == 0:
                         notes.append(f"{r['from']}: {r['requirement']} cannot be installed for Python "
                                      f"{result['python_full']}; installed {relaxed} instead (the latest that fits)")
+                        continue
+                    prebuilt = PREBUILT.get(requirement_name(r["requirement"]) or "")
+                    if prebuilt and pip_install([prebuilt], prebuilt + "  (the same modules, built; no system library needed)") == 0:
+                        notes.append(f"{r['from']}: {r['requirement']} needs system libraries to build here; installed "
+                                     f"{prebuilt} instead (the same import name)")
                         continue
                     result["failed"].append(r)
     if project:
