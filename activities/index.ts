@@ -11,6 +11,8 @@ import type {
   OpsGuardActivities,
   PatchPolicy,
   PrepareEnvironmentArgs,
+  ApprovalPolicy,
+  VerifyDecisionArgs,
   RecordDecisionArgs,
   RestoreWorkspaceArgs,
   RunRepoTestsArgs,
@@ -24,7 +26,7 @@ import type {
   WriteReproductionArgs,
 } from '../workflows/incident-types';
 import { writeFix, writePrDescription, writeReproduction } from './authoring';
-import { incidentPaths, writeFileAtomic } from './incident-paths';
+import { incidentPaths, sha256, writeFileAtomic } from './incident-paths';
 import type { ModelClient } from './model-client';
 import { applyProposal } from './patch-engine';
 import { DEFAULT_PATCH_POLICY } from './patch-policy';
@@ -36,6 +38,8 @@ import { runRepoTests } from './test-runs';
 import { restoreWorkspace, setupWorkspace } from './workspace';
 import type { RepositoryLimits } from './workspace';
 import { cacheEntry } from './dependency-cache';
+import { verifyDecision } from './decision-signatures';
+import { mergePolicies, OPEN_POLICY } from '../workflows/approval-policy';
 import { loadSecretMap, redact, restorePlaceholders } from './repo-secrets';
 import { prepareEnvironment } from './prepare-environment';
 import type { EnvironmentDeps } from './prepare-environment';
@@ -49,6 +53,8 @@ export interface ActivityDeps {
   defaultImage: string;
   /** Which repositories may be read, and how much (worker/settings.ts RepositorySettings). */
   repositories: RepositoryLimits;
+  /** Who may decide, and the approvers' public keys (worker/settings.ts ApprovalSettings). */
+  approval?: { policy: ApprovalPolicy; groups: Record<string, string[]>; keysDir: string | null };
   /** Pythons, the dependency cache, the package index (worker/settings.ts EnvironmentSettings). */
   environment: Omit<EnvironmentDeps, 'docker' | 'defaultImage'>;
   /** Built on first use, so incidents that need no model (infra) never need one configured. */
@@ -99,11 +105,27 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
 
     /** The profile, the Python and the dependencies (installed once per image and declarations). */
     async prepareEnvironment(args: PrepareEnvironmentArgs) {
-      return await prepareEnvironment(
+      const prepared = await prepareEnvironment(
         { ...deps.environment, docker: deps.docker, defaultImage: deps.defaultImage },
         paths(args.incidentId),
         args,
       );
+      if (!prepared.ok) return prepared;
+      // Who may decide: the worker's policy, tightened (never widened) by the repository's profile.
+      const worker = deps.approval ?? { policy: OPEN_POLICY, groups: {}, keysDir: null };
+      const repo = prepared.profile.approval;
+      const expand = (names: string[]) =>
+        names.flatMap((n) => (n.startsWith('group:') ? (worker.groups[n.slice(6)] ?? []) : [n]));
+      const approvalPolicy = mergePolicies(
+        { ...worker.policy, approvers: worker.policy.approvers ? expand(worker.policy.approvers) : null },
+        repo ? { ...repo, approvers: repo.approvers ? expand(repo.approvers) : undefined } : undefined,
+      );
+      return { ...prepared, approvalPolicy };
+    },
+
+    /** A signed decision, checked against the approver's public key (OPSGUARD_APPROVER_KEYS). */
+    async verifyDecision(args: VerifyDecisionArgs) {
+      return await verifyDecision(deps.approval?.keysDir ?? null, args);
     },
 
     /** The reproduction and (with maxVariants) hidden variants: other inputs, same bug. */
@@ -179,12 +201,14 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
       if (!outcome.ok) return { ok: false, reason: outcome.reason, changedFiles: [], changed: [] };
       const diffPath = path.join(p.attempt('fix', args.attempt), 'patch.diff');
       // The artifact shows the values as placeholders (context lines too); the workspace holds the values.
-      await writeFileAtomic(diffPath, redact(outcome.diff, secrets).text);
+      const diffText = redact(outcome.diff, secrets).text;
+      await writeFileAtomic(diffPath, diffText);
       return {
         ok: true,
         changedFiles: outcome.changedFiles,
         changed: outcome.changed,
         diffPath,
+        diffSha256: sha256(diffText),
         added: outcome.added,
         removed: outcome.removed,
       };

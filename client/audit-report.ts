@@ -170,20 +170,12 @@ export function buildAudit(events: HistoryEvent[]): AuditEntry[] {
       out.push({ at, what: `${scheduled.get(id)?.type ?? 'activity'} failed`, detail: message });
     } else if (e.workflowExecutionSignaledEventAttributes) {
       const a = e.workflowExecutionSignaledEventAttributes;
-      const args = decodeFirst(a.input) as { by?: string; comment?: string; reason?: string } | undefined;
-      out.push({
-        at,
-        what: `signal ${a.signalName}`,
-        detail: `by ${args?.by ?? '?'}${args?.comment ? ` — ${args.comment}` : ''}${args?.reason ? ` — ${args.reason}` : ''}`,
-      });
+      const args = decodeFirst(a.input) as DecisionArgs | undefined;
+      out.push({ at, what: `signal ${a.signalName}`, detail: describeDecisionArgs(args) });
     } else if (e.workflowExecutionUpdateAcceptedEventAttributes) {
       const req = e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest?.input;
-      const args = decodeFirst(req?.args) as { by?: string; comment?: string; reason?: string } | undefined;
-      out.push({
-        at,
-        what: `update ${req?.name ?? '?'} accepted`,
-        detail: `by ${args?.by ?? '?'}${args?.comment ? ` — ${args.comment}` : ''}${args?.reason ? ` — ${args.reason}` : ''}`,
-      });
+      const args = decodeFirst(req?.args) as DecisionArgs | undefined;
+      out.push({ at, what: `update ${req?.name ?? '?'} accepted`, detail: describeDecisionArgs(args) });
     } else if (e.upsertWorkflowSearchAttributesEventAttributes) {
       const fields = e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields ?? {};
       const status = fields.OpsGuardStatus ? decode(fields.OpsGuardStatus) : undefined;
@@ -192,16 +184,38 @@ export function buildAudit(events: HistoryEvent[]): AuditEntry[] {
     } else if (e.workflowExecutionCompletedEventAttributes) {
       const r = decodeFirst(e.workflowExecutionCompletedEventAttributes.result) as RemediationResult;
       const a = r.approval;
+      // Who decided on which patch and how they were identified; every approval that counted; every refusal.
+      for (const v of r.approvals ?? [])
+        out.push({
+          at: v.at,
+          what: 'approval counted',
+          detail: `by ${v.by} via ${v.via}, identified by ${v.identifiedBy}`,
+        });
+      for (const f of r.refusedDecisions ?? [])
+        out.push({ at: f.at, what: `${f.decision} refused`, detail: `by ${f.by} via ${f.via}: ${f.reason}` });
       out.push({
         at,
         what: 'completed',
-        detail: `${r.status} — ${r.reason}${a ? `; ${a.decision}${a.by ? ` by ${a.by}` : ''} at ${a.at} via ${a.via}${a.comment ? ` (${a.comment})` : ''}${a.reason ? ` (${a.reason})` : ''}` : ''}`,
+        detail: `${r.status} — ${r.reason}${a ? `; ${a.decision}${a.by ? ` by ${a.by}` : ''} at ${a.at} via ${a.via}${a.patchSha256 ? ` on patch sha256 ${a.patchSha256}` : ''}${a.identifiedBy ? `, identified by ${a.identifiedBy}` : ''}${a.comment ? ` (${a.comment})` : ''}${a.reason ? ` (${a.reason})` : ''}` : ''}`,
       });
     } else if (e.workflowExecutionFailedEventAttributes) {
       out.push({ at, what: 'failed', detail: e.workflowExecutionFailedEventAttributes.failure?.message ?? '' });
     }
   }
   return out;
+}
+
+interface DecisionArgs {
+  by?: string;
+  comment?: string;
+  reason?: string;
+  patchSha256?: string;
+  keyId?: string;
+  signature?: string;
+}
+
+function describeDecisionArgs(args: DecisionArgs | undefined): string {
+  return `by ${args?.by ?? '?'}${args?.comment ? ` — ${args.comment}` : ''}${args?.reason ? ` — ${args.reason}` : ''}${args?.patchSha256 ? ` [patch ${args.patchSha256.slice(0, 12)}…]` : ' [no patch hash]'}${args?.signature ? ` [signed, key ${args.keyId ?? '?'}]` : ''}`;
 }
 
 export function renderAudit(id: string, entries: AuditEntry[]): string {

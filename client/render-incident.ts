@@ -11,6 +11,10 @@ export function renderIncident(view: IncidentView): string {
   if (r) {
     if (r.reason) lines.push(`  ${r.reason}`);
     if (r.classification) lines.push(`  classification: ${r.classification.kind} — ${r.classification.reason}`);
+    if (r.patchSha256) lines.push(`  patch: patch.diff sha256 ${r.patchSha256} (a decision must name it)`);
+    for (const v of r.approvals ?? []) lines.push(`  approval: ${v.by} via ${v.via}, identified by ${v.identifiedBy}`);
+    for (const f of (r.refusedDecisions ?? []).slice(-5))
+      lines.push(`  refused: ${f.decision} by ${f.by} via ${f.via}: ${f.reason}`);
     if (r.environment) {
       const e = r.environment;
       lines.push(

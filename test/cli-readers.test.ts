@@ -70,7 +70,11 @@ test('HTTP and gRPC readers: the same view of incidents in every state, and the 
       await settle(waiting, 'awaiting_approval');
       const approved = await start('approved');
       await settle(approved, 'awaiting_approval');
-      await approved.executeUpdate(approveUpdate, { args: [{ by: 'reader-test', comment: 'ok' }] });
+      await approved.executeUpdate(approveUpdate, {
+        args: [
+          { by: 'reader-test', comment: 'ok', patchSha256: (await approved.query(stateQuery)).result.patchSha256 },
+        ],
+      });
       await approved.result();
       const failed = await start('failed', taskQueue, { repoPath: '', errorLog: '' });
       await assert.rejects(failed.result());

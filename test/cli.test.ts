@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { PROJECT_ROOT } from '../worker/settings';
+import { sha256 } from '../activities/incident-paths';
 import { EXAMPLES, recordedTurns, scriptedActivities } from './support/remediation-harness';
 import { startScriptedModel } from './support/scripted-model-server';
 import { TEST_TEMPORAL_ADDRESS, withWorker } from './support/temporal';
@@ -96,12 +97,30 @@ test('opsguard: remediate --wait, status, artifacts, audit, list, approve, and t
       for (const f of ['patch.diff', 'PR_DESCRIPTION.md', 'reproduction.py', 'proof.json'])
         assert.ok(fs.existsSync(path.join(out, id, f)), f);
 
-      const approved = await opsguard(['approve', id, '--by', 'erin', '--comment', 'ship it'], env);
+      // Without a terminal, a decision must name the patch reviewed; a stale hash is refused.
+      const blind = await opsguard(['approve', id, '--by', 'erin'], env);
+      assert.equal(blind.code, 2, blind.stdout + blind.stderr);
+      assert.match(
+        blind.stderr,
+        /Review the patch first, then pass its hash: npx opsguard approve .* --patch-sha256 [0-9a-f]{64}/,
+      );
+      const patchSha256 = sha256(fs.readFileSync(path.join(out, id, 'patch.diff')));
+      const stale = await opsguard(['approve', id, '--by', 'erin', '--patch-sha256', 'f'.repeat(64)], env);
+      assert.equal(stale.code, 6, stale.stdout + stale.stderr);
+      assert.match(stale.stderr, /Refused: patchSha256 ffffffffffff… is not the patch awaiting a decision/);
+
+      const approved = await opsguard(
+        ['approve', id, '--by', 'erin', '--comment', 'ship it', '--patch-sha256', patchSha256],
+        env,
+      );
       assert.equal(approved.code, 0, approved.stderr);
-      assert.match(approved.stdout, new RegExp(`Incident ${id} approved by erin at `));
+      assert.match(
+        approved.stdout,
+        new RegExp(`Incident ${id} approved by erin at .* on patch ${patchSha256.slice(0, 12)}…`),
+      );
 
       // Deciding again is refused: either the validator's reason, or the incident has ended.
-      const twice = await opsguard(['reject', id, '--reason', 'changed my mind'], env);
+      const twice = await opsguard(['reject', id, '--reason', 'changed my mind', '--patch-sha256', patchSha256], env);
       assert.equal(twice.code, 6, twice.stdout + twice.stderr);
       assert.match(twice.stderr, /opsguard: (Refused: incident .* was already approved by erin|Incident .* has ended)/);
 

@@ -14,7 +14,7 @@ import { incidentFingerprint, incidentWorkflowId } from '../workflows/fingerprin
 import { approveUpdate, rejectSignal, rejectUpdate, stateQuery } from '../workflows/operator-api';
 import type { RemediationState } from '../workflows/incident-types';
 import type { remediateIncident } from '../workflows/remediate-incident';
-import { EXAMPLES, recordedTurns, remediate, scriptedActivities } from './support/remediation-harness';
+import { EXAMPLES, recordedTurns, remediate, scriptedActivities, patchAwaiting } from './support/remediation-harness';
 import { startScriptedModel } from './support/scripted-model-server';
 import type { ScriptedTurn } from './support/scripted-model-server';
 import { withWorker } from './support/temporal';
@@ -59,7 +59,7 @@ test('approve by update: the decision is answered at once and lands in the resul
       }, 'the list by OpsGuardStatus');
       seen = { state, listed };
       const decision = await handle.executeUpdate(approveUpdate, {
-        args: [{ by: 'alice', comment: 'reviewed patch.diff' }],
+        args: [{ by: 'alice', comment: 'reviewed patch.diff', patchSha256: await patchAwaiting(handle) }],
       });
       assert.equal(decision.decision, 'approved');
       assert.equal(decision.by, 'alice');
@@ -140,7 +140,11 @@ test('reject by signal: recorded with who and why', async () => {
     example: 'config-loader',
     turns: [REPRO_OK, FIX_OK, PR_OK],
     decide: async (handle) =>
-      handle.signal(rejectSignal, { by: 'bob', reason: 'the DB role must come from the secret store' }),
+      handle.signal(rejectSignal, {
+        by: 'bob',
+        reason: 'the DB role must come from the secret store',
+        patchSha256: await patchAwaiting(handle),
+      }),
   });
   assert.equal(run.result.status, 'rejected');
   assert.equal(run.result.approval?.via, 'signal');
@@ -178,7 +182,9 @@ test('updates in the wrong state are refused with the reason: not verified yet, 
       },
     }),
     decide: async (handle) => {
-      await handle.executeUpdate(rejectUpdate, { args: [{ by: 'carol', reason: 'not this way' }] });
+      await handle.executeUpdate(rejectUpdate, {
+        args: [{ by: 'carol', reason: 'not this way', patchSha256: await patchAwaiting(handle) }],
+      });
       late = await refusal(handle.executeUpdate(approveUpdate, { args: [{ by: 'dave' }] }));
     },
     onStarted: async (handle) => {
@@ -190,7 +196,7 @@ test('updates in the wrong state are refused with the reason: not verified yet, 
       early = await refusal(handle.executeUpdate(approveUpdate, { args: [{ by: 'dave' }] }));
     },
   });
-  assert.match(early, /is not verified yet \(still running, step reproduce_attempt_1\); nothing to approve/);
+  assert.match(early, /is not verified yet \(still running, step reproduce_attempt_1\); nothing to (?:approve|decide)/);
   assert.match(late, /was already rejected by carol/);
   assert.equal(run.result.status, 'rejected');
   assert.equal(run.result.approval?.by, 'carol');

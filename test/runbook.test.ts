@@ -98,13 +98,22 @@ test("the runbook's temporal commands work as written", async () => {
         assert.equal(again.code, 0, again.stderr);
         assert.equal(/RunId\s+(\S+)/.exec(again.stdout)?.[1], /RunId\s+(\S+)/.exec(started.stdout)?.[1]);
 
-        const signalled = await sh(signal, tmp, env);
+        // The operator reads patch.diff (its path is in the state) and decides on that very file.
+        const patchDiff = /"patch\.diff":\s*"([^"]+)"/.exec(state)?.[1] ?? '';
+        const awaiting = /"patchSha256":\s*"([0-9a-f]{64})"/.exec(state)?.[1];
+        assert.ok(awaiting, 'the state shows the sha256 of the patch awaiting a decision');
+        const signalled = await sh(signal, tmp, { ...env, PATCH_DIFF: patchDiff });
         assert.equal(signalled.code, 0, signalled.stderr);
         const done = await sh(result, tmp, env);
         assert.equal(done.code, 0, done.stderr);
         assert.match(done.stdout, /"status":\s*"approved"/);
         assert.match(done.stdout, /"by":\s*"alice"/);
         assert.match(done.stdout, /"comment":\s*"reviewed patch\.diff"/);
+        assert.match(
+          done.stdout,
+          new RegExp(`"patchSha256":\\s*"${awaiting}"`),
+          'the decision names the patch reviewed',
+        );
       },
       { taskQueue: 'opsguard' },
     );

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { PROJECT_ROOT } from '../worker/settings';
-import { recordedTurns, remediate } from './support/remediation-harness';
+import { patchAwaiting, recordedTurns, remediate } from './support/remediation-harness';
 import { TEST_TEMPORAL_UI_PORT } from './support/temporal';
 import { approveUpdate } from '../workflows/operator-api';
 
@@ -78,7 +78,9 @@ test('the Web UI shows the incident, its status and that it awaits approval', as
           approval: /Awaiting approval\./.test(body) && body.includes(`opsguard approve ${handle.workflowId}`),
           searchAttribute: /OpsGuardStatus[\s\S]{0,80}awaiting_approval/.test(attributes),
         };
-        await handle.executeUpdate(approveUpdate, { args: [{ by: 'web-ui-test' }] });
+        await handle.executeUpdate(approveUpdate, {
+          args: [{ by: 'web-ui-test', patchSha256: await patchAwaiting(handle) }],
+        });
       },
     });
     assert.equal(run.result.status, 'approved');

@@ -74,6 +74,20 @@ export const DEFAULT_PYTHON_IMAGES: Record<string, string> = {
   '3.13': 'opsguard/sandbox-python:3.13',
 };
 
+/** Who may decide on this worker's incidents (workflows/approval-policy.ts), and their keys. */
+export interface ApprovalSettings {
+  policy: {
+    approvers: string[] | null;
+    noSelfApproval: boolean;
+    required: number;
+    signaturesRequired: boolean;
+  };
+  /** group name -> people, for `group:<name>` in approver lists. */
+  groups: Record<string, string[]>;
+  /** A folder of approvers' Ed25519 public keys, `<name>.pem` (null: signed decisions cannot verify). */
+  keysDir: string | null;
+}
+
 /** Which repositories this worker may read, and how much of them. */
 export interface RepositorySettings {
   /** Absolute folders (real paths) under which repositories may be; the worker refuses any other. */
@@ -87,6 +101,7 @@ export interface RepositorySettings {
 export interface Settings {
   temporal: TemporalSettings;
   repositories: RepositorySettings;
+  approval: ApprovalSettings;
   taskQueue: string;
   /** Web UI port of the dev server `opsguard dev` / `npm start` starts. */
   uiPort: number;
@@ -195,6 +210,55 @@ function repoRootsFromEnv(env: NodeJS.ProcessEnv): string[] {
   return [...new Set(roots.map((r) => (fs.existsSync(r) ? fs.realpathSync(r) : path.resolve(r))))];
 }
 
+function booleanFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = (env[name] ?? '').toLowerCase();
+  if (raw === '' || raw === 'false' || raw === '0' || raw === 'no') return false;
+  if (raw === 'true' || raw === '1' || raw === 'yes') return true;
+  throw new SettingsError(`${name} must be true or false, not '${env[name]}'`);
+}
+
+function approvalFromEnv(env: NodeJS.ProcessEnv): ApprovalSettings {
+  const list = (raw: string | undefined) =>
+    (raw ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const groups: Record<string, string[]> = {};
+  for (const part of (env.OPSGUARD_APPROVER_GROUPS ?? '')
+    .split(';')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const m = /^([\w.-]+)=(.*)$/.exec(part);
+    if (!m?.[1]) throw new SettingsError(`OPSGUARD_APPROVER_GROUPS holds 'group=alice,bob;other=carol', not '${part}'`);
+    groups[m[1]] = list(m[2]);
+  }
+  const approvers = list(env.OPSGUARD_APPROVERS);
+  for (const a of approvers)
+    if (a.startsWith('group:') && !groups[a.slice(6)])
+      throw new SettingsError(`OPSGUARD_APPROVERS names ${a}, which OPSGUARD_APPROVER_GROUPS does not define`);
+  const signed = env.OPSGUARD_SIGNED_DECISIONS ?? 'optional';
+  if (signed !== 'optional' && signed !== 'required')
+    throw new SettingsError(`OPSGUARD_SIGNED_DECISIONS must be 'optional' or 'required', not '${signed}'`);
+  const keysDir = env.OPSGUARD_APPROVER_KEYS ? path.resolve(env.OPSGUARD_APPROVER_KEYS) : null;
+  if (keysDir && !fs.existsSync(keysDir))
+    throw new SettingsError(`OPSGUARD_APPROVER_KEYS names ${keysDir}, which does not exist`);
+  const required = positiveNumber(env, 'OPSGUARD_APPROVALS_REQUIRED', 1);
+  if (!Number.isInteger(required) || required > 5)
+    throw new SettingsError(
+      `OPSGUARD_APPROVALS_REQUIRED must be a whole number from 1 to 5, not '${env.OPSGUARD_APPROVALS_REQUIRED}'`,
+    );
+  return {
+    policy: {
+      approvers: approvers.length ? approvers : null,
+      noSelfApproval: booleanFromEnv(env, 'OPSGUARD_NO_SELF_APPROVAL'),
+      required,
+      signaturesRequired: signed === 'required',
+    },
+    groups,
+    keysDir,
+  };
+}
+
 function pythonImagesFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const raw = env.OPSGUARD_PYTHON_IMAGES;
   if (!raw) return { ...DEFAULT_PYTHON_IMAGES };
@@ -236,6 +300,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
   }
   return {
     temporal: temporalFromEnv(env),
+    approval: approvalFromEnv(env),
     repositories: {
       roots: repoRootsFromEnv(env),
       maxBytes: positiveNumber(env, 'OPSGUARD_REPO_MAX_MB', 2048) * 1024 * 1024,

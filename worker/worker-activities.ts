@@ -16,6 +16,7 @@ export function workerActivities(settings: Settings) {
     defaultImage: settings.sandboxImage,
     environment: settings.environment,
     repositories: settings.repositories,
+    approval: settings.approval,
     model: () => createModelClient({ ...settings.model, apiKey: modelApiKey() }),
   });
 }

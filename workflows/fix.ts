@@ -105,6 +105,7 @@ export async function fix(run: IncidentRun, reproduced: Reproduced, baseline: Te
       model: authored.model,
       changedFiles: applied.changedFiles,
       diffPath: applied.diffPath,
+      ...(applied.diffSha256 ? { diffSha256: applied.diffSha256 } : {}),
       ...(primaryRuns[0] ? { run: primaryRuns[0] } : {}),
       runs: primaryRuns,
       variantRuns: variantRuns.map((v, i) => ({ ...v, passed: gate.variantResults[i]?.passed ?? false })),

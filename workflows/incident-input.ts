@@ -63,6 +63,8 @@ export const IncidentInputSchema = z.strictObject({
     })
     .partial()
     .optional(),
+  /** Who started the incident (the command line sets it): with noSelfApproval, they may not approve it. */
+  startedBy: z.string().min(1).max(200).optional(),
   /** Overrides the repository's profile key by key (repo-profile.ts; camelCase keys). */
   profile: RepositoryProfileSchema.optional(),
   knownFailingTests: z

@@ -12,7 +12,9 @@ import { createTracker } from './incident-tracker';
 import type { Tracker } from './incident-tracker';
 import type { IncidentInput } from './incident-input';
 import type { RepositoryProfile } from './repo-profile';
+import { OPEN_POLICY } from './approval-policy';
 import type {
+  ApprovalPolicy,
   ArtifactInput,
   EnvironmentSummary,
   SandboxEnvironment,
@@ -40,7 +42,10 @@ export interface IncidentRun {
     summary: EnvironmentSummary;
     environment: SandboxEnvironment;
     profile: RepositoryProfile;
+    approvalPolicy?: ApprovalPolicy;
   }): void;
+  /** The incident runs the approval-v2 rules (decisions bound to the patch and the policy). */
+  readonly bound: boolean;
   /** The activities with these options, and a one-line summary for the Web UI. */
   act(options: ActivityOptions, summary: string): OpsGuardActivities;
   transition(step: Step): void;
@@ -67,7 +72,11 @@ export function artifactInput(input: IncidentInput): ArtifactInput {
   };
 }
 
-export function openIncident(input: IncidentInput, workflowId: string): IncidentRun {
+/**
+ * `bound`: the incident runs the approval-v2 rules (decisions bound to the patch's hash, checked
+ * against the approval policy, signatures verified); false for incidents started before them.
+ */
+export function openIncident(input: IncidentInput, workflowId: string, bound = false): IncidentRun {
   const incidentId = input.incidentId ?? safeId(workflowId);
   const result: RemediationResult = {
     incidentId,
@@ -82,18 +91,35 @@ export function openIncident(input: IncidentInput, workflowId: string): Incident
     fingerprint: incidentFingerprint(input.repoPath, input.errorLog),
   };
   const tracker = createTracker(result, input.repoPath);
-  const approval = registerApproval(result, () => tracker.step);
+  let policy: ApprovalPolicy = OPEN_POLICY;
+  const approval = registerApproval(
+    result,
+    () => tracker.step,
+    bound
+      ? {
+          policy: () => policy,
+          startedBy: input.startedBy ?? null,
+          verify: (args) =>
+            proxyActivities<OpsGuardActivities>({
+              ...FILES_ACTIVITY,
+              summary: `verify ${args.by}'s signed decision`,
+            }).verifyDecision(args),
+        }
+      : undefined,
+  );
   const act = (options: ActivityOptions, summary: string) =>
     proxyActivities<OpsGuardActivities>({ ...options, summary });
 
   const run: IncidentRun = {
+    bound,
     input,
     incidentId,
     result,
     tracker,
     approval,
     sandbox: { image: input.image, limits: input.limits },
-    useEnvironment({ summary, environment, profile }) {
+    useEnvironment({ summary, environment, profile, approvalPolicy }) {
+      if (approvalPolicy) policy = approvalPolicy;
       run.input = withProfile(run.input, profile);
       run.sandbox = { image: summary.image, limits: run.input.limits, environment };
     },

@@ -37,9 +37,10 @@ export function createTracker(result: RemediationResult, repoPath: string): Trac
     if (result.classification)
       lines.push(`Classification: ${result.classification.kind} — ${result.classification.reason}`);
     if (result.status === 'awaiting_approval') {
+      const hash = result.patchSha256;
       lines.push(
-        `**Awaiting approval.** Patch: \`${result.artifacts['patch.diff'] ?? ''}\``,
-        `Approve: \`opsguard approve ${id}\` or \`temporal workflow update execute --workflow-id ${id} --name approve --input '{"by":"<you>"}'\`; reject: \`opsguard reject ${id} --reason "..."\``,
+        `**Awaiting approval.** Patch: \`${result.artifacts['patch.diff'] ?? ''}\`${hash ? ` (sha256 \`${hash}\`)` : ''}`,
+        `Approve: \`opsguard approve ${id}\` or \`temporal workflow update execute --workflow-id ${id} --name approve --input '{"by":"<you>"${hash ? `,"patchSha256":"${hash}"` : ''}}'\`; reject: \`opsguard reject ${id} --reason "..."\``,
       );
     }
     if (result.approval)

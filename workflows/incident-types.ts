@@ -56,19 +56,82 @@ export interface ApprovalDecision {
   comment?: string;
   reason?: string;
   via: 'signal' | 'update' | 'timeout';
+  /** The sha256 of the patch.diff the decision was made on (incidents since approval-v2). */
+  patchSha256?: string;
+  /** How the person was identified: the name they gave, or the key that signed the decision. */
+  identifiedBy?: string;
+  /** With a two-person rule: every approval that counted, in order. */
+  approvals?: ApprovalVote[];
+  /** An approval recorded while more are required (the update's answer; the incident still waits). */
+  pending?: { approvals: number; required: number };
 }
 
-/** The `approve` signal's and update's argument. */
-export interface ApproveArgs {
+/** One person's approval, as it counted towards the decision. */
+export interface ApprovalVote {
   by: string;
+  at: string;
+  via: 'signal' | 'update';
+  identifiedBy: string;
   comment?: string;
 }
 
-/** The `reject` signal's and update's argument. */
-export interface RejectArgs {
+/** A decision that was refused, and why (signals' refusals are kept here; updates' are answered). */
+export interface RefusedDecision {
+  decision: 'approve' | 'reject';
   by: string;
+  at: string;
+  via: 'signal' | 'update';
   reason: string;
 }
+
+/** Fields a decision may be signed with (Ed25519 over decisionMessage(), approval-policy.ts). */
+export interface SignedDecision {
+  /** base64 Ed25519 signature. */
+  signature?: string;
+  /** The approver's key id (the name of their public key file in OPSGUARD_APPROVER_KEYS). */
+  keyId?: string;
+  /** When the person signed (ISO 8601), part of the signed message. */
+  signedAt?: string;
+}
+
+/** The `approve` signal's and update's argument. */
+export interface ApproveArgs extends SignedDecision {
+  by: string;
+  comment?: string;
+  /** The sha256 of the patch.diff the person reviewed (required since approval-v2). */
+  patchSha256?: string;
+}
+
+/** The `reject` signal's and update's argument. */
+export interface RejectArgs extends SignedDecision {
+  by: string;
+  reason: string;
+  patchSha256?: string;
+}
+
+/** Who may decide (workflows/approval-policy.ts); the worker's configuration and the profile merged. */
+export interface ApprovalPolicy {
+  /** People allowed to decide (groups expanded); null: anyone. */
+  approvers: string[] | null;
+  /** Whoever started the incident (input.startedBy) may not approve it. */
+  noSelfApproval: boolean;
+  /** Distinct approvals needed (2: a two-person rule). */
+  required: number;
+  /** Decisions must be signed with a known Ed25519 key. */
+  signaturesRequired: boolean;
+}
+
+export interface VerifyDecisionArgs {
+  incidentId: string;
+  decision: 'approve' | 'reject';
+  by: string;
+  patchSha256: string;
+  signature: string;
+  keyId: string;
+  signedAt: string;
+}
+
+export type VerifyDecisionResult = { ok: true; identifiedBy: string } | { ok: false; reason: string };
 
 /** The steps of the flow, as the state query, `[STATE]` lines and the Web UI name them. */
 export type Step =
@@ -259,6 +322,7 @@ export interface FixAttempt {
   model: ModelCall;
   changedFiles: string[];
   diffPath?: string;
+  diffSha256?: string;
   patchRefusal?: string;
   /** The primary reproduction's first run with the patch (all of them: `runs`). */
   run?: RunSummary;
@@ -349,6 +413,12 @@ export interface RemediationResult {
   fingerprint: string;
   /** The person's decision on a verified fix (absent until decided). */
   approval?: ApprovalDecision;
+  /** The sha256 of the verified patch.diff awaiting a decision (incidents since approval-v2). */
+  patchSha256?: string;
+  /** Decisions refused while waiting (signals' refusals; updates are answered at once). */
+  refusedDecisions?: RefusedDecision[];
+  /** Approvals recorded so far (a two-person rule needs more than one). */
+  approvals?: ApprovalVote[];
   /** How gate 1 matched: through the incident's code location, or by type alone (and why). */
   reproductionCriterion?: string;
   /** The fidelity rule gate 1 applied to the accepted reproduction. */
@@ -427,7 +497,14 @@ export interface PrepareEnvironmentArgs {
 }
 
 export type PrepareEnvironmentResult =
-  | { ok: true; summary: EnvironmentSummary; environment: SandboxEnvironment; profile: RepositoryProfile }
+  | {
+      ok: true;
+      summary: EnvironmentSummary;
+      environment: SandboxEnvironment;
+      profile: RepositoryProfile;
+      /** Who may decide: the worker's configuration merged with the profile's (approval-policy.ts). */
+      approvalPolicy?: ApprovalPolicy;
+    }
   | { ok: false; reason: string; summary?: EnvironmentSummary; logPath?: string };
 
 /** The sandbox choices every sandbox activity gets from the input. */
@@ -539,7 +616,16 @@ export interface ApplyFixArgs {
 }
 
 export type ApplyFixResult =
-  | { ok: true; changedFiles: string[]; changed: ChangedFile[]; diffPath: string; added: number; removed: number }
+  | {
+      ok: true;
+      changedFiles: string[];
+      changed: ChangedFile[];
+      diffPath: string;
+      /** sha256 of the patch.diff written (the artifact is a copy of it). */
+      diffSha256?: string;
+      added: number;
+      removed: number;
+    }
   | { ok: false; reason: string; changedFiles: string[]; changed: ChangedFile[] };
 
 export interface RestoreWorkspaceArgs {
@@ -585,6 +671,7 @@ export interface OpsGuardActivities {
   ping(name: string): Promise<string>;
   setupWorkspace(args: SetupWorkspaceArgs): Promise<WorkspaceInfo>;
   prepareEnvironment(args: PrepareEnvironmentArgs): Promise<PrepareEnvironmentResult>;
+  verifyDecision(args: VerifyDecisionArgs): Promise<VerifyDecisionResult>;
   writeReproduction(args: WriteReproductionArgs): Promise<AuthoredScript>;
   runReproductions(args: RunReproductionsArgs): Promise<ScriptRuns[]>;
   runReproduction(args: RunReproductionArgs): Promise<RunSummary>;

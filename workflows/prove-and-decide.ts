@@ -31,6 +31,11 @@ export async function proveAndDecide(run: IncidentRun, fixed: Fixed): Promise<Re
       prDescriptionPath: pr.descriptionPath,
     });
   log.info(`${TAG.success} ${result.reason}`, { incidentId });
+  // The decision names this exact patch (approval-v2): patch.diff is a byte copy of the attempt's diff.
+  if (run.bound && fixed.attempt.diffSha256) {
+    result.patchSha256 = fixed.attempt.diffSha256;
+    log.info(`${TAG.approval} awaiting a decision on patch.diff sha256 ${result.patchSha256}`, { incidentId });
+  }
 
   tracker.setStatus('awaiting_approval');
   run.transition('awaiting_approval');

@@ -36,6 +36,8 @@ import { TAG } from './log-tags';
 export const PROOF_V2 = 'proof-v2';
 /** The patch id marking incidents with the prepare_environment step (Python, dependencies, profile). */
 export const ENVIRONMENT_V1 = 'environment-v1';
+/** The patch id marking incidents whose decisions are bound to the patch hash and the approval policy. */
+export const APPROVAL_V2 = 'approval-v2';
 
 export async function remediateIncident(rawInput: unknown): Promise<RemediationResult> {
   if (!patched(PROOF_V2)) return await remediateIncidentV1(rawInput);
@@ -46,7 +48,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
       ERROR_TYPES.invalidIncidentInput,
     );
   }
-  const run = openIncident(validated.input, workflowInfo().workflowId);
+  const run = openIncident(validated.input, workflowInfo().workflowId, patched(APPROVAL_V2));
   const { incidentId, result } = run;
   let { input } = run;
 

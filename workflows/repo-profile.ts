@@ -76,6 +76,15 @@ export const RepositoryProfileSchema = z
       }
     }),
     limits: ProfileLimitsSchema,
+    /** Who may decide (tightens the worker's policy, never widens it): approval-policy.ts. */
+    approval: z
+      .strictObject({
+        approvers: z.array(z.string().min(1).max(200)).max(200),
+        noSelfApproval: z.boolean(),
+        required: z.number().int().min(1).max(5),
+        signaturesRequired: z.boolean(),
+      })
+      .partial(),
   })
   .partial();
 

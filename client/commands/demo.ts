@@ -1,4 +1,5 @@
 // Loads its dependencies inside the action (see CONVENTIONS.md, "A quick command line").
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import readline from 'node:readline/promises';
 import path from 'node:path';
@@ -110,6 +111,7 @@ export function registerDemo(program: Command): void {
           defaultImage: settings.sandboxImage,
           environment: settings.environment,
           repositories: settings.repositories,
+          approval: settings.approval,
           model: () => model,
         }),
       });
@@ -142,7 +144,10 @@ export function registerDemo(program: Command): void {
           log('');
           log(renderIncident(waiting));
           const patch = waiting.result?.artifacts['patch.diff'];
-          if (patch) log(`\n${fs.readFileSync(patch, 'utf8').trimEnd()}\n`);
+          const patchText = patch ? fs.readFileSync(patch) : null;
+          if (patchText) log(`\n${patchText.toString('utf8').trimEnd()}\n`);
+          // The decision names the patch shown (its sha256): a different one would be refused.
+          const patchSha256 = patchText ? createHash('sha256').update(patchText).digest('hex') : undefined;
           const decision = opts.approve
             ? 'approve'
             : opts.reject
@@ -150,11 +155,11 @@ export function registerDemo(program: Command): void {
               : await ask('Approve this verified fix? [y/N] ');
           if (decision === 'approve')
             await handle.executeUpdate(approveUpdate, {
-              args: [{ by: settings.operatorName, comment: 'approved in opsguard demo' }],
+              args: [{ by: settings.operatorName, comment: 'approved in opsguard demo', patchSha256 }],
             });
           else if (decision === 'reject')
             await handle.executeUpdate(rejectUpdate, {
-              args: [{ by: settings.operatorName, reason: opts.reject ?? 'rejected in opsguard demo' }],
+              args: [{ by: settings.operatorName, reason: opts.reject ?? 'rejected in opsguard demo', patchSha256 }],
             });
           else {
             log(

@@ -107,6 +107,7 @@ export function registerRemediate(program: Command): void {
           ...(opts.testCommand ? { testCommand: opts.testCommand.split(/\s+/).filter(Boolean) } : {}),
           ...(opts.image ? { image: opts.image } : {}),
           ...(Object.keys(profile).length ? { profile } : {}),
+          startedBy: settings.operatorName,
           approvalTimeout: opts.approvalTimeout,
         };
         const checked = validateIncidentInput(input);

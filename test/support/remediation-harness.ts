@@ -19,8 +19,15 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { approveUpdate, stateQuery } from '../../workflows/operator-api';
 
 /** The default person: approves a verified fix through the update. */
+/** The sha256 of the patch awaiting a decision, as `opsguard status` shows it (the state query). */
+export async function patchAwaiting(handle: WorkflowHandle<typeof remediateIncident>): Promise<string | undefined> {
+  return (await handle.query(stateQuery)).result.patchSha256;
+}
+
 export async function approveAsOperator(handle: WorkflowHandle<typeof remediateIncident>): Promise<void> {
-  await handle.executeUpdate(approveUpdate, { args: [{ by: 'e2e-operator', comment: 'looks right' }] });
+  await handle.executeUpdate(approveUpdate, {
+    args: [{ by: 'e2e-operator', comment: 'looks right', patchSha256: await patchAwaiting(handle) }],
+  });
 }
 
 export const EXAMPLES = path.join(PROJECT_ROOT, 'examples');
@@ -155,6 +162,8 @@ export async function remediate(opts: {
   cacheDir?: string;
   /** What the worker may read (default: the temporary folder and this checkout). */
   repositories?: ReturnType<typeof testRepositories>;
+  /** The worker's approval policy and approver keys (default: anyone may decide, no keys). */
+  approval?: Parameters<typeof createActivities>[0]['approval'];
   /** Build the model client from the worker's environment (OPENAI_API_KEY...) as a real worker does. */
   modelFromEnv?: boolean;
   /** What the person does with a verified fix (default: approve through the update). */
@@ -181,6 +190,7 @@ export async function remediate(opts: {
       defaultImage: sandboxImage(),
       environment: testEnvironment(opts.cacheDir ?? path.join(tmp, 'cache')),
       repositories: opts.repositories ?? testRepositories(),
+      ...(opts.approval ? { approval: opts.approval } : {}),
       model: () =>
         opts.modelFromEnv
           ? (() => {

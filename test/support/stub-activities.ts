@@ -138,6 +138,10 @@ export function stubActivities(script: StubScript = {}): { activities: OpsGuardA
         }
       );
     },
+    async verifyDecision(args) {
+      record('verifyDecision', args);
+      return { ok: false as const, reason: 'the stub verifies no signature' };
+    },
     async writeReproduction(args) {
       record('writeReproduction', args);
       reproductionN++;

@@ -23,6 +23,11 @@ const bundle = bundleWorkflows();
 
 test('there are recorded histories to replay', () => {
   assert.deepEqual(fixtures, [
+    // Recorded with decisions bound to the patch hash and the approval policy (patched('approval-v2')).
+    'approval-v2-approved-first-try.json',
+    'approval-v2-dependencies-approved.json',
+    'approval-v2-environment-failed.json',
+    'approval-v2-two-person-approved.json',
     // Recorded before proof v2: incidents started then replay on legacy/remediate-incident-v1.ts.
     'approved-first-try.json',
     // Recorded with the prepare_environment step (patched('environment-v1')).
