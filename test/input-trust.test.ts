@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ERROR_TYPES } from '../workflows/error-types';
-import { historyText, remediate, testRepositories } from './support/remediation-harness';
+import { historyText, remediate, testRepositories, allText } from './support/remediation-harness';
 import type { ScriptedTurn } from './support/scripted-model-server';
 
 const canary = (prefix: string) => `${prefix}${randomBytes(12).toString('hex')}Zq9`;
@@ -91,15 +91,6 @@ const TURNS: ScriptedTurn[] = [
     answer: '# Default the provider timeout\n\n## Root cause\nx\n\n## Change\ny\n\n## Risk\nLow.\n',
   },
 ];
-
-function allText(dir: string): string {
-  if (!fs.existsSync(dir)) return '';
-  return fs
-    .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => fs.readFileSync(path.join(e.parentPath, e.name), 'utf8'))
-    .join('\n');
-}
 
 test('secrets in repository files reach no model request, artifact or history; the fix keeps them', async () => {
   const run = await remediate({

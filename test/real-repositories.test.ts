@@ -54,6 +54,25 @@ function assertVerifiedFirstTime(run: RemediationRun): void {
   );
 }
 
+/**
+ * The uptime-digest example copied with some files changed, its workspace set up and its environment
+ * prepared, through real activities with a cache of its own.
+ */
+async function prepareVariant(name: string, files: Record<string, string>) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `opsguard-${name}-`));
+  const repo = path.join(dir, 'repo');
+  fs.cpSync(path.join(exampleDir('uptime-digest'), 'repo'), repo, { recursive: true });
+  for (const [rel, text] of Object.entries(files)) fs.writeFileSync(path.join(repo, rel), text);
+  const activities = localActivities(dir);
+  const incidentId = `${name}-${process.pid}`;
+  await activities.setupWorkspace({
+    incidentId,
+    repoPath: repo,
+    errorLog: 'Traceback (most recent call last):\nValueError: x\n',
+  });
+  return { dir, activities, incidentId, prepared: await activities.prepareEnvironment({ incidentId }) };
+}
+
 function installed(env: EnvironmentSummary): string[] {
   return env.installed.map((p) => `${p.name.toLowerCase()}==${p.version}`);
 }
@@ -173,19 +192,10 @@ test('an image the incident names is used as given, and its Python is read at pr
 });
 
 test("a freeze dump's pin that does not exist for this Python is relaxed, loudly; the project answers importlib.metadata", async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-relaxed-'));
-  const repo = path.join(dir, 'repo');
-  fs.cpSync(path.join(exampleDir('uptime-digest'), 'repo'), repo, { recursive: true });
-  fs.writeFileSync(path.join(repo, 'requirements.txt'), 'python-dateutil==2.9.0.post0\nsix==1.0.99\n');
-  fs.writeFileSync(path.join(repo, 'setup.cfg'), '[metadata]\nname = uptime-digest\nversion = 4.2.0\n');
-  const activities = localActivities(dir);
-  const incidentId = `relaxed-${process.pid}`;
-  await activities.setupWorkspace({
-    incidentId,
-    repoPath: repo,
-    errorLog: 'Traceback (most recent call last):\nValueError: x\n',
+  const { dir, prepared: r } = await prepareVariant('relaxed', {
+    'requirements.txt': 'python-dateutil==2.9.0.post0\nsix==1.0.99\n',
+    'setup.cfg': '[metadata]\nname = uptime-digest\nversion = 4.2.0\n',
   });
-  const r = await activities.prepareEnvironment({ incidentId });
   assert.ok(r.ok, r.ok ? '' : r.reason);
   assert.ok(
     r.summary.notes.some((n) =>
@@ -204,19 +214,10 @@ test("a freeze dump's pin that does not exist for this Python is relaxed, loudly
 });
 
 test("pytest's own configuration asks for plugins (--cov, -n): installed, then kept from taking the run away", async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-addopts-'));
-  const repo = path.join(dir, 'repo');
-  fs.cpSync(path.join(exampleDir('uptime-digest'), 'repo'), repo, { recursive: true });
   // Without pytest-cov and pytest-xdist, pytest stops at start-up: "unrecognized arguments".
-  fs.writeFileSync(path.join(repo, 'pytest.ini'), '[pytest]\naddopts = -ra --cov=uptime --cov-report=term -n 2\n');
-  const activities = localActivities(dir);
-  const incidentId = `addopts-${process.pid}`;
-  await activities.setupWorkspace({
-    incidentId,
-    repoPath: repo,
-    errorLog: 'Traceback (most recent call last):\nValueError: x\n',
+  const { activities, incidentId, prepared } = await prepareVariant('addopts', {
+    'pytest.ini': '[pytest]\naddopts = -ra --cov=uptime --cov-report=term -n 2\n',
   });
-  const prepared = await activities.prepareEnvironment({ incidentId });
   assert.ok(prepared.ok, prepared.ok ? '' : prepared.reason);
   const names = prepared.summary.installed.map((p) => p.name.toLowerCase());
   assert.ok(names.includes('pytest-cov') && names.includes('pytest-xdist'), names.join(', '));
@@ -231,18 +232,9 @@ test("pytest's own configuration asks for plugins (--cov, -n): installed, then k
 });
 
 test('a package whose build needs a system library (psycopg2: pg_config) is replaced by its published build', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-prebuilt-'));
-  const repo = path.join(dir, 'repo');
-  fs.cpSync(path.join(exampleDir('uptime-digest'), 'repo'), repo, { recursive: true });
-  fs.writeFileSync(path.join(repo, 'requirements.txt'), 'python-dateutil==2.9.0.post0\npsycopg2==2.9.9\n');
-  const activities = localActivities(dir);
-  const incidentId = `prebuilt-${process.pid}`;
-  await activities.setupWorkspace({
-    incidentId,
-    repoPath: repo,
-    errorLog: 'Traceback (most recent call last):\nValueError: x\n',
+  const { prepared: r } = await prepareVariant('prebuilt', {
+    'requirements.txt': 'python-dateutil==2.9.0.post0\npsycopg2==2.9.9\n',
   });
-  const r = await activities.prepareEnvironment({ incidentId });
   assert.ok(r.ok, r.ok ? '' : r.reason);
   assert.ok(
     installed(r.summary).some((p) => p.startsWith('psycopg2-binary==')),

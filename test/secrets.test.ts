@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { redactSecrets } from '../activities/redact-secrets';
-import { EXAMPLES, historyText, recordedTurns, remediate } from './support/remediation-harness';
+import { EXAMPLES, historyText, recordedTurns, remediate, allText } from './support/remediation-harness';
 import type { ScriptedTurn } from './support/scripted-model-server';
 
 const [, FIX_OK, PR_OK] = recordedTurns('config-loader') as [ScriptedTurn, ScriptedTurn, ScriptedTurn];
@@ -20,16 +20,6 @@ const REPRO_DUMPS_ENV: ScriptedTurn = {
   answer:
     '```python\nimport json, os\nprint("ENV", json.dumps(dict(os.environ)))\nfrom app.config_loader import database_url, load_config\nurl = database_url(load_config({"database": "orders", "host": "db.internal"}))\nassert url.startswith("postgresql://"), url\n```\n',
 };
-
-/** Every file under a folder, as text. */
-function allText(dir: string): string {
-  if (!fs.existsSync(dir)) return '';
-  return fs
-    .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => fs.readFileSync(path.join(e.parentPath, e.name), 'utf8'))
-    .join('\n');
-}
 
 /** Capture everything this process prints (the worker's logs included) while `fn` runs. */
 async function captureOutput<T>(fn: () => Promise<T>): Promise<{ value: T; output: string }> {

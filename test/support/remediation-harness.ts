@@ -269,3 +269,13 @@ export function historyText(history: unknown): string {
   parts.unshift(JSON.stringify(walk(history)));
   return parts.join('\n');
 }
+
+/** Every file under a folder, as text (for searching artifacts and work folders for leaks). */
+export function allText(dir: string): string {
+  if (!fs.existsSync(dir)) return '';
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => fs.readFileSync(path.join(e.parentPath, e.name), 'utf8'))
+    .join('\n');
+}
