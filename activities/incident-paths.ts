@@ -18,7 +18,13 @@ export interface IncidentPaths {
   secrets: string;
   /** What was withheld from or redacted in what the model saw (names and counts, never values). */
   repoRedactions: string;
-  attempt(kind: 'reproduce' | 'fix' | 'tests', n: number | string): string;
+  /** The git commit analysed (repository-origin.ts). */
+  origin: string;
+  /** Delivery: the base branch's newer head with the patch, for re-verification. */
+  headWorkspace: string;
+  /** Delivery's private git index (the user's index is never touched). */
+  deliveryIndex: string;
+  attempt(kind: 'reproduce' | 'fix' | 'tests' | 'deliver', n: number | string): string;
 }
 
 export function incidentPaths(roots: { artifactsDir: string; workDir: string }, incidentId: string): IncidentPaths {
@@ -33,6 +39,9 @@ export function incidentPaths(roots: { artifactsDir: string; workDir: string }, 
     environment: path.join(workDir, 'environment.json'),
     secrets: path.join(workDir, 'secret-map.json'),
     repoRedactions: path.join(workDir, 'repository-redactions.json'),
+    origin: path.join(workDir, 'origin.json'),
+    headWorkspace: path.join(workDir, 'head-workspace'),
+    deliveryIndex: path.join(workDir, 'delivery.index'),
     attempt: (kind, n) => path.join(artifactDir, 'attempts', `${kind}-${n}`),
   };
 }

@@ -14,6 +14,7 @@ import type {
   ApprovalPolicy,
   VerifyDecisionArgs,
   RecordDecisionArgs,
+  RecordDeliveryArgs,
   RestoreWorkspaceArgs,
   RunRepoTestsArgs,
   RunReproductionArgs,
@@ -32,7 +33,9 @@ import { applyProposal } from './patch-engine';
 import { DEFAULT_PATCH_POLICY } from './patch-policy';
 import type { FixAnswer } from './model-answers';
 import { createSmokeActivities } from './ping';
-import { recordDecision, writeArtifacts } from './proof-artifacts';
+import { recordDecision, recordDelivery, writeArtifacts } from './proof-artifacts';
+import { createDeliveryActivities } from './delivery';
+import type { DeliveryDeps } from './delivery';
 import { runReproductions } from './reproduction-runs';
 import { runRepoTests } from './test-runs';
 import { restoreWorkspace, setupWorkspace } from './workspace';
@@ -60,11 +63,26 @@ export interface ActivityDeps {
   /** Built on first use, so incidents that need no model (infra) never need one configured. */
   model?: () => ModelClient;
   patchPolicy?: Partial<PatchPolicy>;
+  /** Who commits, where GitHub is, the token (worker/settings.ts DeliverySettings); default: local only. */
+  delivery?: DeliveryDeps;
 }
+
+/** Delivery without a configured GitHub: branches and pushes work, pull requests say what is missing. */
+export const LOCAL_DELIVERY: DeliveryDeps = {
+  author: { name: 'OpsGuard', email: 'opsguard@localhost' },
+  githubApiUrl: 'https://api.github.com',
+  token: () => undefined,
+  webUiUrl: 'http://127.0.0.1:8233',
+};
 
 /** Every activity the worker registers, built from its dependencies. */
 export function createActivities(deps: ActivityDeps): OpsGuardActivities {
   const paths = (incidentId: string) => incidentPaths(deps, incidentId);
+  /** Delivery's re-verification runs in the newer head's workspace, its outputs beside the incident's. */
+  const runPaths = (incidentId: string, onHead?: boolean) => {
+    const p = paths(incidentId);
+    return onHead ? { ...p, workspace: p.headWorkspace } : p;
+  };
   let model: ModelClient | undefined;
   const getModel = () => {
     if (!deps.model) {
@@ -135,7 +153,7 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
 
     /** Scripts (the reproduction and its variants), each run `repeats` times under the guard. */
     async runReproductions(args: RunReproductionsArgs) {
-      const p = paths(args.incidentId);
+      const p = runPaths(args.incidentId, args.onHead);
       return await runReproductions(deps.docker, p, {
         ...args,
         ...sandbox(args),
@@ -161,7 +179,7 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
     },
 
     async runRepoTests(args: RunRepoTestsArgs) {
-      const p = paths(args.incidentId);
+      const p = runPaths(args.incidentId, args.onHead);
       const { image, limits, environment } = sandbox(args);
       return await runRepoTests(deps.docker, p, {
         ...args,
@@ -231,6 +249,12 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
 
     async recordDecision(args: RecordDecisionArgs) {
       await recordDecision(paths(args.incidentId), args);
+    },
+
+    ...createDeliveryActivities(deps.delivery ?? LOCAL_DELIVERY, paths),
+
+    async recordDelivery(args: RecordDeliveryArgs) {
+      await recordDelivery(paths(args.incidentId), args);
     },
   };
 }

@@ -9,6 +9,7 @@ import { operatorChecks } from '../workflows/classify-error';
 import { fixAttemptVerdict } from '../workflows/fix-gate';
 import { isVerified } from '../workflows/incident-types';
 import type {
+  DeliveryRecord,
   ApprovalDecision,
   ArtifactInput,
   FixAttempt,
@@ -296,5 +297,18 @@ export async function recordDecision(
   await writeFileAtomic(
     file,
     `${JSON.stringify({ ...proof, status: args.status, approval: args.approval, decidedAt: args.approval?.at }, null, 2)}\n`,
+  );
+}
+
+/** After delivery: the branch, the commit and the pull request go into proof.json beside the decision. */
+export async function recordDelivery(
+  paths: IncidentPaths,
+  args: { status: string; delivery: DeliveryRecord },
+): Promise<void> {
+  const file = path.join(paths.artifactDir, 'proof.json');
+  const proof = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+  await writeFileAtomic(
+    file,
+    `${JSON.stringify({ ...proof, status: args.status, delivery: args.delivery }, null, 2)}\n`,
   );
 }

@@ -1,3 +1,4 @@
+import { readOrigin, saveOrigin } from './repository-origin';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
@@ -136,6 +137,10 @@ export async function setupWorkspace(
   await copyTree(path.join(staging, 'baseline'), path.join(staging, 'workspace'));
   await fs.rename(staging, paths.workDir);
 
+  // The commit analysed (delivery branches from it); a folder outside git is fine, and noted.
+  const origin = await readOrigin(args.repoPath);
+  await saveOrigin(paths.origin, origin.origin, origin.why);
+
   const repoFiles = await listFiles(paths.baseline, { withSymlinks: true });
   // The repository's secret values, found once: everything that leaves the worker is redacted with them.
   const secrets = await scanRepository(paths.baseline, repoFiles);
@@ -197,6 +202,15 @@ export async function setupWorkspace(
     repoDefinesException,
     testsFound: context.testsFound,
     redactions: redacted.redactions,
+    origin: origin.origin
+      ? {
+          prefix: origin.origin.prefix,
+          commit: origin.origin.commit,
+          branch: origin.origin.branch,
+          dirty: origin.origin.dirty,
+        }
+      : null,
+    ...(origin.why ? { originNote: origin.why } : {}),
   };
 }
 

@@ -46,6 +46,8 @@ export async function ensureDevServer(opts: DevServerOptions): Promise<DevServer
   const [host, port] = splitAddress(opts.address);
   const uiUrl = `http://${host}:${opts.uiPort}`;
   if (await temporalAnswers(opts.address)) {
+    // A server started by an older OpsGuard (its SQLite file kept) lacks newer search attributes.
+    await ensureSearchAttributes(opts.address);
     return { address: opts.address, uiUrl, reused: true, stop: async () => undefined };
   }
   if (!fs.existsSync(opts.temporalBin)) {
@@ -91,6 +93,24 @@ export async function ensureDevServer(opts: DevServerOptions): Promise<DevServer
       if (!exited) child.kill('SIGKILL');
     },
   };
+}
+
+/** Register OpsGuard's search attributes that the server does not know yet (namespace 'default'). */
+export async function ensureSearchAttributes(address: string, namespace = 'default'): Promise<string[]> {
+  const connection = await Connection.connect({ address, connectTimeout: 3000 });
+  try {
+    const known = await connection.operatorService.listSearchAttributes({ namespace });
+    const missing = SEARCH_ATTRIBUTE_NAMES.filter((n) => !(n in (known.customAttributes ?? {})));
+    if (missing.length) {
+      await connection.operatorService.addSearchAttributes({
+        namespace,
+        searchAttributes: Object.fromEntries(missing.map((n) => [n, 2 /* INDEXED_VALUE_TYPE_KEYWORD */])),
+      });
+    }
+    return missing;
+  } finally {
+    await connection.close();
+  }
 }
 
 function splitAddress(address: string): [string, number] {

@@ -98,8 +98,20 @@ export interface RepositorySettings {
   promptFileBytes: number;
 }
 
+/** Delivery after approval (activities/delivery.ts): who commits, where GitHub is, the Web UI link. */
+export interface DeliverySettings {
+  author: { name: string; email: string };
+  /** GitHub's REST API (GitHub Enterprise: https://<host>/api/v3); its host is the only one the token goes to. */
+  githubApiUrl: string;
+  /** GITHUB_TOKEN is set (the token itself is read by githubToken() inside the delivery activities only). */
+  tokenConfigured: boolean;
+  /** The Temporal Web UI, for the incident link in the pull request. */
+  webUiUrl: string;
+}
+
 export interface Settings {
   temporal: TemporalSettings;
+  delivery: DeliverySettings;
   repositories: RepositorySettings;
   approval: ApprovalSettings;
   taskQueue: string;
@@ -301,6 +313,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
   return {
     temporal: temporalFromEnv(env),
     approval: approvalFromEnv(env),
+    delivery: deliveryFromEnv(env),
     repositories: {
       roots: repoRootsFromEnv(env),
       maxBytes: positiveNumber(env, 'OPSGUARD_REPO_MAX_MB', 2048) * 1024 * 1024,
@@ -326,6 +339,31 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
     operatorName: env.OPSGUARD_USER ?? env.USER ?? os.userInfo().username,
     decisionTimeoutMs: positiveNumber(env, 'OPSGUARD_DECISION_TIMEOUT_MS', 15_000),
   };
+}
+
+function deliveryFromEnv(env: NodeJS.ProcessEnv): DeliverySettings {
+  const rawAuthor = env.OPSGUARD_GIT_AUTHOR ?? 'OpsGuard <opsguard@localhost>';
+  const m = /^\s*([^<>]+?)\s*<([^<>\s]+@[^<>\s]*)>\s*$/.exec(rawAuthor);
+  if (!m) throw new SettingsError(`OPSGUARD_GIT_AUTHOR must look like 'Name <email>', not '${rawAuthor}'`);
+  const githubApiUrl = env.OPSGUARD_GITHUB_API_URL ?? 'https://api.github.com';
+  if (!/^https?:\/\/[^/\s]+/.test(githubApiUrl))
+    throw new SettingsError(`OPSGUARD_GITHUB_API_URL must be an http(s) URL, not '${githubApiUrl}'`);
+  return {
+    author: { name: m[1] as string, email: m[2] as string },
+    githubApiUrl,
+    tokenConfigured: Boolean(env.GITHUB_TOKEN),
+    webUiUrl: env.OPSGUARD_WEB_UI_URL ?? `http://127.0.0.1:${positiveNumber(env, 'OPSGUARD_UI_PORT', 8233)}`,
+  };
+}
+
+/** The GitHub token: read here, used inside the delivery activities only, never stored in Settings. */
+export function githubToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.GITHUB_TOKEN || undefined;
+}
+
+/** Where programs the worker runs (git) are found: PATH, and nothing else of its environment. */
+export function searchPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 }
 
 /** The model service's key: read here, used by the model client only, never stored in Settings. */

@@ -1,7 +1,7 @@
 import { createActivities } from '../activities';
 import { createModelClient } from '../activities/model-client';
 import { dockerFromEnv } from '../sandbox/docker-client';
-import { modelApiKey } from './settings';
+import { githubToken, modelApiKey } from './settings';
 import type { Settings } from './settings';
 
 /**
@@ -18,5 +18,6 @@ export function workerActivities(settings: Settings) {
     repositories: settings.repositories,
     approval: settings.approval,
     model: () => createModelClient({ ...settings.model, apiKey: modelApiKey() }),
+    delivery: { ...settings.delivery, token: () => githubToken() },
   });
 }

@@ -197,6 +197,7 @@ function registerBoundApproval(result: RemediationResult, step: () => string, ru
       patchSha256,
       identifiedBy,
       ...(required > 1 ? { approvals: [...votes] } : {}),
+      ...((args as ApproveArgs).deliver === false ? { deliver: false as const } : {}),
     };
     if (votes.length >= required) decision = approved;
     else

@@ -10,7 +10,7 @@
 import { log } from '@temporalio/workflow';
 import { fixAttemptVerdict, fixGate } from './fix-gate';
 import type { IncidentRun } from './incident-run';
-import type { AttemptFeedback, FixAttempt, GateVerdict, TestRunSummary } from './incident-types';
+import type { AttemptFeedback, FixAttempt, GateVerdict, ScriptToRun, TestRunSummary } from './incident-types';
 import { FIX_REPEATS, PARALLEL_RUNS, VARIANT_REPEATS_AT_GATE2 } from './proof-rules';
 import { testChecks } from './regression-gate';
 import type { Reproduced } from './reproduce';
@@ -21,6 +21,8 @@ export interface Fixed {
   attempt: FixAttempt;
   proposalPath: string;
   diffPath: string;
+  /** The scripts gate 2 ran with the patch (the reproduction and the hidden variants), as it ran them. */
+  scripts: ScriptToRun[];
 }
 
 /** The tests' verdict when there was no per-test comparison to make. */
@@ -75,6 +77,10 @@ export async function fix(run: IncidentRun, reproduced: Reproduced, baseline: Te
     }
 
     const variants = reproduced.variants;
+    const scripts: ScriptToRun[] = [
+      { ...reproduced.primary, repeats: FIX_REPEATS },
+      ...variants.map((v) => ({ ...v, repeats: VARIANT_REPEATS_AT_GATE2 })),
+    ];
     const ran = await run
       .act(
         SANDBOX_ACTIVITY,
@@ -87,10 +93,7 @@ export async function fix(run: IncidentRun, reproduced: Reproduced, baseline: Te
         attempt,
         parallel: PARALLEL_RUNS,
         changed: applied.changed,
-        scripts: [
-          { ...reproduced.primary, repeats: FIX_REPEATS },
-          ...variants.map((v) => ({ ...v, repeats: VARIANT_REPEATS_AT_GATE2 })),
-        ],
+        scripts,
       });
     const primaryRuns = ran[0]?.runs ?? [];
     for (const r of primaryRuns) run.dockerLog(r, 'verification');
@@ -128,7 +131,8 @@ export async function fix(run: IncidentRun, reproduced: Reproduced, baseline: Te
       log.info(`${TAG.tests} ${record.testsGate.reason}`, { incidentId });
     }
     const verdict = fixAttemptVerdict(record);
-    if (verdict.passed) return { attempt: record, proposalPath: authored.proposalPath, diffPath: applied.diffPath };
+    if (verdict.passed)
+      return { attempt: record, proposalPath: authored.proposalPath, diffPath: applied.diffPath, scripts };
 
     const shown = record.gate.passed ? record.tests?.run : primaryRuns[0];
     feedback.push({ attempt, reason: verdict.reason, stdoutTail: shown?.stdoutTail, stderrTail: shown?.stderrTail });

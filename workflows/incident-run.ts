@@ -6,6 +6,8 @@
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import { registerApproval } from './approval';
+import { registerDeliveryRetry } from './delivery-retry';
+import type { DeliveryRetry } from './delivery-retry';
 import type { Approval } from './approval';
 import { incidentFingerprint } from './fingerprint';
 import { createTracker } from './incident-tracker';
@@ -16,6 +18,7 @@ import { OPEN_POLICY } from './approval-policy';
 import type {
   ApprovalPolicy,
   ArtifactInput,
+  DeliveryConfig,
   EnvironmentSummary,
   SandboxEnvironment,
   IncidentStatus,
@@ -46,6 +49,10 @@ export interface IncidentRun {
   }): void;
   /** The incident runs the approval-v2 rules (decisions bound to the patch and the policy). */
   readonly bound: boolean;
+  /** The `deliver` update: a retry after delivery_failed. */
+  readonly deliveryRetry: DeliveryRetry;
+  /** Where an approved fix is delivered: the repository profile's (and the input's) delivery table. */
+  delivery: DeliveryConfig;
   /** The activities with these options, and a one-line summary for the Web UI. */
   act(options: ActivityOptions, summary: string): OpsGuardActivities;
   transition(step: Step): void;
@@ -107,6 +114,7 @@ export function openIncident(input: IncidentInput, workflowId: string, bound = f
         }
       : undefined,
   );
+  const deliveryRetry = registerDeliveryRetry(result);
   const act = (options: ActivityOptions, summary: string) =>
     proxyActivities<OpsGuardActivities>({ ...options, summary });
 
@@ -117,9 +125,12 @@ export function openIncident(input: IncidentInput, workflowId: string, bound = f
     result,
     tracker,
     approval,
+    deliveryRetry,
+    delivery: input.profile?.delivery ?? {},
     sandbox: { image: input.image, limits: input.limits },
     useEnvironment({ summary, environment, profile, approvalPolicy }) {
       if (approvalPolicy) policy = approvalPolicy;
+      run.delivery = { ...profile.delivery, ...run.input.profile?.delivery };
       run.input = withProfile(run.input, profile);
       run.sandbox = { image: summary.image, limits: run.input.limits, environment };
     },

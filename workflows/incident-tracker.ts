@@ -48,6 +48,13 @@ export function createTracker(result: RemediationResult, repoPath: string): Trac
         `Decision: ${result.approval.decision} by ${result.approval.by ?? '(timeout)'} at ${result.approval.at}`,
       );
     if (result.reason && result.status !== 'awaiting_approval') lines.push(`Outcome: ${result.reason}`);
+    const d = result.delivery;
+    if (d?.status === 'delivered')
+      lines.push(
+        `**Delivered:** branch \`${d.branch}\` at \`${d.commit?.slice(0, 12)}\`${d.pullRequest ? ` — pull request [#${d.pullRequest.number}](${d.pullRequest.url})` : ''}${d.notes.length ? `\n\n${d.notes.join('; ')}` : ''}`,
+      );
+    else if (d?.status === 'failed') lines.push(`**Delivery failed** (attempt ${d.attempts}): ${d.reason ?? ''}`);
+    else if (d?.status === 'skipped') lines.push(`Delivery: none — ${d.reason ?? ''}`);
     return lines.join('\n\n');
   };
   const publish = () => {

@@ -24,7 +24,14 @@ const STATUSES = {
   environment_failed: { phase: 'ended', verified: false },
   /** Verified, artifacts written, waiting for a person. */
   awaiting_approval: { phase: 'waiting', verified: true },
+  /** Approved and ended without delivery: --no-deliver, not a git repository, or an older incident. */
   approved: { phase: 'ended', verified: true },
+  /** Approved; the branch, the push and the pull request are being made (deliver.ts). */
+  delivering: { phase: 'running', verified: true },
+  /** The branch exists (pushed, with its pull request, when a remote is configured). */
+  delivered: { phase: 'ended', verified: true },
+  /** Delivery failed; the verified patch is kept, `opsguard deliver ID` (the deliver update) retries. */
+  delivery_failed: { phase: 'waiting', verified: true },
   rejected: { phase: 'ended', verified: true },
   approval_expired: { phase: 'ended', verified: true },
 } as const;
@@ -44,7 +51,7 @@ export const isVerified = (s: string): boolean => isStatus(s) && STATUSES[s].ver
  * defines the typed query, signals and updates with them; readers that do not load the workflow SDK
  * (the command line's HTTP reads) use them directly.
  */
-export const OPERATOR_API = { stateQuery: 'state', approve: 'approve', reject: 'reject' } as const;
+export const OPERATOR_API = { stateQuery: 'state', approve: 'approve', reject: 'reject', deliver: 'deliver' } as const;
 
 /** A person's decision on a verified fix, or the approval timeout's. */
 export interface ApprovalDecision {
@@ -58,6 +65,8 @@ export interface ApprovalDecision {
   via: 'signal' | 'update' | 'timeout';
   /** The sha256 of the patch.diff the decision was made on (incidents since approval-v2). */
   patchSha256?: string;
+  /** Approved with --no-deliver: the team applies patch.diff itself. */
+  deliver?: false;
   /** How the person was identified: the name they gave, or the key that signed the decision. */
   identifiedBy?: string;
   /** With a two-person rule: every approval that counted, in order. */
@@ -100,6 +109,13 @@ export interface ApproveArgs extends SignedDecision {
   comment?: string;
   /** The sha256 of the patch.diff the person reviewed (required since approval-v2). */
   patchSha256?: string;
+  /** false: approve without delivery (the team applies patch.diff itself). Default true. */
+  deliver?: boolean;
+}
+
+/** The `deliver` update's argument: retry delivery after delivery_failed. */
+export interface DeliverArgs {
+  by: string;
 }
 
 /** The `reject` signal's and update's argument. */
@@ -147,6 +163,9 @@ export type Step =
   | 'write_artifacts'
   | 'awaiting_approval'
   | 'record_decision'
+  | 'deliver'
+  | 'deliver_reverify'
+  | 'delivery_failed'
   | 'done';
 
 /** What `opsguard status`, `watch` and `temporal workflow query --name state` show. */
@@ -395,6 +414,9 @@ export interface WorkspaceInfo {
   testsFound: boolean;
   /** Secrets found in the error log and replaced before anything reached the model. */
   redactions: { kind: string; count: number }[];
+  /** The git commit analysed (null: not a git repository, and why). */
+  origin?: RepositoryOriginSummary | null;
+  originNote?: string;
 }
 
 export interface RemediationResult {
@@ -419,6 +441,10 @@ export interface RemediationResult {
   refusedDecisions?: RefusedDecision[];
   /** Approvals recorded so far (a two-person rule needs more than one). */
   approvals?: ApprovalVote[];
+  /** The git commit the incident was analysed at (absent: not a git repository). */
+  origin?: RepositoryOriginSummary;
+  /** The branch, commit and pull request made after approval (incidents since delivery-v1). */
+  delivery?: DeliveryRecord;
   /** How gate 1 matched: through the incident's code location, or by type alone (and why). */
   reproductionCriterion?: string;
   /** The fidelity rule gate 1 applied to the accepted reproduction. */
@@ -522,6 +548,117 @@ export interface SandboxChoice {
   };
 }
 
+/** The git commit an incident was analysed at (activities/repository-origin.ts). */
+export interface RepositoryOriginSummary {
+  /** repoPath inside its git repository ('' at the top; 'services/api' below it). */
+  prefix: string;
+  commit: string;
+  /** The branch checked out then (null: a detached HEAD). */
+  branch: string | null;
+  /** Files of repoPath that differed from the commit (the workspace copied them as they were). */
+  dirty: string[];
+}
+
+/** Where and how a verified, approved patch is delivered (profile `[tool.opsguard.delivery]`, input `profile.delivery`). */
+export interface DeliveryConfig {
+  /** false: stop at `approved` (the team applies patch.diff). Default true. */
+  enabled?: boolean;
+  /** A remote's name in the repository ('origin') or a URL; absent: the branch stays local. */
+  remote?: string;
+  /** The branch the pull request targets (default: the branch checked out at analysis). */
+  baseBranch?: string;
+  /** GitHub "owner/name" for the pull request (default: read from a github remote URL). */
+  repository?: string;
+  draft?: boolean;
+  labels?: string[];
+}
+
+/** What delivery did, for the result, proof.json, the state query and the Web UI. */
+export interface DeliveryRecord {
+  status: 'delivered' | 'failed' | 'skipped';
+  /** Why it failed or was skipped, and how to retry; notes on what was done. */
+  reason?: string;
+  notes: string[];
+  branch?: string;
+  commit?: string;
+  /** The commit the branch starts from, and whether that is the analysed commit or the base branch's newer head. */
+  baseCommit?: string;
+  onto?: 'analysed' | 'head';
+  remote?: string;
+  pushed?: boolean;
+  pullRequest?: { number: number; url: string; reused: boolean };
+  attempts: number;
+  at?: string;
+}
+
+export interface PlanDeliveryArgs {
+  incidentId: string;
+  config: DeliveryConfig;
+}
+
+export interface PlanDeliveryResult {
+  /** False: nothing can be delivered (reason says why; `skip` when that is not a failure). */
+  ok: boolean;
+  skip?: boolean;
+  reason?: string;
+  analysedCommit?: string;
+  /** The base branch's head now, when it differs from the analysed commit. */
+  head?: string;
+  baseBranch?: string;
+  /** The patch applies cleanly to the newer head: a workspace of it was made for re-verification. */
+  appliesToHead?: boolean;
+  /** With the patch on the newer head: what it changed there (gate 2's coverage of the change). */
+  changedOnHead?: ChangedFile[];
+  notes: string[];
+}
+
+export interface CreateBranchArgs {
+  incidentId: string;
+  base: string;
+  message: string;
+  /** Workflow time of the approval: the commit's dates, so a retry makes the same commit. */
+  at: string;
+}
+
+export interface CreateBranchResult {
+  ok: boolean;
+  reason?: string;
+  branch: string;
+  commit?: string;
+  /** The branch already held this very commit (a retry). */
+  reused?: boolean;
+}
+
+export interface PushBranchArgs {
+  incidentId: string;
+  remote: string;
+  branch: string;
+  commit: string;
+}
+
+export interface PushBranchResult {
+  ok: boolean;
+  reason?: string;
+  /** False when the remote already had this commit on the branch (a retry). */
+  pushed: boolean;
+}
+
+export interface OpenPullRequestArgs {
+  incidentId: string;
+  config: DeliveryConfig;
+  branch: string;
+  baseBranch: string;
+}
+
+export interface OpenPullRequestResult {
+  ok: boolean;
+  skip?: boolean;
+  reason?: string;
+  number?: number;
+  url?: string;
+  reused?: boolean;
+}
+
 export interface SetupWorkspaceArgs {
   incidentId: string;
   repoPath: string;
@@ -556,9 +693,11 @@ export interface ScriptToRun extends ReproductionScript {
 
 export interface RunReproductionsArgs extends SandboxChoice {
   incidentId: string;
-  step: 'reproduce' | 'fix';
+  step: 'reproduce' | 'fix' | 'deliver';
   attempt: number;
   scripts: ScriptToRun[];
+  /** Run in the newer head's workspace with the patch (delivery's re-verification), not the incident's. */
+  onHead?: boolean;
   /** Containers of this call that run at once. */
   parallel: number;
   /** With a patch applied: what it changed (gate 2). */
@@ -590,6 +729,8 @@ export interface RunRepoTestsArgs extends SandboxChoice {
   /** After a patch: what it changed, and the baseline to compare with. */
   changed?: ChangedFile[];
   baseline?: { resultsPath: string; failToPass: string[]; knownFailing?: string[] };
+  /** Run in the newer head's workspace with the patch (delivery's re-verification). */
+  onHead?: boolean;
 }
 
 export interface WriteFixArgs {
@@ -666,6 +807,12 @@ export interface RecordDecisionArgs {
   approval: ApprovalDecision | undefined;
 }
 
+export interface RecordDeliveryArgs {
+  incidentId: string;
+  status: IncidentStatus;
+  delivery: DeliveryRecord;
+}
+
 export interface OpsGuardActivities {
   /** The set-up smoke test's activity: answers from the worker's process. */
   ping(name: string): Promise<string>;
@@ -682,4 +829,9 @@ export interface OpsGuardActivities {
   writePrDescription(args: WritePrDescriptionArgs): Promise<PrDescription>;
   writeArtifacts(args: WriteArtifactsArgs): Promise<Record<string, string>>;
   recordDecision(args: RecordDecisionArgs): Promise<void>;
+  planDelivery(args: PlanDeliveryArgs): Promise<PlanDeliveryResult>;
+  createDeliveryBranch(args: CreateBranchArgs): Promise<CreateBranchResult>;
+  pushDeliveryBranch(args: PushBranchArgs): Promise<PushBranchResult>;
+  openPullRequest(args: OpenPullRequestArgs): Promise<OpenPullRequestResult>;
+  recordDelivery(args: RecordDeliveryArgs): Promise<void>;
 }

@@ -15,6 +15,7 @@ export const TAG = {
   success: '[SUCCESS]',
   end: '[END]',
   approval: '[APPROVAL]',
+  delivery: '[DELIVERY]',
 } as const;
 
 /** True for a line an operator must see. */

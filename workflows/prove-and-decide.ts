@@ -1,9 +1,10 @@
 /**
  * Steps 6 and 7: the proof artifacts (the model describes the change; OpsGuard appends the evidence,
- * every check passed, failed or not run), then a person decides. Nothing is delivered without an
- * approval; the decision and who made it go into the result and proof.json.
+ * every check passed, failed or not run), then a person decides, then, approved, delivery (deliver.ts).
+ * Nothing is delivered without an approval; the decision and who made it go into the result and proof.json.
  */
-import { log } from '@temporalio/workflow';
+import { log, patched } from '@temporalio/workflow';
+import { deliver, DELIVERY_V1 } from './deliver';
 import { DEFAULT_APPROVAL_TIMEOUT } from './approval';
 import type { Fixed } from './fix';
 import { artifactInput } from './incident-run';
@@ -54,6 +55,21 @@ export async function proveAndDecide(run: IncidentRun, fixed: Fixed): Promise<Re
     status: result.status,
     approval: decision,
   });
+  // 9. Delivery, only ever after an approval (incidents since delivery-v1).
+  if (decision.decision === 'approved' && patched(DELIVERY_V1)) {
+    const declined =
+      decision.deliver === false
+        ? 'approved with --no-deliver: the team applies patch.diff itself'
+        : run.delivery.enabled === false
+          ? 'the repository profile turns delivery off (delivery.enabled = false): apply patch.diff yourself'
+          : null;
+    if (declined) {
+      result.delivery = { status: 'skipped', reason: declined, notes: [], attempts: 0 };
+      log.info(`${TAG.delivery} ${declined}`, { incidentId });
+    } else {
+      await deliver(run, fixed, run.delivery);
+    }
+  }
   run.transition('done');
   return result;
 }

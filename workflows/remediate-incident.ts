@@ -5,7 +5,8 @@
  *   -> prepare_environment (profile, Python, dependencies: environment_failed ends it)
  *   -> reproduce (gate 1: the reproduction FAILS like the incident, every run)
  *   -> baseline tests -> fix (gate 2: it PASSES with the patch, every run, hidden variants too;
- *      the repository's tests do not regress) -> proof artifacts -> a person decides.
+ *      the repository's tests do not regress) -> proof artifacts -> a person decides
+ *   -> (approved) delivery: branch, commit, push, pull request (deliver.ts; delivered | delivery_failed).
  * The model only returns text through activities; every decision is made here, from gate verdicts.
  *
  * Incidents started before proof v2 (hidden variants, repeated runs, the signed runner) continue on
@@ -60,6 +61,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
     errorLog: input.errorLog,
   });
   result.redactions = workspace.redactions;
+  if (workspace.origin) result.origin = workspace.origin;
 
   // 2. Classification: pure rules over the log and where its frames land in the repository.
   run.transition('classify_error');

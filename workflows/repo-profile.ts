@@ -85,6 +85,25 @@ export const RepositoryProfileSchema = z
         signaturesRequired: z.boolean(),
       })
       .partial(),
+    /** Where an approved fix goes (workflows/deliver.ts): a branch, a push, a pull request. */
+    delivery: z
+      .strictObject({
+        enabled: z.boolean(),
+        remote: z
+          .string()
+          .min(1)
+          .max(500)
+          .refine((r) => !/^-/.test(r) && !/\/\/[^/@]*:[^/@]*@/.test(r), {
+            error: 'a remote name or URL without credentials (the token comes from the worker)',
+          }),
+        baseBranch: z.string().regex(/^(?!-)[A-Za-z0-9._/-]{1,200}$/, { error: 'a branch name such as "main"' }),
+        repository: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { error: 'a GitHub repository as "owner/name"' }),
+        draft: z.boolean(),
+        labels: z.array(z.string().min(1).max(50)).max(20),
+      })
+      .partial(),
   })
   .partial();
 
@@ -128,14 +147,15 @@ export function validateProfile(
   return { ok: false, problems };
 }
 
-/** Later profiles win key by key; limits and env merge one level deeper. */
+/** Later profiles win key by key; limits, env and delivery merge one level deeper. */
 export function mergeProfiles(...profiles: (RepositoryProfile | undefined)[]): RepositoryProfile {
   const out: RepositoryProfile = {};
   for (const p of profiles) {
     if (!p) continue;
-    const { limits, env, ...rest } = p;
+    const { limits, env, delivery, ...rest } = p;
     Object.assign(out, rest);
     if (limits) out.limits = { ...out.limits, ...limits };
+    if (delivery) out.delivery = { ...out.delivery, ...delivery };
     if (env) out.env = { ...out.env, ...env };
   }
   return out;

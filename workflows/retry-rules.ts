@@ -58,3 +58,21 @@ export const FILES_ACTIVITY: ActivityOptions = {
     nonRetryableErrorTypes: NON_RETRYABLE_ERRORS,
   },
 };
+
+/**
+ * Delivery (git and GitHub): each step is idempotent, so a retry is always safe. Heartbeats every 2 s:
+ * a worker killed mid-step is noticed within the heartbeat timeout and the step runs again elsewhere.
+ */
+export const DELIVERY_ACTIVITY: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERRORS,
+  },
+};
+
+/** How long a failed delivery waits for `opsguard deliver` before the incident ends as delivery_failed. */
+export const DELIVERY_RETRY_WINDOW = '7 days';

@@ -10,4 +10,13 @@ export const OPSGUARD_ERROR_TYPE = defineSearchAttributeKey('OpsGuardErrorType',
 export const OPSGUARD_REPO = defineSearchAttributeKey('OpsGuardRepo', 'KEYWORD');
 export const OPSGUARD_FINGERPRINT = defineSearchAttributeKey('OpsGuardFingerprint', 'KEYWORD');
 
-export const SEARCH_ATTRIBUTE_NAMES = ['OpsGuardStatus', 'OpsGuardErrorType', 'OpsGuardRepo', 'OpsGuardFingerprint'];
+/** The delivered pull request's URL (or the local branch, when there is no pull request). */
+export const OPSGUARD_PULL_REQUEST = defineSearchAttributeKey('OpsGuardPullRequest', 'KEYWORD');
+
+export const SEARCH_ATTRIBUTE_NAMES = [
+  'OpsGuardStatus',
+  'OpsGuardErrorType',
+  'OpsGuardRepo',
+  'OpsGuardFingerprint',
+  'OpsGuardPullRequest',
+];

@@ -170,6 +170,8 @@ export async function remediate(opts: {
   decide?: (handle: WorkflowHandle<typeof remediateIncident>) => Promise<void>;
   /** Runs right after the workflow starts (to act on it mid-flight). */
   onStarted?: (handle: WorkflowHandle<typeof remediateIncident>) => Promise<void>;
+  /** Delivery's settings (author, GitHub API, token); default: local only, no token. */
+  delivery?: Parameters<typeof createActivities>[0]['delivery'];
   /** Extra activity wrappers (timing seams for state tests). */
   wrapActivities?: (a: ReturnType<typeof createActivities>) => ReturnType<typeof createActivities>;
 }): Promise<RemediationRun> {
@@ -191,6 +193,7 @@ export async function remediate(opts: {
       environment: testEnvironment(opts.cacheDir ?? path.join(tmp, 'cache')),
       repositories: opts.repositories ?? testRepositories(),
       ...(opts.approval ? { approval: opts.approval } : {}),
+      ...(opts.delivery ? { delivery: opts.delivery } : {}),
       model: () =>
         opts.modelFromEnv
           ? (() => {

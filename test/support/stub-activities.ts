@@ -4,6 +4,8 @@
  * call takes the next scripted answer (or a default), and every call's arguments are recorded.
  */
 import type {
+  OpenPullRequestResult,
+  PlanDeliveryResult,
   AuthoredFix,
   AuthoredScript,
   PrepareEnvironmentResult,
@@ -74,6 +76,10 @@ export interface StubScript {
   applies?: ({ ok: true } | { ok: false; reason: string })[];
   tests?: Partial<TestRunSummary>[];
   workspace?: Partial<WorkspaceInfo>;
+  /** planDelivery answers (default: not a git repository, nothing delivered). */
+  plans?: PlanDeliveryResult[];
+  /** openPullRequest answers (default: opened #7). */
+  pullRequests?: OpenPullRequestResult[];
 }
 
 export interface StubCalls {
@@ -217,6 +223,30 @@ export function stubActivities(script: StubScript = {}): { activities: OpsGuardA
     },
     async recordDecision(args) {
       record('recordDecision', args);
+    },
+    async planDelivery(args) {
+      record('planDelivery', args);
+      return next(script.plans, {
+        ok: false,
+        skip: true,
+        reason: 'nothing was delivered: not a git repository',
+        notes: [],
+      });
+    },
+    async createDeliveryBranch(args) {
+      record('createDeliveryBranch', args);
+      return { ok: true, branch: `opsguard/${args.incidentId}`, commit: 'c0ffee'.padEnd(40, '0') };
+    },
+    async pushDeliveryBranch(args) {
+      record('pushDeliveryBranch', args);
+      return { ok: true, pushed: true };
+    },
+    async openPullRequest(args) {
+      record('openPullRequest', args);
+      return next(script.pullRequests, { ok: true, number: 7, url: 'https://github.test/acme/app/pull/7' });
+    },
+    async recordDelivery(args) {
+      record('recordDelivery', args);
     },
   };
   return { activities, calls };
