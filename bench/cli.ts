@@ -103,6 +103,7 @@ try {
           {
             repoPath: path.join(PROJECT_ROOT, 'examples/config-loader/repo'),
             errorLog: fs.readFileSync(path.join(PROJECT_ROOT, 'examples/config-loader/incident.log'), 'utf8'),
+            profile: { delivery: { enabled: false } }, // the example is inside this checkout's git repository
           },
         ],
       });

@@ -58,6 +58,7 @@ for (let i = 0; i < e2eRuns; i++) {
         {
           repoPath: path.join(PROJECT_ROOT, 'examples/config-loader/repo'),
           errorLog: fs.readFileSync(path.join(PROJECT_ROOT, 'examples/config-loader/incident.log'), 'utf8'),
+          profile: { delivery: { enabled: false } }, // the example is inside this checkout's git repository
         },
       ],
     });

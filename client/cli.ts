@@ -3,12 +3,14 @@
  * needs only when it runs, so `--help` and `status` start quickly (CONVENTIONS.md).
  * Exit codes: 0 ok, 1 unexpected failure, 2 bad usage or input, 3 a service is unreachable,
  * 4 not found, 5 the remediation ended without a verified fix, 6 a decision was refused
- * (already decided, not verified yet, or the incident has ended).
+ * (already decided, not verified yet, or the incident has ended), 7 the delivery failed (the
+ * verified patch is kept; `opsguard deliver` retries).
  */
 import { Command, CommanderError } from 'commander';
 import { registerArtifacts } from './commands/artifacts';
 import { registerAudit } from './commands/audit';
 import { registerDecide } from './commands/decide';
+import { registerDeliver } from './commands/deliver';
 import { registerDemo } from './commands/demo';
 import { registerDev } from './commands/dev';
 import { registerList } from './commands/list';
@@ -26,7 +28,8 @@ const program = new Command()
   .addHelpText(
     'after',
     '\nExit codes: 0 ok, 2 bad usage or input, 3 Temporal or Docker unreachable, 4 unknown incident,\n' +
-      '5 ended without a verified fix, 6 decision refused (already decided / not verified yet).\n' +
+      '5 ended without a verified fix, 6 decision refused (already decided / not verified yet),\n' +
+      '7 delivery failed (the patch is kept; opsguard deliver <id> retries).\n' +
       'Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE,\n' +
       'OPSGUARD_TASK_QUEUE, OPENAI_API_KEY, OPENAI_BASE_URL, ... (README.md lists every variable).',
   );
@@ -36,6 +39,7 @@ registerWorker(program);
 registerRemediate(program);
 registerStatus(program);
 registerDecide(program);
+registerDeliver(program);
 registerList(program);
 registerArtifacts(program);
 registerAudit(program);

@@ -1,5 +1,23 @@
 import { fixAttemptVerdict } from '../workflows/fix-gate';
 import type { IncidentView } from './incident-state';
+import type { DeliveryRecord } from '../workflows/incident-types';
+
+/** Delivery in a few lines: where the patch went, or why not. */
+export function describeDelivery(d: DeliveryRecord): string[] {
+  const lines: string[] = [];
+  if (d.status === 'delivered') {
+    lines.push(
+      `delivered: branch ${d.branch} at ${d.commit?.slice(0, 12)} (on the ${d.onto === 'head' ? "base branch's newer head" : 'analysed commit'} ${d.baseCommit?.slice(0, 12)})${d.remote ? `, pushed to ${d.remote}` : ', local only'}`,
+    );
+    if (d.pullRequest) lines.push(`pull request: #${d.pullRequest.number} ${d.pullRequest.url}`);
+  } else if (d.status === 'failed') {
+    lines.push(`delivery failed (attempt ${d.attempts}): ${d.reason ?? ''}`);
+  } else {
+    lines.push(`delivery: none — ${d.reason ?? ''}`);
+  }
+  for (const n of d.notes) lines.push(`  note: ${n}`);
+  return lines;
+}
 
 /** A person-readable summary of an incident (the `status` command, `--wait`'s last lines). */
 export function renderIncident(view: IncidentView): string {
@@ -35,12 +53,15 @@ export function renderIncident(view: IncidentView): string {
         `  decision: ${a.decision}${a.by ? ` by ${a.by}` : ''} at ${a.at}${a.comment ? ` — ${a.comment}` : ''}${a.reason ? ` — ${a.reason}` : ''}`,
       );
     }
+    const d = r.delivery;
+    if (d) lines.push(...describeDelivery(d).map((l) => `  ${l}`));
     lines.push(`  tokens: ${r.tokenUsage.inputTokens} in / ${r.tokenUsage.outputTokens} out`);
     const artifacts = Object.entries(r.artifacts);
     if (artifacts.length) lines.push('  artifacts:', ...artifacts.map(([k, v]) => `    ${k.padEnd(18)} ${v}`));
   } else if (view.source === 'search-attributes') {
     lines.push('  (no worker answered the state query; status from the OpsGuardStatus search attribute)');
   }
+  if (view.status === 'delivery_failed') lines.push(`  retry: npx opsguard deliver ${view.id}`);
   if (view.status === 'awaiting_approval') {
     lines.push(`  decide: npx opsguard approve ${view.id}   |   npx opsguard reject ${view.id} --reason "..."`);
   }

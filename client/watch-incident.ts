@@ -1,11 +1,12 @@
-import { isEnded, isVerified, isWaiting } from '../workflows/incident-types';
+import { isVerified, isWaiting } from '../workflows/incident-types';
 import type { IncidentReader } from './incident-reader';
 import { readIncident } from './incident-state';
 import type { IncidentView } from './incident-state';
 
 /** True when nothing more happens without a person (or ever). */
 export function isSettled(view: IncidentView): boolean {
-  return view.workflowStatus !== 'RUNNING' || isEnded(view.status) || isWaiting(view.status);
+  // An ended status while the workflow still runs is a moment (approved, on its way to delivery).
+  return view.workflowStatus !== 'RUNNING' || isWaiting(view.status);
 }
 
 /** Print each new state transition until the incident ends or waits for a person. */
@@ -27,5 +28,6 @@ export async function watchIncident(
 
 /** Exit code for where an incident stands: 0 still running or verified (waiting or decided), 5 no verified fix. */
 export function exitCodeFor(view: IncidentView): number {
+  if (view.status === 'delivery_failed') return 7;
   return view.status === 'running' || isVerified(view.status) ? 0 : 5;
 }

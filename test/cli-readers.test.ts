@@ -32,6 +32,8 @@ const RUN = `readers-${process.pid}-${Date.now()}`;
 const incident = () => ({
   repoPath: path.join(EXAMPLES, 'config-loader', 'repo'),
   errorLog: fs.readFileSync(path.join(EXAMPLES, 'config-loader', 'incident.log'), 'utf8'),
+  // The example lives inside this checkout's git repository: never deliver a branch into it.
+  profile: { delivery: { enabled: false } },
 });
 
 /** A local HTTP server answering every request with `answer`, counting them. */

@@ -4,7 +4,7 @@
  * errors a person meets (Temporal not reachable, unknown incident, already decided, bad input).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -180,6 +180,7 @@ test('opsguard --help lists every command and the exit codes; each command has i
     'watch',
     'approve',
     'reject',
+    'deliver',
     'list',
     'artifacts',
     'audit',
@@ -202,7 +203,15 @@ test('opsguard demo --approve: the main job, end to end on the running server, w
   assert.equal(demo.code, 0, demo.stdout + demo.stderr);
   assert.match(demo.stdout, /\[MODEL\] OPENAI_API_KEY is not set: the model's answers come from the recorded script/);
   assert.match(demo.stdout, /\[SERVICES\] Temporal already running/);
-  assert.match(demo.stdout, /Incident demo-config-loader-\S+: approved\n/);
+  assert.match(demo.stdout, /Incident demo-config-loader-\S+: delivered\n/);
+  // Delivered on a local bare remote the demo made: the branch and the commit are printed and real.
+  const delivered = /\[DEMO\] delivered: branch (\S+) at commit ([0-9a-f]{40}) pushed to (\S+)/.exec(demo.stdout);
+  assert.ok(delivered, demo.stdout);
+  const [, branch, commit, remote] = delivered as unknown as [string, string, string, string];
+  assert.equal(
+    execFileSync('git', ['--git-dir', remote, 'rev-parse', `refs/heads/${branch}`], { encoding: 'utf8' }).trim(),
+    commit,
+  );
   assert.match(demo.stdout, /\+ {4}"user": "orders_app",/);
   assert.ok(fs.readdirSync(path.join(home, 'artifacts')).length === 1, 'artifacts under OPSGUARD_HOME');
 });
@@ -252,5 +261,79 @@ test('the launcher runs the bundle, rebuilds it when a source changes, and says 
       ),
     );
     assert.equal((await opsguard(args)).stdout, fromSource, args.join(' '));
+  }
+});
+
+test('opsguard approve delivers and prints the branch; deliver retries only a failed delivery; approve --no-deliver', async () => {
+  const model = await startScriptedModel([...turns, ...turns]);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-cli-deliver-'));
+  const git = (cwd: string, ...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', ...args], {
+      cwd,
+      encoding: 'utf8',
+    }).trim();
+  /** A git repository with a bare remote and a delivery profile. */
+  const repository = (name: string) => {
+    const repo = path.join(tmp, name);
+    const remote = path.join(tmp, `${name}.git`);
+    fs.cpSync(path.join(EXAMPLES, 'config-loader', 'repo'), repo, { recursive: true });
+    fs.writeFileSync(path.join(repo, '.opsguard.toml'), '[delivery]\nremote = "origin"\nbase-branch = "main"\n');
+    git(tmp, 'init', '-q', '--bare', '-b', 'main', remote);
+    git(repo, 'init', '-q', '-b', 'main');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'orders service');
+    git(repo, 'remote', 'add', 'origin', remote);
+    git(repo, 'push', '-q', 'origin', 'main');
+    return { repo, remote };
+  };
+  const log = fs.readFileSync(path.join(EXAMPLES, 'config-loader', 'incident.log'), 'utf8');
+  const activities = scriptedActivities(model.baseURL, tmp);
+  try {
+    await withWorker(activities, async ({ taskQueue }) => {
+      const env = { OPSGUARD_TASK_QUEUE: taskQueue };
+      const verified = async (repo: string) => {
+        const started = await opsguard(['remediate', '--repo', repo, '--log', '-', '--wait'], env, log);
+        assert.equal(started.code, 0, started.stderr);
+        const id = started.stdout.split('\n')[0] ?? '';
+        const status = JSON.parse((await opsguard(['status', id, '--json'], env)).stdout) as {
+          result: { patchSha256: string };
+        };
+        return { id, hash: status.result.patchSha256 };
+      };
+
+      const a = repository('delivered');
+      const one = await verified(a.repo);
+      const approved = await opsguard(['approve', one.id, '--by', 'erin', '--patch-sha256', one.hash], env);
+      assert.equal(approved.code, 0, approved.stdout + approved.stderr);
+      const branch = `opsguard/${one.id}`;
+      const commit = git(a.remote, 'rev-parse', `refs/heads/${branch}`);
+      assert.match(
+        approved.stdout,
+        new RegExp(
+          `delivered: branch ${branch} at ${commit.slice(0, 12)} \\(on the analysed commit [0-9a-f]{12}\\), pushed to origin`,
+        ),
+      );
+      assert.match(approved.stdout, /note: no pull request: the remote is not on github\.com/);
+      const shown = await opsguard(['status', one.id], env);
+      assert.match(shown.stdout, new RegExp(`Incident ${one.id}: delivered[\\s\\S]*delivered: branch ${branch}`));
+      const again = await opsguard(['deliver', one.id], env);
+      assert.equal(again.code, 6, again.stdout + again.stderr);
+      assert.match(
+        again.stderr,
+        /has ended \(completed\); only an incident waiting in delivery_failed can be delivered again/,
+      );
+
+      const b = repository('kept');
+      const two = await verified(b.repo);
+      const kept = await opsguard(['approve', two.id, '--by', 'erin', '--patch-sha256', two.hash, '--no-deliver'], env);
+      assert.equal(kept.code, 0, kept.stdout + kept.stderr);
+      assert.match(kept.stdout, new RegExp(`Incident ${two.id} approved by erin`));
+      const after = await opsguard(['status', two.id], env);
+      assert.match(after.stdout, /: approved\n[\s\S]*delivery: none — approved with --no-deliver/);
+      assert.equal(git(b.remote, 'branch', '--list', `opsguard/${two.id}`), '');
+      assert.equal(git(b.repo, 'branch', '--list', `opsguard/${two.id}`), '');
+    });
+  } finally {
+    await model.close();
   }
 });

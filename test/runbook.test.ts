@@ -3,7 +3,7 @@
  * the real `temporal` binary against the test dev server, with a worker on task queue `opsguard`.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,11 +51,25 @@ test("the runbook's temporal commands work as written", async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-runbook-'));
   const repo = path.join(tmp, 'repo');
   fs.cpSync(path.join(EXAMPLES, 'config-loader', 'repo'), repo, { recursive: true });
+  // A real git repository with a bare remote, as the runbook's delivery expects.
+  const remote = path.join(tmp, 'remote.git');
+  const git = (cwd: string, ...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', ...args], {
+      cwd,
+      encoding: 'utf8',
+    }).trim();
+  git(tmp, 'init', '-q', '--bare', '-b', 'main', remote);
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'orders service');
+  git(repo, 'remote', 'add', 'origin', remote);
+  git(repo, 'push', '-q', 'origin', 'main');
   fs.writeFileSync(
     path.join(tmp, 'incident.json'),
     JSON.stringify({
       repoPath: repo,
       errorLog: fs.readFileSync(path.join(EXAMPLES, 'config-loader', 'incident.log'), 'utf8'),
+      profile: { delivery: { remote: 'origin', baseBranch: 'main' } },
     }),
   );
   const env = {
@@ -106,7 +120,11 @@ test("the runbook's temporal commands work as written", async () => {
         assert.equal(signalled.code, 0, signalled.stderr);
         const done = await sh(result, tmp, env);
         assert.equal(done.code, 0, done.stderr);
-        assert.match(done.stdout, /"status":\s*"approved"/);
+        assert.match(done.stdout, /"status":\s*"delivered"/);
+        const branch = `opsguard/${env.INCIDENT_ID}`;
+        assert.match(done.stdout, new RegExp(`"branch":\\s*"${branch}"`));
+        const commit = /"commit":\s*"([0-9a-f]{40})"/.exec(done.stdout)?.[1];
+        assert.equal(git(remote, 'rev-parse', `refs/heads/${branch}`), commit, 'the branch is on the remote');
         assert.match(done.stdout, /"by":\s*"alice"/);
         assert.match(done.stdout, /"comment":\s*"reviewed patch\.diff"/);
         assert.match(

@@ -137,6 +137,20 @@ async function decide(
         throw new UserError(`Refused: ${err.cause?.message ?? err.message}`, 6);
       throw err;
     }
+    if (kind === 'approve' && decided.decision === 'approved' && !decided.pending && decided.deliver !== false) {
+      // Delivery follows an approval: say where the patch went (or why it did not).
+      console.log(
+        opts.json
+          ? JSON.stringify(decided)
+          : `Incident ${id} approved by ${decided.by} at ${decided.at}${decided.patchSha256 ? ` on patch ${decided.patchSha256.slice(0, 12)}…` : ''}.`,
+      );
+      const [{ followDelivery }, { printDelivery, FOLLOW_DELIVERY_MS }] = await Promise.all([
+        import('../follow-delivery'),
+        import('./deliver'),
+      ]);
+      await printDelivery(id, await followDelivery(handle, FOLLOW_DELIVERY_MS), Boolean(opts.json));
+      return;
+    }
     const pending = decided.pending
       ? ` (approval ${decided.pending.approvals} of ${decided.pending.required}: the incident waits for more)`
       : '';
@@ -168,12 +182,22 @@ export function registerDecide(program: Command): void {
     program
       .command('approve <id>')
       .description(
-        'Approve a verified fix that is awaiting approval: shows patch.diff and its sha256, and approves that exact patch (refused, with the reason, in any other state or by anyone the approval policy does not allow).',
+        'Approve a verified fix that is awaiting approval: shows patch.diff and its sha256, and approves that exact patch (refused, with the reason, in any other state or by anyone the approval policy does not allow). Then follows delivery and prints the branch and the pull request.',
       )
       .option('--by <name>', 'who approves (default: $USER)')
-      .option('--comment <text>', 'why'),
-  ).action(async (id: string, opts: DecideOptions & { by?: string; comment?: string }) => {
-    await decide(id, 'approve', (operatorName) => ({ by: opts.by ?? operatorName, comment: opts.comment }), opts);
+      .option('--comment <text>', 'why')
+      .option('--no-deliver', 'approve without delivery: no branch, no pull request (your team applies patch.diff)'),
+  ).action(async (id: string, opts: DecideOptions & { by?: string; comment?: string; deliver?: boolean }) => {
+    await decide(
+      id,
+      'approve',
+      (operatorName) => ({
+        by: opts.by ?? operatorName,
+        comment: opts.comment,
+        ...(opts.deliver === false ? { deliver: false } : {}),
+      }),
+      opts,
+    );
   });
 
   decisionOptions(

@@ -1,4 +1,5 @@
 // Loads its dependencies inside the action (see CONVENTIONS.md, "A quick command line").
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import readline from 'node:readline/promises';
@@ -20,6 +21,26 @@ async function ask(question: string): Promise<'approve' | 'reject' | null> {
 }
 
 const EXAMPLES_DIR = path.join(PROJECT_ROOT, 'examples');
+
+/** Copy the example into `dir`/repo as a git repository on main, with a bare remote at `dir`/remote.git. */
+function demoRepository(dir: string, exampleDir: string): { repoPath: string; remote: string } {
+  const repoPath = path.join(dir, 'repo');
+  const remote = path.join(dir, 'remote.git');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.cpSync(path.join(exampleDir, 'repo'), repoPath, { recursive: true });
+  const git = (cwd: string, ...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=OpsGuard demo', '-c', 'user.email=demo@localhost', ...args], {
+      cwd,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+  git(dir, 'init', '-q', '--bare', '-b', 'main', remote);
+  git(repoPath, 'init', '-q', '-b', 'main');
+  git(repoPath, 'add', '-A');
+  git(repoPath, 'commit', '-q', '-m', 'the example service, as deployed');
+  git(repoPath, 'remote', 'add', 'origin', remote);
+  git(repoPath, 'push', '-q', 'origin', 'main');
+  return { repoPath, remote };
+}
 
 function examples(): string[] {
   return fs.readdirSync(EXAMPLES_DIR).filter((d) => fs.existsSync(path.join(EXAMPLES_DIR, d, 'incident.log')));
@@ -120,8 +141,9 @@ export function registerDemo(program: Command): void {
       try {
         const client = new Client({ connection, namespace: settings.temporal.namespace });
         const reader = grpcReader(client);
-        const repoPath = path.join(exampleDir, 'repo');
-        log(`[DEMO] incident ${workflowId}: ${repoPath}`);
+        // The example as a git repository of its own with a bare remote, so delivery has somewhere to go.
+        const { repoPath, remote } = demoRepository(path.join(settings.stateDir, 'demo', workflowId), exampleDir);
+        log(`[DEMO] incident ${workflowId}: ${repoPath} (a git repository on main; its remote: ${remote})`);
         log(
           `[DEMO] follow it in the Web UI: http://127.0.0.1:${settings.uiPort}/namespaces/${settings.temporal.namespace}/workflows/${workflowId}`,
         );
@@ -133,6 +155,7 @@ export function registerDemo(program: Command): void {
               repoPath,
               errorLog: fs.readFileSync(path.join(exampleDir, 'incident.log'), 'utf8'),
               incidentId: workflowId,
+              profile: { delivery: { remote: 'origin', baseBranch: 'main' } },
             },
           ],
           staticSummary: `OpsGuard demo: ${opts.example}`,
@@ -169,8 +192,18 @@ export function registerDemo(program: Command): void {
             log(`  npx opsguard approve ${workflowId}    or    npx opsguard reject ${workflowId} --reason "..."`);
             return { view: waiting, shown: true };
           }
-          await handle.result(); // the decision is recorded; the workflow has finished
-          return { view: await readIncident(reader, workflowId), shown: false };
+          // The decision is recorded; an approval goes on to delivery (delivered, or delivery_failed waiting).
+          let view = await readIncident(reader, workflowId);
+          while (view.workflowStatus === 'RUNNING' && view.status !== 'delivery_failed') {
+            await new Promise((r) => setTimeout(r, 300));
+            view = await readIncident(reader, workflowId);
+          }
+          const d = view.result?.delivery;
+          if (d?.status === 'delivered')
+            log(
+              `[DEMO] delivered: branch ${d.branch} at commit ${d.commit} pushed to ${remote}\n[DEMO] see it: git --git-dir ${remote} log --stat -1 ${d.branch}`,
+            );
+          return { view, shown: false };
         });
         if (!shown) log(`\n${renderIncident(view)}`);
         process.exitCode = exitCodeFor(view);
