@@ -15,6 +15,10 @@ import { fixGate } from '../workflows/fix-gate';
 import * as legacy from '../workflows/legacy/gates-v1';
 import { reproductionGate } from '../workflows/reproduction-gate';
 import type {
+  CreateBranchResult,
+  OpenPullRequestResult,
+  PlanDeliveryResult,
+  PushBranchResult,
   GateVerdict,
   IncidentSignature,
   RemediationResult,
@@ -119,12 +123,18 @@ export function buildAudit(events: HistoryEvent[]): AuditEntry[] {
             gate(at, `gate 1 (reproduce ${String(s.input.attempt)})`, reproductionGate(primary.runs, signature));
             for (const v of variants) gate(at, `gate 1 (hidden ${v.name})`, reproductionGate(v.runs, signature));
           }
-          if (s.input.step === 'fix') {
+          if (s.input.step === 'fix' || s.input.step === 'deliver') {
             const verdict = fixGate({
               primary: primary.runs,
               variants: variants.flatMap((v) => (v.runs[0] ? [{ name: v.name, run: v.runs[0] }] : [])),
             });
-            gate(at, `gate 2 (fix ${String(s.input.attempt)})`, verdict);
+            gate(
+              at,
+              s.input.step === 'deliver'
+                ? `gate 2 (on the newer head, delivery ${String(s.input.attempt)})`
+                : `gate 2 (fix ${String(s.input.attempt)})`,
+              verdict,
+            );
           }
           break;
         }
@@ -154,6 +164,39 @@ export function buildAudit(events: HistoryEvent[]): AuditEntry[] {
           break;
         case 'recordDecision':
           entry.detail = `decision recorded in proof.json`;
+          break;
+        case 'planDelivery': {
+          const r = result as PlanDeliveryResult;
+          entry.detail = r.ok
+            ? `analysed commit ${r.analysedCommit?.slice(0, 12)}${r.head ? `; ${r.baseBranch} is now at ${r.head.slice(0, 12)}${r.appliesToHead ? ' (the patch applies: re-verify there)' : ' (the patch does not apply there)'}` : ''}`
+            : `nothing to deliver: ${r.reason}`;
+          break;
+        }
+        case 'createDeliveryBranch': {
+          const r = result as CreateBranchResult;
+          entry.detail = r.ok
+            ? `branch ${r.branch} at ${r.commit?.slice(0, 12)}${r.reused ? ' (already there: reused)' : ''}`
+            : `no branch — ${r.reason}`;
+          break;
+        }
+        case 'pushDeliveryBranch': {
+          const r = result as PushBranchResult;
+          entry.detail = r.ok
+            ? r.pushed
+              ? 'pushed'
+              : 'the remote already had it: not pushed again'
+            : `push failed — ${r.reason}`;
+          break;
+        }
+        case 'openPullRequest': {
+          const r = result as OpenPullRequestResult;
+          entry.detail = r.ok
+            ? `pull request #${r.number} ${r.url}${r.reused ? ' (already open: reused)' : ''}`
+            : `no pull request — ${r.reason}`;
+          break;
+        }
+        case 'recordDelivery':
+          entry.detail = 'delivery recorded in proof.json';
           break;
         default:
           break;
@@ -193,6 +236,16 @@ export function buildAudit(events: HistoryEvent[]): AuditEntry[] {
         });
       for (const f of r.refusedDecisions ?? [])
         out.push({ at: f.at, what: `${f.decision} refused`, detail: `by ${f.by} via ${f.via}: ${f.reason}` });
+      const d = r.delivery;
+      if (d)
+        out.push({
+          at: d.at ?? at,
+          what: `delivery ${d.status}`,
+          detail:
+            d.status === 'delivered'
+              ? `branch ${d.branch} at ${d.commit}${d.pullRequest ? `, pull request #${d.pullRequest.number} ${d.pullRequest.url}` : ''} (${d.attempts} attempt${d.attempts === 1 ? '' : 's'})`
+              : (d.reason ?? ''),
+        });
       out.push({
         at,
         what: 'completed',

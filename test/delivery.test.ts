@@ -18,6 +18,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { DeliveryConfig, RemediationState } from '../workflows/incident-types';
 import { deliverUpdate, stateQuery } from '../workflows/operator-api';
 import type { remediateIncident } from '../workflows/remediate-incident';
+import { buildAudit, renderAudit } from '../client/audit-report';
 import { startGitHubStandIn } from './support/github-api-server';
 import type { GitHubStandIn } from './support/github-api-server';
 import { allText, approveAsOperator, historyText, recordedTurns, remediate } from './support/remediation-harness';
@@ -296,6 +297,16 @@ test('the base branch moved on: the patch is re-verified on its head and the bra
   assert.match(historyText(d.run.history), /"onHead":true/);
   assert.ok(fs.existsSync(path.join(d.run.roots.artifactsDir, result.incidentId, 'attempts', 'deliver-1')));
   assert.ok(fs.existsSync(path.join(d.run.roots.artifactsDir, result.incidentId, 'attempts', 'deliver-tests-1')));
+  // The audit shows the re-verification and the delivery, recomputed from history.
+  const audit = renderAudit(result.incidentId, buildAudit(d.run.history.events ?? []));
+  assert.match(audit, /gate 2 \(on the newer head, delivery 1\)\s+PASSED/);
+  assert.match(audit, /regression gate \(deliver-tests-1\)\s+PASSED/);
+  assert.match(
+    audit,
+    new RegExp(
+      `delivery delivered\\s+branch ${result.delivery?.branch} at ${result.delivery?.commit}, pull request #1`,
+    ),
+  );
 });
 
 /** A colleague's commit on the remote's main, made after the analysis. */

@@ -5,12 +5,13 @@
  * Fixtures are named after the workflow version that made them (`proof-v2-...`); keep older ones:
  * they prove that incidents started on older code still replay.
  */
-const VERSION = 'approval-v2';
+const VERSION = 'delivery-v1';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { PROJECT_ROOT, settingsFromEnv } from '../worker/settings';
-import { approveSignal, approveUpdate } from '../workflows/operator-api';
+import { approveUpdate, deliverUpdate, stateQuery } from '../workflows/operator-api';
+import { startGitHubStandIn } from './support/github-api-server';
 import { patchAwaiting, recordedTurns, remediate } from './support/remediation-harness';
 import type { ScriptedTurn } from './support/scripted-model-server';
 import { startTestServer, TEST_TEMPORAL_ADDRESS } from './support/temporal';
@@ -21,34 +22,50 @@ const server = await startTestServer();
 // proof-v2 fixtures were recorded with the config-loader runs of an earlier version of this file
 // (git history); environment-v1 added the prepare_environment step; approval-v2 binds decisions to
 // the patch hash and the approval policy.
+// approval-v2's runs (approved-first-try, dependencies-approved, two-person-approved,
+// environment-failed) are in this file's git history; delivery-v1 adds delivery after approval.
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', ...args], { cwd });
+/** The copied example as a git repository on main with a bare remote beside it. */
+const gitRepository = (original: string) => {
+  const remote = path.join(path.dirname(original), 'remote.git');
+  git(path.dirname(original), 'init', '-q', '--bare', '-b', 'main', remote);
+  git(original, 'init', '-q', '-b', 'main');
+  git(original, 'add', '-A');
+  git(original, 'commit', '-q', '-m', 'orders service');
+  git(original, 'remote', 'add', 'origin', remote);
+  git(original, 'push', '-q', 'origin', 'main');
+};
+const TOKEN = 'ghp_recording000000000000000000000000';
+const gh = await startGitHubStandIn(TOKEN);
+const delivery = {
+  author: { name: 'OpsGuard', email: 'opsguard@localhost' },
+  githubApiUrl: gh.apiUrl,
+  token: () => TOKEN,
+  webUiUrl: 'http://127.0.0.1:8233',
+};
+const input = { profile: { delivery: { remote: 'origin', baseBranch: 'main', repository: 'acme/orders' } } };
 const runs: [string, Parameters<typeof remediate>[0]][] = [
-  ['approved-first-try', { example: 'config-loader', turns: [REPRO_OK, FIX_OK, PR_OK] }],
-  ['dependencies-approved', { example: 'uptime-digest', turns: recordedTurns('uptime-digest') }],
+  ['approved-not-git', { example: 'config-loader', turns: [REPRO_OK, FIX_OK, PR_OK] }],
   [
-    'two-person-approved',
+    'delivered',
+    { example: 'config-loader', turns: [REPRO_OK, FIX_OK, PR_OK], prepare: gitRepository, input, delivery },
+  ],
+  [
+    'delivery-failed-then-retried',
     {
       example: 'config-loader',
       turns: [REPRO_OK, FIX_OK, PR_OK],
-      approval: {
-        policy: { approvers: ['alice', 'bob'], noSelfApproval: false, required: 2, signaturesRequired: false },
-        groups: {},
-        keysDir: null,
-      },
+      prepare: gitRepository,
+      input,
+      delivery,
       decide: async (h) => {
-        const patchSha256 = await patchAwaiting(h);
-        await h.executeUpdate(approveUpdate, { args: [{ by: 'mallory', patchSha256 }] }).catch(() => undefined);
-        await h.executeUpdate(approveUpdate, { args: [{ by: 'alice', patchSha256 }] });
-        await h.signal(approveSignal, { by: 'bob' }); // refused: no hash
-        await h.executeUpdate(approveUpdate, { args: [{ by: 'bob', patchSha256 }] });
+        gh.refuse = { status: 401, message: 'Bad credentials' };
+        await h.executeUpdate(approveUpdate, { args: [{ by: 'alice', patchSha256: await patchAwaiting(h) }] });
+        while ((await h.query(stateQuery)).status !== 'delivery_failed') await new Promise((r) => setTimeout(r, 200));
+        gh.refuse = null;
+        await h.executeUpdate(deliverUpdate, { args: [{ by: 'alice' }] });
       },
-    },
-  ],
-  [
-    'environment-failed',
-    {
-      example: 'config-loader',
-      turns: [],
-      prepare: (original) => fs.writeFileSync(path.join(original, '.opsguard.toml'), 'pyhton = "3.9"\n'),
     },
   ],
 ];
@@ -68,4 +85,5 @@ for (const [name, opts] of runs) {
   fs.writeFileSync(path.join(dir, `${VERSION}-${name}.json`), json);
   console.log(`${name}: ${run.result.status}, ${run.history.events?.length} events`);
 }
+await gh.close();
 if (!server.reused) await server.stop();

@@ -30,6 +30,10 @@ test('there are recorded histories to replay', () => {
     'approval-v2-two-person-approved.json',
     // Recorded before proof v2: incidents started then replay on legacy/remediate-incident-v1.ts.
     'approved-first-try.json',
+    // Recorded with delivery after approval (patched('delivery-v1')): branch, push, pull request, a retry.
+    'delivery-v1-approved-not-git.json',
+    'delivery-v1-delivered.json',
+    'delivery-v1-delivery-failed-then-retried.json',
     // Recorded with the prepare_environment step (patched('environment-v1')).
     'environment-v1-approved-first-try.json',
     'environment-v1-dependencies-approved.json',
