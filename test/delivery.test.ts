@@ -146,7 +146,14 @@ async function deliverScenario(s: Scenario) {
 }
 
 test("an approved fix is delivered: one branch, one commit holding exactly patch.diff, one pull request; the user's tree untouched", async () => {
-  const d = await deliverScenario({});
+  let details = '';
+  const d = await deliverScenario({
+    afterApproval: async (h) => {
+      await until(h, ['delivered']);
+      // What the Web UI shows as the workflow's current details.
+      details = (await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+    },
+  });
   const { result } = d.run;
   assert.equal(result.status, 'delivered', `${result.reason} ${JSON.stringify(result.delivery)}`);
   const delivery = result.delivery;
@@ -201,6 +208,12 @@ test("an approved fix is delivered: one branch, one commit holding exactly patch
   assert.equal(proof.status, 'delivered');
   assert.deepEqual(proof.delivery, JSON.parse(JSON.stringify(delivery)));
   assert.match(d.run.historyJson, /OpsGuardPullRequest/);
+  assert.ok(
+    details.includes(
+      `**Delivered:** branch \`${delivery.branch}\` at \`${delivery.commit.slice(0, 12)}\` — pull request [#1](${pr.html_url})`,
+    ),
+    details,
+  );
 
   // The token: only ever in the Authorization header.
   for (const r of d.gh.requests) assert.equal(r.headers.authorization, `token ${d.token}`);

@@ -145,3 +145,51 @@ test('the Python: input image, profile, traceback, declarations, default; the ne
   assert.equal(satisfies('3.9', '==3.9.*'), true);
   assert.equal(satisfies('3.11', '!=3.11.*'), false);
 });
+
+test('the delivery table: remote, base branch, repository, draft, labels; credentials in a URL are refused', () => {
+  const ok = validateProfile(
+    {
+      delivery: {
+        remote: 'origin',
+        'base-branch': 'release/2.x',
+        repository: 'acme/orders',
+        draft: true,
+        labels: ['opsguard'],
+      },
+    },
+    'toml',
+    '.opsguard.toml',
+  );
+  assert.ok(ok.ok, ok.ok ? '' : ok.problems.join('; '));
+  assert.deepEqual(ok.profile.delivery, {
+    remote: 'origin',
+    baseBranch: 'release/2.x',
+    repository: 'acme/orders',
+    draft: true,
+    labels: ['opsguard'],
+  });
+  const bad = validateProfile(
+    {
+      delivery: {
+        remote: 'https://x-access-token:ghp_abc@github.com/acme/orders.git',
+        repository: 'orders',
+        'base-branch': '--force',
+      },
+    },
+    'toml',
+    '.opsguard.toml',
+  );
+  assert.ok(!bad.ok);
+  const problems = bad.problems.join('\n');
+  assert.match(problems, /delivery\.remote: a remote name or URL without credentials/);
+  assert.match(problems, /delivery\.repository: a GitHub repository as "owner\/name"/);
+  assert.match(problems, /delivery\.base-branch: a branch name/);
+  // The input's delivery table merges over the repository's, key by key.
+  assert.deepEqual(
+    mergeProfiles({ delivery: { remote: 'origin', draft: true } }, { delivery: { draft: false } }).delivery,
+    {
+      remote: 'origin',
+      draft: false,
+    },
+  );
+});
