@@ -10,4 +10,10 @@ try {
   console.error(`opsguard worker: ${err.message}`);
   process.exit(2);
 }
-await runWorker(settings, (line) => console.log(line));
+try {
+  await runWorker(settings, (line) => console.log(line));
+} catch (err) {
+  if (!(err instanceof SettingsError)) throw err;
+  console.error(`opsguard worker: ${err.message}`);
+  process.exit(2);
+}

@@ -1,12 +1,33 @@
 import { dockerFromEnv } from '../sandbox/docker-client';
 import { removeLeftoverContainers } from '../sandbox/janitor';
+import { NativeConnection } from '@temporalio/worker';
 import { createWorker, installRuntimeOnce } from './create-worker';
 import type { Settings } from './settings';
+import { SettingsError } from './settings';
+import { checkSearchAttributes } from './search-attribute-check';
+import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/search-attributes';
 import { workerActivities } from './worker-activities';
 
 /** Run a worker on the task queue until SIGINT/SIGTERM, then drain and stop. */
 export async function runWorker(settings: Settings, log: (line: string) => void): Promise<void> {
   installRuntimeOnce(settings.logLevel);
+  // Before anything polls: a namespace without OpsGuard's search attributes would hang every incident.
+  const checking = await NativeConnection.connect(settings.temporal.connectionOptions);
+  const attributes = await checkSearchAttributes(
+    checking,
+    settings.temporal.namespace,
+    settings.createSearchAttributes,
+  ).finally(() => checking.close());
+  if (attributes.ok === false) {
+    throw new SettingsError(
+      `namespace '${settings.temporal.namespace}' lacks OpsGuard's search attributes ${attributes.missing.join(', ')}; incidents would hang at their first status update. Create them once:\n  ${attributes.commands.join('\n  ')}\n(or start the worker with OPSGUARD_CREATE_SEARCH_ATTRIBUTES=true where it may create them itself)`,
+    );
+  }
+  if (attributes.ok === 'unknown')
+    log(
+      `[WORKER] could not check the namespace's search attributes (${attributes.why}); OpsGuard needs ${SEARCH_ATTRIBUTE_NAMES.join(', ')}`,
+    );
+  else if (attributes.created.length) log(`[WORKER] created the search attributes ${attributes.created.join(', ')}`);
   const { worker, connection } = await createWorker({
     connection: settings.temporal.connectionOptions,
     namespace: settings.temporal.namespace,

@@ -111,6 +111,8 @@ export interface DeliverySettings {
 
 export interface Settings {
   temporal: TemporalSettings;
+  /** A worker may create OpsGuard's search attributes it finds missing (OPSGUARD_CREATE_SEARCH_ATTRIBUTES). */
+  createSearchAttributes: boolean;
   delivery: DeliverySettings;
   repositories: RepositorySettings;
   approval: ApprovalSettings;
@@ -314,6 +316,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
     temporal: temporalFromEnv(env),
     approval: approvalFromEnv(env),
     delivery: deliveryFromEnv(env),
+    createSearchAttributes: env.OPSGUARD_CREATE_SEARCH_ATTRIBUTES === 'true',
     repositories: {
       roots: repoRootsFromEnv(env),
       maxBytes: positiveNumber(env, 'OPSGUARD_REPO_MAX_MB', 2048) * 1024 * 1024,
