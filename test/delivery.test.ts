@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
@@ -38,16 +39,23 @@ const sh = (cwd: string, ...args: string[]) =>
     },
   }).trim();
 
-/** Make the copied example a git repository on `main` with a bare remote; leave its working tree dirty. */
-function gitRepository(original: string): { remote: string } {
-  const remote = path.join(path.dirname(original), 'remote.git');
-  sh(path.dirname(original), 'init', '-q', '--bare', '-b', 'main', remote);
+/**
+ * Make the copied example a git repository on `main` with a bare remote; leave its working tree
+ * dirty. `monorepo`: the repository is the folder above, the example one service in it.
+ */
+function gitRepository(original: string, monorepo = false): { remote: string } {
+  const remote = monorepo
+    ? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-remote-')), 'remote.git')
+    : path.join(path.dirname(original), 'remote.git');
+  const top = monorepo ? path.dirname(original) : original;
+  sh(path.dirname(remote), 'init', '-q', '--bare', '-b', 'main', remote);
   sh(remote, 'config', 'core.logAllRefUpdates', 'always'); // every update of a branch is counted
-  sh(original, 'init', '-q', '-b', 'main');
-  sh(original, 'add', '-A');
-  sh(original, 'commit', '-q', '-m', 'orders service');
-  sh(original, 'remote', 'add', 'origin', remote);
-  sh(original, 'push', '-q', 'origin', 'main');
+  sh(top, 'init', '-q', '-b', 'main');
+  if (monorepo) fs.writeFileSync(path.join(top, 'README.md'), '# the company monorepo\n');
+  sh(top, 'add', '-A');
+  sh(top, 'commit', '-q', '-m', 'orders service');
+  sh(top, 'remote', 'add', 'origin', remote);
+  sh(top, 'push', '-q', 'origin', 'main');
   // A developer's work in progress: must stay exactly as it is.
   fs.appendFileSync(path.join(original, 'main.py'), '\n# TODO: structured logging\n');
   fs.writeFileSync(path.join(original, 'scratch.txt'), 'notes\n');
@@ -61,12 +69,13 @@ function userState(repo: string) {
     .sort()
     .map((f) => `${f}:${fs.readFileSync(path.join(repo, f)).toString('base64')}`)
     .join('\n');
+  const gitDir = sh(repo, 'rev-parse', '--absolute-git-dir');
   return {
     files,
-    index: fs.readFileSync(path.join(repo, '.git', 'index')).toString('base64'),
-    head: fs.readFileSync(path.join(repo, '.git', 'HEAD'), 'utf8'),
+    index: fs.readFileSync(path.join(gitDir, 'index')).toString('base64'),
+    head: fs.readFileSync(path.join(gitDir, 'HEAD'), 'utf8'),
     headCommit: sh(repo, 'rev-parse', 'HEAD'),
-    status: sh(repo, 'status', '--porcelain'),
+    status: sh(repo, 'status', '--porcelain', '--', '.'),
   };
 }
 
@@ -91,6 +100,8 @@ async function until(h: Handle, statuses: string[]): Promise<RemediationState> {
 }
 
 interface Scenario {
+  /** The example is one folder of a bigger repository (its parent). */
+  monorepo?: boolean;
   config?: Partial<DeliveryConfig>;
   /** Before the approval (the repository or the remote may move on meanwhile). */
   beforeApproval?: (ctx: { original: string; remote: string }) => void;
@@ -110,7 +121,7 @@ async function deliverScenario(s: Scenario) {
       example: 'config-loader',
       turns: recordedTurns('config-loader'),
       prepare: (original) => {
-        ctx = { original, ...gitRepository(original) };
+        ctx = { original, ...gitRepository(original, s.monorepo) };
         before = userState(original);
       },
       input: {
@@ -386,4 +397,24 @@ test('without a remote the branch stays local and the result says so; without gi
   assert.equal(plain.result.status, 'approved');
   assert.equal(plain.result.delivery?.status, 'skipped');
   assert.match(plain.result.delivery?.reason ?? '', /not a git repository; apply patch\.diff yourself/);
+});
+
+test("a service inside a monorepo: the branch holds the patch at the service's path, re-verified on a newer head", async () => {
+  let newHead = '';
+  const d = await deliverScenario({
+    monorepo: true,
+    beforeApproval: ({ remote }) => {
+      newHead = colleagueCommits(remote, (clone) =>
+        fs.writeFileSync(path.join(clone, 'CHANGELOG.md'), '- billing: retries\n'),
+      );
+    },
+  });
+  const { result } = d.run;
+  assert.equal(result.status, 'delivered', JSON.stringify(result.delivery));
+  assert.equal(result.origin?.prefix, 'original');
+  assert.equal(result.delivery?.onto, 'head');
+  assert.equal(result.delivery?.baseCommit, newHead);
+  const changed = sh(d.remote, 'diff', '--name-only', `${newHead}..${result.delivery?.commit}`);
+  assert.equal(changed, 'original/app/config_loader.py');
+  assert.deepEqual(d.after, d.before);
 });
