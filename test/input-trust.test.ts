@@ -6,6 +6,7 @@
  * while the fix is written with the original values intact.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -100,9 +101,15 @@ test('secrets in repository files reach no model request, artifact or history; t
     prepare: (original) => {
       fs.rmSync(original, { recursive: true, force: true });
       billingRepo(original);
+      // A git repository: delivery commits the fix (with the real values) on a local branch.
+      const git = (...args: string[]) =>
+        execFileSync('git', ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', ...args], { cwd: original });
+      git('init', '-q', '-b', 'main');
+      git('add', '-A');
+      git('commit', '-q', '-m', 'billing');
     },
   });
-  assert.equal(run.result.status, 'approved', run.result.reason);
+  assert.equal(run.result.status, 'delivered', run.result.reason);
   assert.equal(run.model.requests.length, 3, 'the model was asked three times');
   const places: [string, string][] = [
     ['model requests', run.model.requests.map((r) => r.system + r.prompt).join('\n')],
@@ -135,6 +142,15 @@ test('secrets in repository files reach no model request, artifact or history; t
   assert.ok(proof.repositoryRedactions.redacted['billing/settings.py'], JSON.stringify(proof.repositoryRedactions));
   const pr = fs.readFileSync(run.result.artifacts['PR_DESCRIPTION.md'] ?? '', 'utf8');
   assert.match(pr, /Repository secrets kept from the model: withheld \.env; values redacted in billing\/settings\.py/);
+  // The delivered commit holds the real values (as the workspace does), never a placeholder.
+  const branch = run.result.delivery?.branch ?? '';
+  const committed = execFileSync('git', ['show', `${branch}:billing/settings.py`], {
+    cwd: run.original,
+    encoding: 'utf8',
+  });
+  assert.equal(committed, patched, 'the commit holds exactly the verified file');
+  const message = execFileSync('git', ['log', '-1', '--format=%B', branch], { cwd: run.original, encoding: 'utf8' });
+  for (const c of CANARIES) assert.ok(!message.includes(c), 'no secret in the commit message');
   // patch.diff shows the neighbouring value as its placeholder.
   assert.match(fs.readFileSync(run.result.artifacts['patch.diff'] ?? '', 'utf8'), /token = "\[REDACTED:api_key#\d+\]"/);
 });
