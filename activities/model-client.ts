@@ -60,6 +60,17 @@ export function createModelClient(config: ModelConfig): ModelClient {
   };
 }
 
+/** Retry-After as seconds (a number or an HTTP date), capped at MAX_RETRY_AFTER_SECONDS; null without one. */
+export function retryAfterSeconds(value: string | undefined, now = Date.now()): number | null {
+  if (!value) return null;
+  const seconds = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : (Date.parse(value) - now) / 1000;
+  if (!Number.isFinite(seconds)) return null;
+  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(seconds)));
+}
+
+/** A service asking for a longer pause is retried after this long at most (the attempt budget stays bounded). */
+export const MAX_RETRY_AFTER_SECONDS = 60;
+
 /** 429/5xx/network: retryable. 400/401/403/404: final, with a message a person can act on. */
 function classifyModelError(err: unknown): Error {
   if (APICallError.isInstance(err) && err.statusCode !== undefined) {
@@ -82,7 +93,11 @@ function classifyModelError(err: unknown): Error {
         ERROR_TYPES.modelRequestRejected,
       );
     }
-    return new Error(`The model service answered HTTP ${status} (will retry): ${err.message.slice(0, 300)}`);
+    const message = `The model service answered HTTP ${status} (will retry): ${err.message.slice(0, 300)}`;
+    // 429/503 with Retry-After: the next try waits as long as the service asked (within reason).
+    const wait = retryAfterSeconds(err.responseHeaders?.['retry-after']);
+    if (wait !== null) return ApplicationFailure.create({ message, type: 'ModelBusy', nextRetryDelay: `${wait}s` });
+    return new Error(message);
   }
   return err instanceof Error ? err : new Error(String(err));
 }

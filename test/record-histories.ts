@@ -23,7 +23,8 @@ const server = await startTestServer();
 // (git history); environment-v1 added the prepare_environment step; approval-v2 binds decisions to
 // the patch hash and the approval policy.
 // approval-v2's runs (approved-first-try, dependencies-approved, two-person-approved,
-// environment-failed) are in this file's git history; delivery-v1 adds delivery after approval.
+// environment-failed) are in this file's git history; delivery-v1 adds delivery after approval, and
+// model-unavailable-v1 the ending when the model cannot be reached.
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', ...args], { cwd });
 /** The copied example as a git repository on main with a bare remote beside it. */
@@ -47,6 +48,13 @@ const delivery = {
 const input = { profile: { delivery: { remote: 'origin', baseBranch: 'main', repository: 'acme/orders' } } };
 const runs: [string, Parameters<typeof remediate>[0]][] = [
   ['approved-not-git', { example: 'config-loader', turns: [REPRO_OK, FIX_OK, PR_OK] }],
+  [
+    'model-unavailable',
+    {
+      example: 'config-loader',
+      turns: [REPRO_OK, ...Array.from({ length: 4 }, () => ({ ...FIX_OK, fault: { status: 500 } }))],
+    },
+  ],
   [
     'delivered',
     { example: 'config-loader', turns: [REPRO_OK, FIX_OK, PR_OK], prepare: gitRepository, input, delivery },

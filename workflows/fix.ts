@@ -9,6 +9,7 @@
  */
 import { log } from '@temporalio/workflow';
 import { fixAttemptVerdict, fixGate } from './fix-gate';
+import { askModel } from './model-unavailable';
 import type { IncidentRun } from './incident-run';
 import type { AttemptFeedback, FixAttempt, GateVerdict, ScriptToRun, TestRunSummary } from './incident-types';
 import { FIX_REPEATS, PARALLEL_RUNS, VARIANT_REPEATS_AT_GATE2 } from './proof-rules';
@@ -43,13 +44,15 @@ export async function fix(run: IncidentRun, reproduced: Reproduced, baseline: Te
 
   for (let attempt = 1; attempt <= MAX_FIX_ATTEMPTS; attempt++) {
     run.transition(`fix_attempt_${attempt}`);
-    const authored = await run.act(MODEL_ACTIVITY, `model writes fix, attempt ${attempt}`).writeFix({
-      incidentId,
-      attempt,
-      scriptPath: reproduced.primary.path,
-      reproductionStderrPath: reproduced.firstRun.stderrPath,
-      feedback,
-    });
+    const authored = await askModel(() =>
+      run.act(MODEL_ACTIVITY, `model writes fix, attempt ${attempt}`).writeFix({
+        incidentId,
+        attempt,
+        scriptPath: reproduced.primary.path,
+        reproductionStderrPath: reproduced.firstRun.stderrPath,
+        feedback,
+      }),
+    );
     run.countTokens(authored.model);
     if (!authored.model.ok || !authored.proposalPath) {
       const reason = `The model's answer was refused: ${authored.model.reason}`;

@@ -22,6 +22,8 @@ const STATUSES = {
   fix_failed: { phase: 'ended', verified: false },
   /** The repository's dependencies or profile could not be prepared (the installer's log is an artifact). */
   environment_failed: { phase: 'ended', verified: false },
+  /** The model could not be reached after its retries, or refused the configuration (the reason says which). */
+  model_unavailable: { phase: 'ended', verified: false },
   /** Verified, artifacts written, waiting for a person. */
   awaiting_approval: { phase: 'waiting', verified: true },
   /** Approved and ended without delivery: --no-deliver, not a git repository, or an older incident. */

@@ -5,6 +5,7 @@
  */
 import { log, patched } from '@temporalio/workflow';
 import { deliver, DELIVERY_V1 } from './deliver';
+import { askModel, ModelUnavailable } from './model-unavailable';
 import { DEFAULT_APPROVAL_TIMEOUT } from './approval';
 import type { Fixed } from './fix';
 import { artifactInput } from './incident-run';
@@ -16,12 +17,24 @@ import { TAG } from './log-tags';
 export async function proveAndDecide(run: IncidentRun, fixed: Fixed): Promise<RemediationResult> {
   const { incidentId, result, tracker, input } = run;
   run.transition('write_pr_description');
-  const pr = await run.act(MODEL_ACTIVITY, 'model writes the PR description').writePrDescription({
-    incidentId,
-    proposalPath: fixed.proposalPath,
-    diffPath: fixed.diffPath,
-  });
-  run.countTokens(pr.model);
+  // The fix is verified: a model that cannot be reached now costs the description, not the proof.
+  let descriptionPath: string | undefined;
+  try {
+    const pr = await askModel(() =>
+      run.act(MODEL_ACTIVITY, 'model writes the PR description').writePrDescription({
+        incidentId,
+        proposalPath: fixed.proposalPath,
+        diffPath: fixed.diffPath,
+      }),
+    );
+    run.countTokens(pr.model);
+    descriptionPath = pr.descriptionPath;
+  } catch (err) {
+    if (!(err instanceof ModelUnavailable)) throw err;
+    log.warn(`${TAG.end} the model could not write the PR description (${err.message}); OpsGuard's evidence alone`, {
+      incidentId,
+    });
+  }
   result.reason = `Patch verified: the reproduction fails before and passes after fix attempt ${fixed.attempt.attempt}.`;
   run.transition('write_artifacts');
   result.artifacts = await run
@@ -29,7 +42,7 @@ export async function proveAndDecide(run: IncidentRun, fixed: Fixed): Promise<Re
     .writeArtifacts({
       result: { ...result, status: 'awaiting_approval' },
       input: artifactInput(input),
-      prDescriptionPath: pr.descriptionPath,
+      ...(descriptionPath ? { prDescriptionPath: descriptionPath } : {}),
     });
   log.info(`${TAG.success} ${result.reason}`, { incidentId });
   // The decision names this exact patch (approval-v2): patch.diff is a byte copy of the attempt's diff.

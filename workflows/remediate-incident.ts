@@ -16,6 +16,9 @@ import { ApplicationFailure, log, patched, workflowInfo } from '@temporalio/work
 import { classifyError } from './classify-error';
 import { fix } from './fix';
 import { openIncident } from './incident-run';
+import type { IncidentRun } from './incident-run';
+import type { Classification } from './classify-error';
+import { ModelUnavailable } from './model-unavailable';
 import { validateIncidentInput } from './incident-input';
 import type { RemediationResult } from './incident-types';
 import { remediateIncidentV1 } from './legacy/remediate-incident-v1';
@@ -50,8 +53,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
     );
   }
   const run = openIncident(validated.input, workflowInfo().workflowId, patched(APPROVAL_V2));
-  const { incidentId, result } = run;
-  let { input } = run;
+  const { incidentId, result, input } = run;
 
   // 1. An isolated copy of the repository; the original is only read.
   run.transition('setup_workspace');
@@ -85,8 +87,7 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
       .prepareEnvironment({ incidentId, image: input.image, profile: input.profile });
     if (prepared.summary) result.environment = prepared.summary;
     if (!prepared.ok) return await run.finish('environment_failed', prepared.reason);
-    run.useEnvironment(prepared);
-    input = run.input;
+    run.useEnvironment(prepared); // run.input now has the profile under it
     const env = prepared.summary;
     log.info(
       `${TAG.environment} Python ${env.pythonFull ?? env.python ?? '?'} (${env.image}; ${env.pythonReason}); ${env.installed.length} packages, ${env.cacheHit ? 'cache hit' : `prepared in ${Math.round(env.durationMs / 100) / 10} s`}`,
@@ -94,6 +95,20 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
     );
   }
 
+  // 4-8. From here the model is asked: one it cannot reach ends the incident model_unavailable.
+  try {
+    return await reproduceFixAndDecide(run, classification);
+  } catch (err) {
+    if (!(err instanceof ModelUnavailable)) throw err;
+    return await run.finish('model_unavailable', `The model could not be reached: ${err.message}`);
+  }
+}
+
+async function reproduceFixAndDecide(
+  run: IncidentRun,
+  classification: Extract<Classification, { kind: 'code' }>,
+): Promise<RemediationResult> {
+  const { incidentId, result, input } = run;
   // 4. Reproduce: the script must FAIL like the incident (gate 1).
   const signature = incidentSignature(classification);
   result.reproductionCriterion = reproductionCriterion(signature);

@@ -6,6 +6,7 @@
  * (recorded, not fatal). A failed try goes back to the model as feedback.
  */
 import { log } from '@temporalio/workflow';
+import { askModel } from './model-unavailable';
 import type { IncidentRun } from './incident-run';
 import type {
   AttemptFeedback,
@@ -36,9 +37,11 @@ export async function reproduce(run: IncidentRun, signature: IncidentSignature):
   const feedback: AttemptFeedback[] = [];
   for (let attempt = 1; attempt <= MAX_REPRODUCTION_ATTEMPTS; attempt++) {
     run.transition(`reproduce_attempt_${attempt}`);
-    const authored = await run
-      .act(MODEL_ACTIVITY, `model writes the reproduction and hidden variants, attempt ${attempt}`)
-      .writeReproduction({ incidentId, attempt, feedback, maxVariants: MAX_VARIANTS });
+    const authored = await askModel(() =>
+      run
+        .act(MODEL_ACTIVITY, `model writes the reproduction and hidden variants, attempt ${attempt}`)
+        .writeReproduction({ incidentId, attempt, feedback, maxVariants: MAX_VARIANTS }),
+    );
     run.countTokens(authored.model);
     if (!authored.model.ok || !authored.scriptPath || !authored.scriptSha256) {
       const reason = `The model's answer was refused: ${authored.model.reason}`;

@@ -21,6 +21,8 @@ export interface ScriptedTurn {
   expectInPrompt?: string[];
   /** Optional: answer only after this long (to observe the workflow mid-step). */
   delayMs?: number;
+  /** Optional: answer this HTTP error instead (a fault: 429 with Retry-After, 500, 401...); the turn is used up. */
+  fault?: { status: number; retryAfter?: string };
 }
 
 export interface RecordedRequest {
@@ -161,6 +163,16 @@ export async function startScriptedModel(turns: ScriptedTurn[]): Promise<Scripte
       const missing = (turn.expectInPrompt ?? []).filter((s) => !prompt.includes(s));
       if (missing.length) return fail(`the ${task} prompt lacks ${missing.map((m) => JSON.stringify(m)).join(', ')}`);
       queue.shift();
+      if (turn.fault) {
+        recorded.error = `fault: HTTP ${turn.fault.status}`;
+        res.writeHead(turn.fault.status, {
+          'content-type': 'application/json',
+          ...(turn.fault.retryAfter ? { 'retry-after': turn.fault.retryAfter } : {}),
+        });
+        return res.end(
+          JSON.stringify({ error: { message: `scripted fault ${turn.fault.status}`, type: 'server_error' } }),
+        );
+      }
       const model = body.model ?? 'scripted';
       const text = typeof turn.answer === 'function' ? turn.answer(prompt) : turn.answer;
       const answer = () =>

@@ -34,6 +34,8 @@ test('there are recorded histories to replay', () => {
     'delivery-v1-approved-not-git.json',
     'delivery-v1-delivered.json',
     'delivery-v1-delivery-failed-then-retried.json',
+    // The model failing after its retries ends the incident model_unavailable (patched('model-unavailable-v1')).
+    'delivery-v1-model-unavailable.json',
     // Recorded with the prepare_environment step (patched('environment-v1')).
     'environment-v1-approved-first-try.json',
     'environment-v1-dependencies-approved.json',
