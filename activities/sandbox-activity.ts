@@ -2,7 +2,7 @@
  * Sandbox work inside an activity: heartbeats while containers run, cancellation that stops them,
  * and the one sandbox error that retrying cannot fix (the image is missing) made non-retryable.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { ERROR_TYPES } from '../workflows/error-types';
 
 /** The activity's context, or null outside a worker (a script, a bench, a test of the activity itself). */
@@ -19,10 +19,15 @@ export async function inSandboxActivity<T>(
   fn: (signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
   const ctx = activityContext();
-  const beat = ctx ? setInterval(() => ctx.heartbeat(), 5000) : undefined;
+  const beat = ctx ? setInterval(() => ctx.heartbeat(), 1000) : undefined;
   try {
-    return await fn(ctx?.cancellationSignal);
+    const result = await fn(ctx?.cancellationSignal);
+    // Cancelled while the containers ran: they were stopped; report the cancellation, not a result.
+    if (ctx?.cancellationSignal.aborted)
+      throw new CancelledFailure('the incident was cancelled; its sandbox containers were stopped');
+    return result;
   } catch (err) {
+    if (err instanceof CancelledFailure) throw err;
     if (/no such image/i.test((err as Error).message)) {
       throw ApplicationFailure.nonRetryable(
         `The sandbox image ${image} does not exist on the Docker engine; run 'npm run setup' or set OPSGUARD_SANDBOX_IMAGE`,

@@ -181,6 +181,7 @@ test('opsguard --help lists every command and the exit codes; each command has i
     'approve',
     'reject',
     'deliver',
+    'cancel',
     'list',
     'artifacts',
     'audit',

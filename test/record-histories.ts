@@ -49,6 +49,19 @@ const input = { profile: { delivery: { remote: 'origin', baseBranch: 'main', rep
 const runs: [string, Parameters<typeof remediate>[0]][] = [
   ['approved-not-git', { example: 'config-loader', turns: [REPRO_OK, FIX_OK, PR_OK] }],
   [
+    'cancelled',
+    {
+      example: 'config-loader',
+      turns: [{ ...REPRO_OK, answer: '```python\nimport time\ntime.sleep(600)\n```\n' }],
+      onStarted: async (h) => {
+        while ((await h.query(stateQuery).catch(() => null))?.step !== 'reproduce_attempt_1')
+          await new Promise((r) => setTimeout(r, 200));
+        await new Promise((r) => setTimeout(r, 1500)); // the container runs
+        await h.cancel();
+      },
+    },
+  ],
+  [
     'model-unavailable',
     {
       example: 'config-loader',

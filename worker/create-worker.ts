@@ -58,6 +58,9 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: opts.activities,
+    // Heartbeats reach the server at least every 2 s: a cancellation (or a lost worker's silence) is
+    // noticed in seconds, not at the SDK's default of up to 60 s.
+    maxHeartbeatThrottleInterval: '2 seconds',
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
   return { worker, connection };

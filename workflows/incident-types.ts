@@ -24,6 +24,8 @@ const STATUSES = {
   environment_failed: { phase: 'ended', verified: false },
   /** The model could not be reached after its retries, or refused the configuration (the reason says which). */
   model_unavailable: { phase: 'ended', verified: false },
+  /** An operator cancelled it (running containers stopped, what was known written). */
+  cancelled: { phase: 'ended', verified: false },
   /** Verified, artifacts written, waiting for a person. */
   awaiting_approval: { phase: 'waiting', verified: true },
   /** Approved and ended without delivery: --no-deliver, not a git repository, or an older incident. */

@@ -12,7 +12,14 @@
  * Incidents started before proof v2 (hidden variants, repeated runs, the signed runner) continue on
  * the frozen code in legacy/remediate-incident-v1.ts, so their histories replay unchanged.
  */
-import { ApplicationFailure, log, patched, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  patched,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { classifyError } from './classify-error';
 import { fix } from './fix';
 import { openIncident } from './incident-run';
@@ -42,6 +49,8 @@ export const PROOF_V2 = 'proof-v2';
 export const ENVIRONMENT_V1 = 'environment-v1';
 /** The patch id marking incidents whose decisions are bound to the patch hash and the approval policy. */
 export const APPROVAL_V2 = 'approval-v2';
+/** The patch id marking incidents that end `cancelled` (with their artifacts) when an operator cancels them. */
+export const CANCEL_V1 = 'cancel-v1';
 
 export async function remediateIncident(rawInput: unknown): Promise<RemediationResult> {
   if (!patched(PROOF_V2)) return await remediateIncidentV1(rawInput);
@@ -53,6 +62,21 @@ export async function remediateIncident(rawInput: unknown): Promise<RemediationR
     );
   }
   const run = openIncident(validated.input, workflowInfo().workflowId, patched(APPROVAL_V2));
+  try {
+    return await runIncident(run);
+  } catch (err) {
+    // Cancelled by an operator (`opsguard cancel`, `temporal workflow cancel`): running containers are
+    // stopped by their activities; what was known is written, and the incident ends `cancelled`.
+    if (!isCancellation(err) || !patched(CANCEL_V1)) throw err;
+    const step = run.tracker.step;
+    return await CancellationScope.nonCancellable(() =>
+      run.finish('cancelled', `Cancelled by an operator during step ${step}; nothing was delivered after it.`),
+    );
+  }
+}
+
+/** Steps 1 to 9, in order (remediateIncident adds the cancellation ending around them). */
+async function runIncident(run: IncidentRun): Promise<RemediationResult> {
   const { incidentId, result, input } = run;
 
   // 1. An isolated copy of the repository; the original is only read.

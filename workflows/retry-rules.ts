@@ -4,6 +4,7 @@
  *   that does not verify, a malformed model answer. Counted here, never retried by Temporal.
  * - Activity retries (transient faults only): Docker daemon hiccups, model 429/5xx, timeouts.
  */
+import { ActivityCancellationType } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERRORS } from './error-types';
 
@@ -24,7 +25,10 @@ export const MODEL_ACTIVITY: ActivityOptions = {
 /** Sandbox runs: the container's own deadline is inside this; a daemon hiccup is retried. */
 export const SANDBOX_ACTIVITY: ActivityOptions = {
   startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '30 seconds',
+  // The activity beats every second (sent at most every 2 s): a lost worker is noticed in 10 s.
+  heartbeatTimeout: '10 seconds',
+  // A cancelled incident waits until its containers are stopped before it writes its ending.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,

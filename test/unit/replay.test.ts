@@ -32,6 +32,8 @@ test('there are recorded histories to replay', () => {
     'approved-first-try.json',
     // Recorded with delivery after approval (patched('delivery-v1')): branch, push, pull request, a retry.
     'delivery-v1-approved-not-git.json',
+    // An operator's cancellation: containers stopped, the ending written (patched('cancel-v1')).
+    'delivery-v1-cancelled.json',
     'delivery-v1-delivered.json',
     'delivery-v1-delivery-failed-then-retried.json',
     // The model failing after its retries ends the incident model_unavailable (patched('model-unavailable-v1')).
