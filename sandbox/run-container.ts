@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { CappedBuffer } from './capped-buffer';
-import { DEADLINE_LABEL, INCIDENT_LABEL, PURPOSE_LABEL, SANDBOX_LABEL } from './labels';
+import { DEADLINE_LABEL, INCIDENT_LABEL, OWNER_LABEL, PURPOSE_LABEL, SANDBOX_LABEL } from './labels';
+import { ownerLabel } from './container-owner';
 import type { SandboxLimits } from './limits';
 
 /** A host path bound into the container. Everything OpsGuard mounts is read-only by default. */
@@ -116,6 +117,7 @@ export async function runInSandbox(docker: Docker, spec: SandboxRunSpec): Promis
   const started = Date.now();
   const labels: Record<string, string> = {
     [SANDBOX_LABEL]: '1',
+    [OWNER_LABEL]: ownerLabel(),
     // Past this, no live run can own the container (its own timer would have killed it).
     [DEADLINE_LABEL]: String(Math.ceil(started / 1000) + spec.limits.timeoutSeconds + JANITOR_GRACE_SECONDS),
   };

@@ -9,46 +9,27 @@
  * Authorization header.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { PROJECT_ROOT } from '../worker/settings';
 import { approveUpdate, stateQuery } from '../workflows/operator-api';
 import type { remediateIncident } from '../workflows/remediate-incident';
 import { startGitHubStandIn } from './support/github-api-server';
 import { allText, exampleDir, historyText, recordedTurns } from './support/remediation-harness';
 import { startScriptedModel } from './support/scripted-model-server';
 import { startTestServer, TEST_TEMPORAL_ADDRESS } from './support/temporal';
+import { startWorkerProcess } from './support/worker-process';
+import type { WorkerProcess } from './support/worker-process';
 
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', ...args], {
     cwd,
     encoding: 'utf8',
   }).trim();
-
-/** A worker process, its output kept. */
-function startWorker(env: Record<string, string>): { child: ChildProcess; output: () => string; ready: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let markReady = () => undefined as void;
-  const ready = new Promise<void>((r) => (markReady = r));
-  const take = (d: Buffer) => {
-    out += d.toString();
-    if (/polling task queue|worker .*started|\[WORKER\]/i.test(out)) markReady();
-  };
-  child.stdout?.on('data', take);
-  child.stderr?.on('data', take);
-  return { child, output: () => out, ready };
-}
 
 test('a worker killed between the push and the pull request: the next one delivers, nothing twice', async () => {
   const server = await startTestServer();
@@ -81,8 +62,8 @@ test('a worker killed between the push and the pull request: the next one delive
     GITHUB_TOKEN: token,
     OPSGUARD_LOG_LEVEL: 'INFO',
   };
-  const first = startWorker(env);
-  let second: ReturnType<typeof startWorker> | undefined;
+  const first = startWorkerProcess(env);
+  let second: WorkerProcess | undefined;
   const connection = await Connection.connect({ address: TEST_TEMPORAL_ADDRESS });
   try {
     const client = new Client({ connection });
@@ -113,11 +94,10 @@ test('a worker killed between the push and the pull request: the next one delive
     await gh.hung;
     const branch = `opsguard/${incidentId}`;
     const pushed = git(remote, 'rev-parse', `refs/heads/${branch}`);
-    first.child.kill('SIGKILL');
-    await new Promise((r) => first.child.once('exit', r));
+    await first.kill();
     assert.equal(gh.pulls.length, 1);
 
-    second = startWorker(env);
+    second = startWorkerProcess(env);
     const result = await handle.result();
     assert.equal(result.status, 'delivered', JSON.stringify(result.delivery));
     assert.equal(result.delivery?.commit, pushed, 'the same commit');
@@ -148,8 +128,8 @@ test('a worker killed between the push and the pull request: the next one delive
       assert.ok(!text.includes(token), `the token is in ${where}`);
     assert.ok(first.output().length > 0 && second.output().length > 0, 'both workers wrote output that was searched');
   } finally {
-    first.child.kill('SIGKILL');
-    second?.child.kill('SIGKILL');
+    await first.kill();
+    await second?.kill();
     await connection.close();
     await gh.close();
     await model.close();

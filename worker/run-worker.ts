@@ -34,16 +34,22 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
     taskQueue: settings.taskQueue,
     activities: workerActivities(settings),
   });
+  // Leftovers of a worker that died on this host go before this one takes work.
+  const docker = dockerFromEnv();
+  const sweep = async () => {
+    const removed = await removeLeftoverContainers(docker).catch(() => []);
+    if (removed.length) {
+      const gone = removed.filter((r) => r.why === 'owner gone').length;
+      log(
+        `[JANITOR] removed ${removed.length} leftover sandbox container(s): ${gone} of a worker that has ended, ${removed.length - gone} past their deadline`,
+      );
+    }
+  };
+  await sweep();
   log(
     `[WORKER] polling task queue '${settings.taskQueue}' on ${settings.temporal.address}${settings.temporal.secure ? ' (TLS)' : ''}, namespace '${settings.temporal.namespace}' (Ctrl-C to stop)`,
   );
   log(`[WORKER] reads repositories under ${settings.repositories.roots.join(', ')} only (OPSGUARD_REPO_ROOTS)`);
-  const docker = dockerFromEnv();
-  const sweep = async () => {
-    const removed = await removeLeftoverContainers(docker).catch(() => []);
-    if (removed.length) log(`[JANITOR] removed ${removed.length} leftover sandbox container(s) past their deadline`);
-  };
-  await sweep();
   const janitor = setInterval(() => void sweep(), 60_000);
   try {
     await worker.run(); // the SDK shuts down on SIGINT/SIGTERM

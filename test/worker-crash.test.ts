@@ -1,0 +1,144 @@
+/**
+ * A worker killed (SIGKILL) while its sandbox container runs, with a second, live worker of another
+ * queue on the same Docker engine: the live neighbour's janitor leaves the running container alone;
+ * the replacement worker's janitor removes the dead worker's container at start; the step is retried
+ * once its heartbeat stops (10 s); the incident ends as a clean run does; no container of its own is
+ * left; proof.json is whole; the original repository is untouched. Real worker processes, real
+ * Temporal and Docker.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { INCIDENT_LABEL, OWNER_LABEL } from '../sandbox/labels';
+import { approveUpdate, stateQuery } from '../workflows/operator-api';
+import type { remediateIncident } from '../workflows/remediate-incident';
+import { exampleDir, hashTree, recordedTurns } from './support/remediation-harness';
+import { startScriptedModel } from './support/scripted-model-server';
+import type { ScriptedTurn } from './support/scripted-model-server';
+import { startTestServer, TEST_TEMPORAL_ADDRESS } from './support/temporal';
+import { startWorkerProcess } from './support/worker-process';
+import type { WorkerProcess } from './support/worker-process';
+
+const [REPRO, FIX, PR] = recordedTurns('config-loader') as [ScriptedTurn, ScriptedTurn, ScriptedTurn];
+/** The recorded reproduction, six seconds slower: long enough to kill its worker while it runs. */
+const SLOW_REPRO: ScriptedTurn = {
+  ...REPRO,
+  answer: (REPRO.answer as string).replace('```python\n', '```python\nimport time\ntime.sleep(6)\n'),
+};
+
+const containers = (incidentId: string) =>
+  execFileSync(
+    'docker',
+    [
+      'ps',
+      '-a',
+      '--filter',
+      `label=${INCIDENT_LABEL}=${incidentId}`,
+      '--format',
+      `{{.ID}} {{.Label "${OWNER_LABEL}"}}`,
+    ],
+    { encoding: 'utf8' },
+  )
+    .trim()
+    .split('\n')
+    .filter(Boolean);
+
+test('a worker killed mid-container: its container is removed by the next worker, not by a live neighbour; the incident ends right', async () => {
+  const server = await startTestServer();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-worker-crash-'));
+  const repo = path.join(tmp, 'repo');
+  fs.cpSync(path.join(exampleDir('config-loader'), 'repo'), repo, { recursive: true });
+  const before = hashTree(repo);
+  const model = await startScriptedModel([SLOW_REPRO, FIX, PR]);
+  const taskQueue = `worker-crash-${randomUUID()}`;
+  const env = {
+    OPSGUARD_TASK_QUEUE: taskQueue,
+    OPSGUARD_HOME: path.join(tmp, 'home'),
+    OPSGUARD_REPO_ROOTS: tmp,
+    OPENAI_BASE_URL: model.baseURL,
+    OPENAI_API_KEY: 'sk-test-not-a-secret',
+    OPSGUARD_MODEL: 'scripted',
+  };
+  const workers: WorkerProcess[] = [];
+  const connection = await Connection.connect({ address: TEST_TEMPORAL_ADDRESS });
+  try {
+    const first = startWorkerProcess(env);
+    workers.push(first);
+    const client = new Client({ connection });
+    const incidentId = `worker-crash-${randomUUID()}`;
+    const handle = await client.workflow.start<typeof remediateIncident>('remediateIncident', {
+      taskQueue,
+      workflowId: incidentId,
+      args: [
+        {
+          repoPath: repo,
+          errorLog: fs.readFileSync(path.join(exampleDir('config-loader'), 'incident.log'), 'utf8'),
+          incidentId,
+        },
+      ],
+    });
+    // The reproduction's containers run under the first worker.
+    const reproducing = async () =>
+      (await handle.query(stateQuery).catch(() => null))?.step === 'reproduce_attempt_1' &&
+      containers(incidentId).length > 0;
+    for (let i = 0; i < 300 && !(await reproducing()); i++) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(await reproducing(), first.output());
+    const orphans = containers(incidentId);
+    assert.ok(
+      orphans.every((c) => c.includes(`/${first.child.pid}/`)),
+      `owned by the first worker: ${orphans.join(', ')}`,
+    );
+
+    // A live neighbour on the same engine (another queue, another home) starts: it must not touch them.
+    const neighbour = startWorkerProcess({
+      ...env,
+      OPSGUARD_TASK_QUEUE: `neighbour-${randomUUID()}`,
+      OPSGUARD_HOME: path.join(tmp, 'neighbour'),
+    });
+    workers.push(neighbour);
+    await neighbour.polling;
+    assert.deepEqual(containers(incidentId), orphans, "a live worker's containers survive a neighbour's janitor");
+    assert.doesNotMatch(neighbour.output(), /\[JANITOR\]/);
+
+    // The first worker dies with its containers running; the replacement removes them at start.
+    await first.kill();
+    assert.deepEqual(containers(incidentId), orphans, 'the engine keeps running them after their worker died');
+    const replacement = startWorkerProcess(env);
+    workers.push(replacement);
+    await replacement.polling;
+    assert.match(
+      replacement.output(),
+      /\[JANITOR\] removed \d+ leftover sandbox container\(s\): \d+ of a worker that has ended/,
+    );
+    for (const c of orphans) assert.ok(!containers(incidentId).includes(c), `${c} was removed`);
+
+    // The step is retried on the replacement once the dead worker's heartbeat stops; the incident goes on.
+    let state = await handle.query(stateQuery).catch(() => null);
+    for (let i = 0; i < 600 && state?.status !== 'awaiting_approval'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      state = await handle.query(stateQuery).catch(() => null);
+    }
+    assert.equal(state?.status, 'awaiting_approval', replacement.output());
+    await handle.executeUpdate(approveUpdate, {
+      args: [{ by: 'e2e-operator', patchSha256: state?.result.patchSha256 }],
+    });
+    const result = await handle.result();
+    assert.equal(result.status, 'approved', result.reason);
+    assert.equal(result.reproductionAttempts.length, 1, 'the retried step is the same attempt, not a new one');
+    const proof = JSON.parse(fs.readFileSync(result.artifacts['proof.json'] ?? '', 'utf8')) as { status: string };
+    assert.equal(proof.status, 'approved');
+    for (let i = 0; i < 50 && containers(incidentId).length; i++) await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(containers(incidentId), [], 'no container of this incident is left');
+    assert.equal(hashTree(repo), before, 'the original repository is untouched');
+  } finally {
+    for (const w of workers) await w.kill();
+    await connection.close();
+    await model.close();
+    if (!process.env.OPSGUARD_TEST_TEMPORAL_ADDRESS) await server.stop();
+  }
+});
