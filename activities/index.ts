@@ -35,6 +35,7 @@ import type { FixAnswer } from './model-answers';
 import { createSmokeActivities } from './ping';
 import { recordDecision, recordDelivery, writeArtifacts } from './proof-artifacts';
 import { createDeliveryActivities } from './delivery';
+import { withHeartbeats } from './heartbeats';
 import type { DeliveryDeps } from './delivery';
 import { runReproductions } from './reproduction-runs';
 import { runRepoTests } from './test-runs';
@@ -114,7 +115,7 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
     };
   };
 
-  return {
+  return withHeartbeats<OpsGuardActivities>({
     ...createSmokeActivities(),
 
     async setupWorkspace(args: SetupWorkspaceArgs) {
@@ -256,7 +257,7 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
     async recordDelivery(args: RecordDeliveryArgs) {
       await recordDelivery(paths(args.incidentId), args);
     },
-  };
+  });
 }
 
 export type { OpsGuardActivities };

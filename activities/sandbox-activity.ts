@@ -1,5 +1,5 @@
 /**
- * Sandbox work inside an activity: heartbeats while containers run, cancellation that stops them,
+ * Sandbox work inside an activity: cancellation that stops its containers (heartbeats: heartbeats.ts),
  * and the one sandbox error that retrying cannot fix (the image is missing) made non-retryable.
  */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
@@ -19,7 +19,6 @@ export async function inSandboxActivity<T>(
   fn: (signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
   const ctx = activityContext();
-  const beat = ctx ? setInterval(() => ctx.heartbeat(), 1000) : undefined;
   try {
     const result = await fn(ctx?.cancellationSignal);
     // Cancelled while the containers ran: they were stopped; report the cancellation, not a result.
@@ -35,7 +34,5 @@ export async function inSandboxActivity<T>(
       );
     }
     throw err; // a daemon hiccup: Temporal retries the activity
-  } finally {
-    clearInterval(beat);
   }
 }

@@ -1,4 +1,6 @@
 /**
+ * A worker killed (SIGKILL) while a model call is in flight: the call is made again by the next worker
+ * once the dead one's heartbeat stops, and the incident ends as a clean run does.
  * A worker killed (SIGKILL) while its sandbox container runs, with a second, live worker of another
  * queue on the same Docker engine: the live neighbour's janitor leaves the running container alone;
  * the replacement worker's janitor removes the dead worker's container at start; the step is retried
@@ -135,6 +137,63 @@ test('a worker killed mid-container: its container is removed by the next worker
     for (let i = 0; i < 50 && containers(incidentId).length; i++) await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(containers(incidentId), [], 'no container of this incident is left');
     assert.equal(hashTree(repo), before, 'the original repository is untouched');
+  } finally {
+    for (const w of workers) await w.kill();
+    await connection.close();
+    await model.close();
+    if (!process.env.OPSGUARD_TEST_TEMPORAL_ADDRESS) await server.stop();
+  }
+});
+
+test('a worker killed while a model call is in flight: the next worker asks again and the incident ends right', async () => {
+  const server = await startTestServer();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-model-crash-'));
+  const repo = path.join(tmp, 'repo');
+  fs.cpSync(path.join(exampleDir('config-loader'), 'repo'), repo, { recursive: true });
+  // The first answer comes only after the worker that asked is gone.
+  const model = await startScriptedModel([{ ...REPRO, delayMs: 60_000 }, REPRO, FIX, PR]);
+  const taskQueue = `model-crash-${randomUUID()}`;
+  const env = {
+    OPSGUARD_TASK_QUEUE: taskQueue,
+    OPSGUARD_HOME: path.join(tmp, 'home'),
+    OPSGUARD_REPO_ROOTS: tmp,
+    OPENAI_BASE_URL: model.baseURL,
+    OPENAI_API_KEY: 'sk-test-not-a-secret',
+    OPSGUARD_MODEL: 'scripted',
+  };
+  const workers: WorkerProcess[] = [];
+  const connection = await Connection.connect({ address: TEST_TEMPORAL_ADDRESS });
+  try {
+    const first = startWorkerProcess(env);
+    workers.push(first);
+    const handle = await new Client({ connection }).workflow.start<typeof remediateIncident>('remediateIncident', {
+      taskQueue,
+      workflowId: `model-crash-${randomUUID()}`,
+      args: [
+        { repoPath: repo, errorLog: fs.readFileSync(path.join(exampleDir('config-loader'), 'incident.log'), 'utf8') },
+      ],
+    });
+    for (let i = 0; i < 300 && model.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(model.requests.length, 1, 'the model was asked');
+    await first.kill();
+    const replacement = startWorkerProcess(env);
+    workers.push(replacement);
+    let state = await handle.query(stateQuery).catch(() => null);
+    for (let i = 0; i < 600 && state?.status !== 'awaiting_approval'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      state = await handle.query(stateQuery).catch(() => null);
+    }
+    assert.equal(state?.status, 'awaiting_approval', replacement.output());
+    await handle.executeUpdate(approveUpdate, {
+      args: [{ by: 'e2e-operator', patchSha256: state?.result.patchSha256 }],
+    });
+    const result = await handle.result();
+    assert.equal(result.status, 'approved', result.reason);
+    assert.equal(result.reproductionAttempts.length, 1, 'the same attempt, asked again');
+    assert.deepEqual(
+      model.requests.map((r) => r.task),
+      ['write_reproduction', 'write_reproduction', 'write_fix', 'write_pr_description'],
+    );
   } finally {
     for (const w of workers) await w.kill();
     await connection.close();

@@ -14,6 +14,8 @@ export const MAX_FIX_ATTEMPTS = 3;
 /** Model calls: a slow model is normal; 429/5xx are retried with backoff. */
 export const MODEL_ACTIVITY: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
+  // Every activity beats every second (activities/heartbeats.ts): a lost worker is noticed in 10 s.
+  heartbeatTimeout: '10 seconds',
   retry: {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
@@ -43,7 +45,7 @@ export const SANDBOX_ACTIVITY: ActivityOptions = {
  */
 export const PREPARE_ACTIVITY: ActivityOptions = {
   startToCloseTimeout: '65 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: {
     initialInterval: '5 seconds',
     backoffCoefficient: 2,
@@ -55,6 +57,7 @@ export const PREPARE_ACTIVITY: ActivityOptions = {
 /** Local file work: workspace copies, patches, artifacts. */
 export const FILES_ACTIVITY: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
