@@ -3,7 +3,8 @@ import { removeLeftoverContainers } from '../sandbox/janitor';
 import { NativeConnection } from '@temporalio/worker';
 import { createWorker, installRuntimeOnce } from './create-worker';
 import type { Settings } from './settings';
-import { SettingsError } from './settings';
+import { modelApiKey, SettingsError } from './settings';
+import { checkFolders, checkModel, checkSandbox } from './start-checks';
 import { checkSearchAttributes } from './search-attribute-check';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/search-attributes';
 import { workerActivities } from './worker-activities';
@@ -28,6 +29,14 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
       `[WORKER] could not check the namespace's search attributes (${attributes.why}); OpsGuard needs ${SEARCH_ATTRIBUTE_NAMES.join(', ')}`,
     );
   else if (attributes.created.length) log(`[WORKER] created the search attributes ${attributes.created.join(', ')}`);
+  // The folders it writes (refused when it cannot), then the engine, the image and the model (said).
+  await checkFolders(settings);
+  const docker = dockerFromEnv();
+  const [sandboxFindings, modelFindings] = await Promise.all([
+    checkSandbox(docker, settings.sandboxImage, settings.dockerHost),
+    checkModel(settings.model, modelApiKey()),
+  ]);
+  for (const finding of [...sandboxFindings, ...modelFindings]) log(`[WORKER] ${finding}`);
   const { worker, connection } = await createWorker({
     connection: settings.temporal.connectionOptions,
     namespace: settings.temporal.namespace,
@@ -35,7 +44,6 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
     activities: workerActivities(settings),
   });
   // Leftovers of a worker that died on this host go before this one takes work.
-  const docker = dockerFromEnv();
   const sweep = async () => {
     const removed = await removeLeftoverContainers(docker).catch(() => []);
     if (removed.length) {

@@ -111,6 +111,8 @@ export interface DeliverySettings {
 
 export interface Settings {
   temporal: TemporalSettings;
+  /** The Docker engine the sandbox uses (DOCKER_HOST, which dockerode reads; else the local socket). */
+  dockerHost: string;
   /** A worker may create OpsGuard's search attributes it finds missing (OPSGUARD_CREATE_SEARCH_ATTRIBUTES). */
   createSearchAttributes: boolean;
   delivery: DeliverySettings;
@@ -317,6 +319,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
     approval: approvalFromEnv(env),
     delivery: deliveryFromEnv(env),
     createSearchAttributes: env.OPSGUARD_CREATE_SEARCH_ATTRIBUTES === 'true',
+    dockerHost: env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
     repositories: {
       roots: repoRootsFromEnv(env),
       maxBytes: positiveNumber(env, 'OPSGUARD_REPO_MAX_MB', 2048) * 1024 * 1024,
