@@ -3,7 +3,7 @@ import { APICallError, generateText } from 'ai';
 import type { LanguageModel } from 'ai';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { TokenUsage } from '../workflows/incident-types';
-import { ERROR_TYPES } from '../workflows/error-types';
+import { ERROR_TYPES, TRANSIENT_ERROR_TYPES } from '../workflows/error-types';
 
 /**
  * The model: any OpenAI-compatible server (OpenAI, Azure, vLLM, Ollama, LM Studio) through `ai` +
@@ -96,7 +96,8 @@ function classifyModelError(err: unknown): Error {
     const message = `The model service answered HTTP ${status} (will retry): ${err.message.slice(0, 300)}`;
     // 429/503 with Retry-After: the next try waits as long as the service asked (within reason).
     const wait = retryAfterSeconds(err.responseHeaders?.['retry-after']);
-    if (wait !== null) return ApplicationFailure.create({ message, type: 'ModelBusy', nextRetryDelay: `${wait}s` });
+    if (wait !== null)
+      return ApplicationFailure.create({ message, type: TRANSIENT_ERROR_TYPES.modelBusy, nextRetryDelay: `${wait}s` });
     return new Error(message);
   }
   return err instanceof Error ? err : new Error(String(err));

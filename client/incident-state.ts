@@ -15,6 +15,8 @@ export interface IncidentView {
   failure: string | null;
   startedAt: string;
   closedAt: string | null;
+  /** What a running incident waits for (the Docker engine...), from the live query. */
+  waitingFor?: string;
   /** Where this view came from: a live query, the final result, or only search attributes. */
   source: 'query' | 'result' | 'search-attributes';
 }
@@ -69,6 +71,7 @@ export async function readIncident(
       result: state.result,
       failure: null,
       source: 'query',
+      ...(state.waitingFor ? { waitingFor: state.waitingFor } : {}),
     };
   }
   const saStatus = d.searchAttributes.OpsGuardStatus;

@@ -26,6 +26,7 @@ export function renderIncident(view: IncidentView): string {
     `Incident ${view.id}: ${view.status}${view.step && view.step !== 'done' ? ` (step ${view.step})` : ''}`,
   ];
   if (view.failure) lines.push(`  failed: ${view.failure}`);
+  if (view.waitingFor) lines.push(`  waiting for ${view.waitingFor}`);
   if (r) {
     if (r.reason) lines.push(`  ${r.reason}`);
     if (r.classification) lines.push(`  classification: ${r.classification.kind} — ${r.classification.reason}`);

@@ -22,3 +22,14 @@ export const ERROR_TYPES = {
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
 export const NON_RETRYABLE_ERRORS: ErrorType[] = Object.values(ERROR_TYPES);
+
+/**
+ * Failures that are worth waiting out (never in a non-retryable list): the activity retries them, and
+ * the workflow waits for the Docker engine when it stays away (workflows/docker-wait.ts).
+ */
+export const TRANSIENT_ERROR_TYPES = {
+  /** The Docker engine does not answer (stopped, restarting, its socket gone). */
+  dockerUnavailable: 'DockerUnavailable',
+  /** The model service asked for a pause (429/503 with Retry-After). */
+  modelBusy: 'ModelBusy',
+} as const;

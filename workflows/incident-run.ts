@@ -7,6 +7,7 @@ import { log, proxyActivities } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import { registerApproval } from './approval';
 import { registerDeliveryRetry } from './delivery-retry';
+import { waitingForDocker } from './docker-wait';
 import type { DeliveryRetry } from './delivery-retry';
 import type { Approval } from './approval';
 import { incidentFingerprint } from './fingerprint';
@@ -115,8 +116,16 @@ export function openIncident(input: IncidentInput, workflowId: string, bound = f
       : undefined,
   );
   const deliveryRetry = registerDeliveryRetry(result);
-  const act = (options: ActivityOptions, summary: string) =>
-    proxyActivities<OpsGuardActivities>({ ...options, summary });
+  // Every step waits out an engine that does not answer (docker-wait.ts) instead of failing.
+  const act = (options: ActivityOptions, summary: string): OpsGuardActivities => {
+    const proxied = proxyActivities<OpsGuardActivities>({ ...options, summary });
+    return new Proxy(proxied, {
+      get(target, name) {
+        const fn = target[name as keyof OpsGuardActivities] as (...args: unknown[]) => Promise<unknown>;
+        return (...args: unknown[]) => waitingForDocker(() => fn(...args), tracker);
+      },
+    });
+  };
 
   const run: IncidentRun = {
     bound,

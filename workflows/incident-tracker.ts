@@ -14,6 +14,8 @@ export interface Tracker {
   transition(step: Step): void;
   setStatus(status: IncidentStatus): void;
   setErrorType(errorType: string): void;
+  /** What the incident waits for (the Docker engine...), shown in the state and the Web UI; null: nothing. */
+  waitingFor(what: string | null): void;
   readonly step: Step;
 }
 
@@ -21,7 +23,15 @@ export function createTracker(result: RemediationResult, repoPath: string): Trac
   let step: Step = 'start';
   const transitions: RemediationState['transitions'] = [];
   let published: IncidentStatus | undefined;
-  setHandler(stateQuery, () => ({ incidentId: result.incidentId, status: result.status, step, transitions, result }));
+  let waiting: string | null = null;
+  setHandler(stateQuery, () => ({
+    incidentId: result.incidentId,
+    status: result.status,
+    step,
+    transitions,
+    result,
+    ...(waiting ? { waitingFor: waiting } : {}),
+  }));
   upsertSearchAttributes([
     { key: OPSGUARD_REPO, value: repoPath },
     { key: OPSGUARD_FINGERPRINT, value: result.fingerprint },
@@ -34,6 +44,7 @@ export function createTracker(result: RemediationResult, repoPath: string): Trac
       `Reproduction attempts: ${result.reproductionAttempts.length} of ${MAX_REPRODUCTION_ATTEMPTS} · fix attempts: ${result.fixAttempts.length} of ${MAX_FIX_ATTEMPTS} · tokens: ${result.tokenUsage.inputTokens} in / ${result.tokenUsage.outputTokens} out`,
       `Repository: \`${repoPath}\``,
     ];
+    if (waiting) lines.push(`**Waiting for ${waiting}**`);
     if (result.classification)
       lines.push(`Classification: ${result.classification.kind} — ${result.classification.reason}`);
     if (result.status === 'awaiting_approval') {
@@ -76,6 +87,14 @@ export function createTracker(result: RemediationResult, repoPath: string): Trac
     setStatus(status) {
       result.status = status;
       publish();
+    },
+    waitingFor(what) {
+      if (what !== waiting)
+        log.warn(`${TAG.state} ${what ? `waiting for ${what}` : 'no longer waiting'}`, {
+          incidentId: result.incidentId,
+        });
+      waiting = what;
+      setCurrentDetails(details());
     },
     setErrorType(errorType) {
       upsertSearchAttributes([{ key: OPSGUARD_ERROR_TYPE, value: errorType }]);

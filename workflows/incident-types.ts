@@ -180,6 +180,8 @@ export interface RemediationState {
   /** Every transition so far, oldest first (workflow time). */
   transitions: { at: string; step: Step }[];
   result: RemediationResult;
+  /** What the incident waits for right now (the Docker engine, with the reason), if anything. */
+  waitingFor?: string;
 }
 
 /** What identifies the incident's failure: its exception type and innermost repository frame. */

@@ -1,0 +1,79 @@
+/**
+ * A Docker engine of a test's own: a second `dockerd` with its own socket, data root, exec root and
+ * pidfile (no bridge, no iptables), so stopping it disturbs no other test or worker on the machine.
+ * The sandbox image is copied into it from the main engine.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface OwnEngine {
+  /** DOCKER_HOST for it. */
+  host: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** `docker` against it. */
+  docker(...args: string[]): string;
+  /** Stop it and remove its folders. */
+  remove(): Promise<void>;
+}
+
+export async function startOwnEngine(dir: string, images: string[]): Promise<OwnEngine> {
+  const sock = path.join(dir, 'docker.sock');
+  const host = `unix://${sock}`;
+  let child: ChildProcess | undefined;
+  const docker = (...args: string[]) =>
+    execFileSync('docker', ['-H', host, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  const answers = () => {
+    try {
+      docker('info', '--format', '{{.ServerVersion}}');
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const engine: OwnEngine = {
+    host,
+    docker,
+    async start() {
+      const log = fs.openSync(path.join(dir, 'dockerd.log'), 'a');
+      child = spawn(
+        'dockerd',
+        [
+          '--data-root',
+          path.join(dir, 'data'),
+          '--exec-root',
+          path.join(dir, 'exec'),
+          '--pidfile',
+          path.join(dir, 'docker.pid'),
+          '-H',
+          host,
+          '--bridge=none',
+          '--iptables=false',
+          '--ip-masq=false',
+        ],
+        { stdio: ['ignore', log, log] },
+      );
+      fs.closeSync(log);
+      for (let i = 0; i < 150 && !answers(); i++) await new Promise((r) => setTimeout(r, 200));
+      if (!answers()) throw new Error(`the test's own dockerd did not start (log: ${path.join(dir, 'dockerd.log')})`);
+    },
+    async stop() {
+      if (!child || child.exitCode !== null) return;
+      const gone = new Promise((r) => child?.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 20_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+    async remove() {
+      await engine.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  fs.mkdirSync(dir, { recursive: true });
+  await engine.start();
+  for (const image of images)
+    execFileSync('bash', ['-c', `docker save ${image} | docker -H ${host} load`], { stdio: 'ignore' });
+  return engine;
+}

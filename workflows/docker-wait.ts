@@ -1,0 +1,39 @@
+/**
+ * Waiting for the Docker engine. A sandbox step whose engine does not answer fails (after its own
+ * retries) with DockerUnavailable; since patched('docker-wait-v1') the incident then waits, visibly
+ * (`state.waitingFor`, the Web UI's details: "waiting for Docker"), and tries the step again after
+ * 5, 10, 20, then every 30 seconds, for up to DOCKER_WAIT_WINDOW; nothing of the incident is lost
+ * or counted as a failed attempt. After the window the step's failure stands.
+ */
+import { ActivityFailure, ApplicationFailure, patched, sleep } from '@temporalio/workflow';
+import { TRANSIENT_ERROR_TYPES } from './error-types';
+
+export const DOCKER_WAIT_V1 = 'docker-wait-v1';
+/** How long an incident waits for its Docker engine before the step fails. */
+export const DOCKER_WAIT_WINDOW_MS = 2 * 60 * 60 * 1000;
+const PAUSES_S = [5, 10, 20, 30];
+
+export interface Waiting {
+  /** Say what the incident waits for (null: nothing any more). */
+  waitingFor(what: string | null): void;
+}
+
+/** Run `call`; while the engine does not answer, wait and call again (incidents since the patch). */
+export async function waitingForDocker<T>(call: () => Promise<T>, waiting: Waiting): Promise<T> {
+  let waitedMs = 0;
+  for (let n = 0; ; n++) {
+    try {
+      const result = await call();
+      if (n > 0) waiting.waitingFor(null);
+      return result;
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      const docker = cause instanceof ApplicationFailure && cause.type === TRANSIENT_ERROR_TYPES.dockerUnavailable;
+      if (!docker || waitedMs >= DOCKER_WAIT_WINDOW_MS || !patched(DOCKER_WAIT_V1)) throw err;
+      const pause = PAUSES_S[Math.min(n, PAUSES_S.length - 1)] as number;
+      waiting.waitingFor(`Docker: ${cause.message} (next try in ${pause} s)`);
+      await sleep(pause * 1000);
+      waitedMs += pause * 1000;
+    }
+  }
+}
