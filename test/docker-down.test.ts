@@ -6,6 +6,7 @@
  * on the engine; the original repository is untouched. Real worker process, real Temporal, real dockerd.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,6 +36,8 @@ test('the Docker engine stops mid-incident: the incident waits for it, visibly, 
   const repo = path.join(tmp, 'repo');
   fs.cpSync(path.join(exampleDir('config-loader'), 'repo'), repo, { recursive: true });
   const before = hashTree(repo);
+  const hostBridge = () => spawnSync('ip', ['link', 'show', 'docker0']).status === 0;
+  const hadBridge = hostBridge();
   const engine = await startOwnEngine(path.join(tmp, 'engine'), [sandboxImage()]);
   const model = await startScriptedModel([SLOW_REPRO, FIX, PR]);
   const taskQueue = `docker-down-${randomUUID()}`;
@@ -111,4 +114,6 @@ test('the Docker engine stops mid-incident: the incident waits for it, visibly, 
     await engine.remove();
     if (!process.env.OPSGUARD_TEST_TEMPORAL_ADDRESS) await server.stop();
   }
+  // Nothing else was disturbed: the main engine's bridge is still there.
+  assert.equal(hostBridge(), hadBridge, "the host's docker0 survives the test's own engine");
 });

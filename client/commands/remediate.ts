@@ -5,10 +5,32 @@ import type { Command } from 'commander';
 import type { remediateIncident } from '../../workflows/remediate-incident';
 import { UserError } from '../user-error';
 
+/** The most of a log an incident holds (the workflow input's bound): the end, where the traceback is. */
+export const MAX_LOG_BYTES = 256 * 1024;
+
 function readLog(file: string): string {
-  if (file === '-') return fs.readFileSync(0, 'utf8');
-  if (!fs.existsSync(file)) throw new UserError(`--log ${file}: no such file`);
-  return fs.readFileSync(file, 'utf8');
+  if (file !== '-' && !fs.existsSync(file)) throw new UserError(`--log ${file}: no such file`);
+  if (file !== '-' && fs.statSync(file).isDirectory()) throw new UserError(`--log ${file}: a folder, not a log file`);
+  // Bytes that are not UTF-8 become U+FFFD: the traceback around them still reads.
+  return boundLog(fs.readFileSync(file === '-' ? 0 : file).toString('utf8'));
+}
+
+/**
+ * A log longer than the input allows keeps its last MAX_LOG_BYTES, from a line start, and says so
+ * (on stderr, and in the text): the traceback that ends a log is what an incident is about.
+ */
+export function boundLog(text: string): string {
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= MAX_LOG_BYTES) return text;
+  const note = `[opsguard: the first ${bytes - MAX_LOG_BYTES} bytes or so of this ${(bytes / 1048576).toFixed(1)} MB log were left out]\n`;
+  let tail = Buffer.from(text)
+    .subarray(bytes - MAX_LOG_BYTES + Buffer.byteLength(note))
+    .toString('utf8');
+  tail = tail.slice(tail.indexOf('\n') + 1);
+  process.stderr.write(
+    `The log is ${(bytes / 1048576).toFixed(1)} MB; its last ${Math.round(Buffer.byteLength(tail) / 1024)} KiB (the end, where the traceback is) go to the incident.\n`,
+  );
+  return note + tail;
 }
 
 /** A profile file as the workflow input's `profile`, or a person-readable error naming the key. */
@@ -155,6 +177,17 @@ export function registerRemediate(program: Command): void {
               return;
             }
             throw err;
+          }
+          if (!attached) {
+            // Two reports at once both see no incident and both ask to start: the server starts one
+            // and hands the other the same run. The run's first event names which client started it.
+            const first = await client.workflowService.getWorkflowExecutionHistory({
+              namespace: client.options.namespace,
+              execution: { workflowId, runId: handle.firstExecutionRunId },
+              maximumPageSize: 1,
+            });
+            const startedBy = first.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.identity;
+            attached = Boolean(startedBy && startedBy !== client.options.identity);
           }
           if (opts.json && !opts.wait)
             console.log(JSON.stringify({ incidentId: workflowId, started: !attached, attached }));

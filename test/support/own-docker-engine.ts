@@ -1,7 +1,8 @@
 /**
- * A Docker engine of a test's own: a second `dockerd` with its own socket, data root, exec root and
- * pidfile (no bridge, no iptables), so stopping it disturbs no other test or worker on the machine.
- * The sandbox image is copied into it from the main engine.
+ * A Docker engine of a test's own: a second `dockerd` with its own socket, data root, exec root,
+ * pidfile and bridge (made here, removed after; no iptables), so stopping it disturbs no other test or
+ * worker on the machine. Never `--bridge=none`: with it dockerd deletes the host's `docker0`, the main
+ * engine's bridge. The sandbox image is copied into it from the main engine.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -20,6 +21,16 @@ export interface OwnEngine {
 }
 
 export async function startOwnEngine(dir: string, images: string[]): Promise<OwnEngine> {
+  const bridge = `ogt${process.pid % 100000}`;
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'ignore' });
+  try {
+    ip('link', 'del', bridge); // a leftover of an earlier run with this pid
+  } catch {
+    /* none */
+  }
+  ip('link', 'add', 'name', bridge, 'type', 'bridge');
+  ip('addr', 'add', `10.213.${process.pid % 250}.1/24`, 'dev', bridge);
+  ip('link', 'set', bridge, 'up');
   const sock = path.join(dir, 'docker.sock');
   const host = `unix://${sock}`;
   let child: ChildProcess | undefined;
@@ -49,7 +60,7 @@ export async function startOwnEngine(dir: string, images: string[]): Promise<Own
           path.join(dir, 'docker.pid'),
           '-H',
           host,
-          '--bridge=none',
+          `--bridge=${bridge}`,
           '--iptables=false',
           '--ip-masq=false',
         ],
@@ -69,6 +80,7 @@ export async function startOwnEngine(dir: string, images: string[]): Promise<Own
     async remove() {
       await engine.stop();
       fs.rmSync(dir, { recursive: true, force: true });
+      ip('link', 'del', bridge);
     },
   };
   fs.mkdirSync(dir, { recursive: true });
