@@ -16,13 +16,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { approveUpdate, stateQuery } from '../workflows/operator-api';
-import type { remediateIncident } from '../workflows/remediate-incident';
 import { startGitHubStandIn } from './support/github-api-server';
 import { allText, exampleDir, historyText, recordedTurns } from './support/remediation-harness';
 import { startScriptedModel } from './support/scripted-model-server';
 import { startTestServer, TEST_TEMPORAL_ADDRESS } from './support/temporal';
-import { startWorkerProcess } from './support/worker-process';
+import { approveWhenVerified, startIncident, startWorkerProcess, workerEnv } from './support/worker-process';
 import type { WorkerProcess } from './support/worker-process';
 
 const git = (cwd: string, ...args: string[]) =>
@@ -52,43 +50,25 @@ test('a worker killed between the push and the pull request: the next one delive
   const taskQueue = `crash-${randomUUID()}`;
   const env = {
     TEMPORAL_ADDRESS: TEST_TEMPORAL_ADDRESS,
-    OPSGUARD_TASK_QUEUE: taskQueue,
-    OPSGUARD_HOME: path.join(tmp, 'home'),
-    OPSGUARD_REPO_ROOTS: tmp,
-    OPENAI_BASE_URL: model.baseURL,
-    OPENAI_API_KEY: 'sk-test-not-a-secret',
-    OPSGUARD_MODEL: 'scripted',
+    ...workerEnv({ taskQueue, dir: tmp, modelURL: model.baseURL }),
     OPSGUARD_GITHUB_API_URL: gh.apiUrl,
     GITHUB_TOKEN: token,
     OPSGUARD_LOG_LEVEL: 'INFO',
   };
+
   const first = startWorkerProcess(env);
   let second: WorkerProcess | undefined;
   const connection = await Connection.connect({ address: TEST_TEMPORAL_ADDRESS });
   try {
     const client = new Client({ connection });
     const incidentId = `crash-${randomUUID()}`;
-    const handle = await client.workflow.start<typeof remediateIncident>('remediateIncident', {
+    const handle = await startIncident(client, {
       taskQueue,
       workflowId: incidentId,
-      args: [
-        {
-          repoPath: repo,
-          errorLog: fs.readFileSync(path.join(exampleDir('config-loader'), 'incident.log'), 'utf8'),
-          incidentId,
-          profile: { delivery: { remote: 'origin', baseBranch: 'main', repository: 'acme/orders' } },
-        },
-      ],
+      repo,
+      input: { profile: { delivery: { remote: 'origin', baseBranch: 'main', repository: 'acme/orders' } } },
     });
-    let state = await handle.query(stateQuery).catch(() => null);
-    for (let i = 0; i < 600 && state?.status !== 'awaiting_approval'; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      state = await handle.query(stateQuery).catch(() => null);
-    }
-    assert.equal(state?.status, 'awaiting_approval', first.output());
-    await handle.executeUpdate(approveUpdate, {
-      args: [{ by: 'e2e-operator', patchSha256: state?.result.patchSha256 }],
-    });
+    await approveWhenVerified(handle, () => first.output());
 
     // The pull request is created on GitHub's side; its answer never comes. Kill the worker there.
     await gh.hung;

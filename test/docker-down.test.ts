@@ -15,14 +15,13 @@ import { test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { INCIDENT_LABEL } from '../sandbox/labels';
 import { approveUpdate, stateQuery } from '../workflows/operator-api';
-import type { remediateIncident } from '../workflows/remediate-incident';
 import { sandboxImage } from './support/docker';
 import { startOwnEngine } from './support/own-docker-engine';
 import { exampleDir, hashTree, recordedTurns } from './support/remediation-harness';
 import { startScriptedModel } from './support/scripted-model-server';
 import type { ScriptedTurn } from './support/scripted-model-server';
 import { startTestServer, TEST_TEMPORAL_ADDRESS } from './support/temporal';
-import { startWorkerProcess } from './support/worker-process';
+import { startIncident, startWorkerProcess, workerEnv } from './support/worker-process';
 
 const [REPRO, FIX, PR] = recordedTurns('config-loader') as [ScriptedTurn, ScriptedTurn, ScriptedTurn];
 const SLOW_REPRO: ScriptedTurn = {
@@ -43,27 +42,13 @@ test('the Docker engine stops mid-incident: the incident waits for it, visibly, 
   const taskQueue = `docker-down-${randomUUID()}`;
   const worker = startWorkerProcess({
     DOCKER_HOST: engine.host,
-    OPSGUARD_TASK_QUEUE: taskQueue,
-    OPSGUARD_HOME: path.join(tmp, 'home'),
-    OPSGUARD_REPO_ROOTS: tmp,
-    OPENAI_BASE_URL: model.baseURL,
-    OPENAI_API_KEY: 'sk-test-not-a-secret',
-    OPSGUARD_MODEL: 'scripted',
+    ...workerEnv({ taskQueue, dir: tmp, modelURL: model.baseURL }),
   });
+
   const connection = await Connection.connect({ address: TEST_TEMPORAL_ADDRESS });
   try {
     const incidentId = `docker-down-${randomUUID()}`;
-    const handle = await new Client({ connection }).workflow.start<typeof remediateIncident>('remediateIncident', {
-      taskQueue,
-      workflowId: incidentId,
-      args: [
-        {
-          repoPath: repo,
-          errorLog: fs.readFileSync(path.join(exampleDir('config-loader'), 'incident.log'), 'utf8'),
-          incidentId,
-        },
-      ],
-    });
+    const handle = await startIncident(new Client({ connection }), { taskQueue, workflowId: incidentId, repo });
     const ours = () => engine.docker('ps', '-aq', '--filter', `label=${INCIDENT_LABEL}=${incidentId}`);
     const reproducing = async () =>
       (await handle.query(stateQuery).catch(() => null))?.step === 'reproduce_attempt_1' && ours() !== '';

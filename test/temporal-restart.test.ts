@@ -14,12 +14,12 @@ import { Client, Connection } from '@temporalio/client';
 import { ensureDevServer } from '../client/dev-server';
 import type { DevServerHandle } from '../client/dev-server';
 import { settingsFromEnv } from '../worker/settings';
-import { approveUpdate, stateQuery } from '../workflows/operator-api';
+import { stateQuery } from '../workflows/operator-api';
 import type { remediateIncident } from '../workflows/remediate-incident';
 import { exampleDir, recordedTurns } from './support/remediation-harness';
 import { startScriptedModel } from './support/scripted-model-server';
 import type { ScriptedTurn } from './support/scripted-model-server';
-import { startWorkerProcess } from './support/worker-process';
+import { approveWhenVerified, startIncident, startWorkerProcess, workerEnv } from './support/worker-process';
 import type { WorkerProcess } from './support/worker-process';
 
 const ADDRESS = '127.0.0.1:17533';
@@ -49,22 +49,11 @@ test('the Temporal server restarts mid-incident: the worker reconnects and the i
   try {
     const worker = startWorkerProcess({
       TEMPORAL_ADDRESS: ADDRESS,
-      OPSGUARD_TASK_QUEUE: taskQueue,
-      OPSGUARD_HOME: path.join(tmp, 'home'),
-      OPSGUARD_REPO_ROOTS: tmp,
-      OPENAI_BASE_URL: model.baseURL,
-      OPENAI_API_KEY: 'sk-test-not-a-secret',
-      OPSGUARD_MODEL: 'scripted',
+      ...workerEnv({ taskQueue, dir: tmp, modelURL: model.baseURL }),
     });
     workers.push(worker);
     const workflowId = `restart-${randomUUID()}`;
-    const handle = await new Client({ connection }).workflow.start<typeof remediateIncident>('remediateIncident', {
-      taskQueue,
-      workflowId,
-      args: [
-        { repoPath: repo, errorLog: fs.readFileSync(path.join(exampleDir('config-loader'), 'incident.log'), 'utf8') },
-      ],
-    });
+    const handle = await startIncident(new Client({ connection }), { taskQueue, workflowId, repo });
     for (let i = 0; i < 300 && (await handle.query(stateQuery).catch(() => null))?.step !== 'reproduce_attempt_1'; i++)
       await new Promise((r) => setTimeout(r, 200));
 
@@ -77,15 +66,7 @@ test('the Temporal server restarts mid-incident: the worker reconnects and the i
     connection = await Connection.connect({ address: ADDRESS });
     const again = new Client({ connection }).workflow.getHandle<typeof remediateIncident>(workflowId);
 
-    let state = await again.query(stateQuery).catch(() => null);
-    for (let i = 0; i < 600 && state?.status !== 'awaiting_approval'; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      state = await again.query(stateQuery).catch(() => null);
-    }
-    assert.equal(state?.status, 'awaiting_approval', worker.output());
-    await again.executeUpdate(approveUpdate, {
-      args: [{ by: 'e2e-operator', patchSha256: state?.result.patchSha256 }],
-    });
+    await approveWhenVerified(again, () => worker.output());
     const result = await again.result();
     assert.equal(result.status, 'approved', result.reason);
     assert.equal(result.reproductionAttempts.length, 1);

@@ -17,13 +17,12 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { INCIDENT_LABEL, OWNER_LABEL } from '../sandbox/labels';
-import { approveUpdate, stateQuery } from '../workflows/operator-api';
-import type { remediateIncident } from '../workflows/remediate-incident';
+import { stateQuery } from '../workflows/operator-api';
 import { exampleDir, hashTree, recordedTurns } from './support/remediation-harness';
 import { startScriptedModel } from './support/scripted-model-server';
 import type { ScriptedTurn } from './support/scripted-model-server';
 import { startTestServer, TEST_TEMPORAL_ADDRESS } from './support/temporal';
-import { startWorkerProcess } from './support/worker-process';
+import { approveWhenVerified, startIncident, startWorkerProcess, workerEnv } from './support/worker-process';
 import type { WorkerProcess } from './support/worker-process';
 
 const [REPRO, FIX, PR] = recordedTurns('config-loader') as [ScriptedTurn, ScriptedTurn, ScriptedTurn];
@@ -58,14 +57,7 @@ test('a worker killed mid-container: its container is removed by the next worker
   const before = hashTree(repo);
   const model = await startScriptedModel([SLOW_REPRO, FIX, PR]);
   const taskQueue = `worker-crash-${randomUUID()}`;
-  const env = {
-    OPSGUARD_TASK_QUEUE: taskQueue,
-    OPSGUARD_HOME: path.join(tmp, 'home'),
-    OPSGUARD_REPO_ROOTS: tmp,
-    OPENAI_BASE_URL: model.baseURL,
-    OPENAI_API_KEY: 'sk-test-not-a-secret',
-    OPSGUARD_MODEL: 'scripted',
-  };
+  const env = workerEnv({ taskQueue, dir: tmp, modelURL: model.baseURL });
   const workers: WorkerProcess[] = [];
   const connection = await Connection.connect({ address: TEST_TEMPORAL_ADDRESS });
   try {
@@ -73,17 +65,7 @@ test('a worker killed mid-container: its container is removed by the next worker
     workers.push(first);
     const client = new Client({ connection });
     const incidentId = `worker-crash-${randomUUID()}`;
-    const handle = await client.workflow.start<typeof remediateIncident>('remediateIncident', {
-      taskQueue,
-      workflowId: incidentId,
-      args: [
-        {
-          repoPath: repo,
-          errorLog: fs.readFileSync(path.join(exampleDir('config-loader'), 'incident.log'), 'utf8'),
-          incidentId,
-        },
-      ],
-    });
+    const handle = await startIncident(client, { taskQueue, workflowId: incidentId, repo });
     // The reproduction's containers run under the first worker.
     const reproducing = async () =>
       (await handle.query(stateQuery).catch(() => null))?.step === 'reproduce_attempt_1' &&
@@ -120,15 +102,7 @@ test('a worker killed mid-container: its container is removed by the next worker
     for (const c of orphans) assert.ok(!containers(incidentId).includes(c), `${c} was removed`);
 
     // The step is retried on the replacement once the dead worker's heartbeat stops; the incident goes on.
-    let state = await handle.query(stateQuery).catch(() => null);
-    for (let i = 0; i < 600 && state?.status !== 'awaiting_approval'; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      state = await handle.query(stateQuery).catch(() => null);
-    }
-    assert.equal(state?.status, 'awaiting_approval', replacement.output());
-    await handle.executeUpdate(approveUpdate, {
-      args: [{ by: 'e2e-operator', patchSha256: state?.result.patchSha256 }],
-    });
+    await approveWhenVerified(handle, () => replacement.output());
     const result = await handle.result();
     assert.equal(result.status, 'approved', result.reason);
     assert.equal(result.reproductionAttempts.length, 1, 'the retried step is the same attempt, not a new one');
@@ -153,40 +127,23 @@ test('a worker killed while a model call is in flight: the next worker asks agai
   // The first answer comes only after the worker that asked is gone.
   const model = await startScriptedModel([{ ...REPRO, delayMs: 60_000 }, REPRO, FIX, PR]);
   const taskQueue = `model-crash-${randomUUID()}`;
-  const env = {
-    OPSGUARD_TASK_QUEUE: taskQueue,
-    OPSGUARD_HOME: path.join(tmp, 'home'),
-    OPSGUARD_REPO_ROOTS: tmp,
-    OPENAI_BASE_URL: model.baseURL,
-    OPENAI_API_KEY: 'sk-test-not-a-secret',
-    OPSGUARD_MODEL: 'scripted',
-  };
+  const env = workerEnv({ taskQueue, dir: tmp, modelURL: model.baseURL });
   const workers: WorkerProcess[] = [];
   const connection = await Connection.connect({ address: TEST_TEMPORAL_ADDRESS });
   try {
     const first = startWorkerProcess(env);
     workers.push(first);
-    const handle = await new Client({ connection }).workflow.start<typeof remediateIncident>('remediateIncident', {
+    const handle = await startIncident(new Client({ connection }), {
       taskQueue,
       workflowId: `model-crash-${randomUUID()}`,
-      args: [
-        { repoPath: repo, errorLog: fs.readFileSync(path.join(exampleDir('config-loader'), 'incident.log'), 'utf8') },
-      ],
+      repo,
     });
     for (let i = 0; i < 300 && model.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 200));
     assert.equal(model.requests.length, 1, 'the model was asked');
     await first.kill();
     const replacement = startWorkerProcess(env);
     workers.push(replacement);
-    let state = await handle.query(stateQuery).catch(() => null);
-    for (let i = 0; i < 600 && state?.status !== 'awaiting_approval'; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      state = await handle.query(stateQuery).catch(() => null);
-    }
-    assert.equal(state?.status, 'awaiting_approval', replacement.output());
-    await handle.executeUpdate(approveUpdate, {
-      args: [{ by: 'e2e-operator', patchSha256: state?.result.patchSha256 }],
-    });
+    await approveWhenVerified(handle, () => replacement.output());
     const result = await handle.result();
     assert.equal(result.status, 'approved', result.reason);
     assert.equal(result.reproductionAttempts.length, 1, 'the same attempt, asked again');
