@@ -21,12 +21,19 @@ export interface OwnEngine {
 }
 
 export async function startOwnEngine(dir: string, images: string[]): Promise<OwnEngine> {
-  const bridge = `ogt${process.pid % 100000}`;
+  const bridge = `ogt${process.pid}`;
   const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'ignore' });
-  try {
-    ip('link', 'del', bridge); // a leftover of an earlier run with this pid
-  } catch {
-    /* none */
+  // Bridges of earlier runs whose test process has ended (killed before it could remove its own).
+  for (const name of execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).match(/\bogt\d+(?=:)/g) ?? []) {
+    const pid = Number(name.slice(3));
+    let alive = pid === process.pid;
+    try {
+      process.kill(pid, 0);
+      alive = true;
+    } catch {
+      /* gone */
+    }
+    if (!alive || name === bridge) ip('link', 'del', name);
   }
   ip('link', 'add', 'name', bridge, 'type', 'bridge');
   ip('addr', 'add', `10.213.${process.pid % 250}.1/24`, 'dev', bridge);
@@ -78,9 +85,12 @@ export async function startOwnEngine(dir: string, images: string[]): Promise<Own
       if (child.exitCode === null) child.kill('SIGKILL');
     },
     async remove() {
-      await engine.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-      ip('link', 'del', bridge);
+      try {
+        await engine.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      } finally {
+        ip('link', 'del', bridge);
+      }
     },
   };
   fs.mkdirSync(dir, { recursive: true });
