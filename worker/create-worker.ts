@@ -2,6 +2,8 @@ import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import type { LogLevel, NativeConnectionOptions, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { isOperatorLine } from '../workflows/log-tags';
+import { isSandboxActivity, sandboxTaskQueue } from '../workflows/task-queues';
+import { WorkerGroup } from './worker-group';
 import { PROJECT_ROOT } from './settings';
 
 export const WORKFLOWS_PATH = path.join(PROJECT_ROOT, 'workflows', 'index.ts');
@@ -21,12 +23,18 @@ const quietBundlerLogger = {
 };
 
 export interface WorkerOptions {
-  /** Where Temporal is and how to reach it (settings.temporal.connectionOptions). */
-  connection: NativeConnectionOptions;
+  /** Where Temporal is and how to reach it (settings.temporal.connectionOptions), or a connection to share. */
+  connection: NativeConnectionOptions | NativeConnection;
   namespace: string;
   taskQueue: string;
   activities: object;
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /**
+   * The container steps (workflows/task-queues.ts) on `<taskQueue>-sandbox`: 'now' (default) polls
+   * that queue from the start; 'later' (the engine does not answer yet) takes no container step,
+   * not even an older incident's on the main queue, until `startSandbox()`.
+   */
+  sandbox?: 'now' | 'later';
 }
 
 let runtimeInstalled = false;
@@ -49,19 +57,38 @@ export function installRuntimeOnce(level: LogLevel = 'WARN'): void {
   });
 }
 
-/** A worker for OpsGuard's workflows and the given activities. The caller runs and shuts it down. */
-export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+/**
+ * A worker for OpsGuard's workflows and the given activities: the incident's task queue, and beside it
+ * the sandbox queue its container steps go to (worker-group.ts). The caller runs and shuts it down.
+ */
+export async function createWorker(
+  opts: WorkerOptions,
+): Promise<{ worker: WorkerGroup; connection: NativeConnection }> {
   installRuntimeOnce();
-  const connection = await NativeConnection.connect(opts.connection);
-  const worker = await Worker.create({
+  const connection =
+    opts.connection instanceof NativeConnection ? opts.connection : await NativeConnection.connect(opts.connection);
+  const all = opts.activities as Record<string, unknown>;
+  const sandboxOnes = Object.fromEntries(Object.entries(all).filter(([name]) => isSandboxActivity(name)));
+  const others = Object.fromEntries(Object.entries(all).filter(([name]) => !isSandboxActivity(name)));
+  const common = {
     connection,
     namespace: opts.namespace,
-    taskQueue: opts.taskQueue,
-    activities: opts.activities,
     // Heartbeats reach the server at least every 2 s: a cancellation (or a lost worker's silence) is
     // noticed in seconds, not at the SDK's default of up to 60 s.
     maxHeartbeatThrottleInterval: '2 seconds',
+  } as const;
+  const later = opts.sandbox === 'later';
+  const main = await Worker.create({
+    ...common,
+    taskQueue: opts.taskQueue,
+    // Incidents started before sandbox-queue-v1 still send container steps here: only with an engine.
+    activities: later ? others : all,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
+  const makeSandbox = Object.keys(sandboxOnes).length
+    ? () => Worker.create({ ...common, taskQueue: sandboxTaskQueue(opts.taskQueue), activities: sandboxOnes })
+    : null;
+  const worker = new WorkerGroup(main, makeSandbox);
+  if (!later) await worker.startSandbox();
   return { worker, connection };
 }

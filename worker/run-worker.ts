@@ -4,7 +4,9 @@ import { NativeConnection } from '@temporalio/worker';
 import { createWorker, installRuntimeOnce } from './create-worker';
 import type { Settings } from './settings';
 import { modelApiKey, SettingsError } from './settings';
-import { checkFolders, checkModel, checkSandbox } from './start-checks';
+import { ENGINE_RECHECK_SECONDS, checkFolders, checkModel, checkSandbox } from './start-checks';
+import { engineAnswers } from '../sandbox/docker-client';
+import { sandboxTaskQueue } from '../workflows/task-queues';
 import { checkSearchAttributes } from './search-attribute-check';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/search-attributes';
 import { workerActivities } from './worker-activities';
@@ -37,12 +39,34 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
     checkModel(settings.model, modelApiKey()),
   ]);
   for (const finding of [...sandboxFindings, ...modelFindings]) log(`[WORKER] ${finding}`);
+  // Without an engine the worker takes no container step (they wait on the sandbox queue for a
+  // worker that can run them) until its engine answers.
+  const engineUp = await engineAnswers(docker, 2000);
   const { worker, connection } = await createWorker({
     connection: settings.temporal.connectionOptions,
     namespace: settings.temporal.namespace,
     taskQueue: settings.taskQueue,
     activities: workerActivities(settings),
+    sandbox: engineUp ? 'now' : 'later',
   });
+  const sandboxQueue = sandboxTaskQueue(settings.taskQueue);
+  let engineWatch: NodeJS.Timeout | undefined;
+  if (!engineUp) {
+    log(`[WORKER] not polling '${sandboxQueue}' (container steps) until the Docker engine answers`);
+    engineWatch = setInterval(() => {
+      void engineAnswers(docker, 2000)
+        .then(async (up) => {
+          if (!up || worker.takesSandboxWork) return;
+          clearInterval(engineWatch);
+          await worker.startSandbox();
+          await sweep();
+          log(
+            `[WORKER] the Docker engine answers at ${settings.dockerHost}: polling '${sandboxQueue}' for container steps`,
+          );
+        })
+        .catch((err: unknown) => log(`[WORKER] could not start taking container steps: ${(err as Error).message}`));
+    }, ENGINE_RECHECK_SECONDS * 1000);
+  }
   // Leftovers of a worker that died on this host go before this one takes work.
   const sweep = async () => {
     const removed = await removeLeftoverContainers(docker).catch(() => []);
@@ -55,7 +79,7 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
   };
   await sweep();
   log(
-    `[WORKER] polling task queue '${settings.taskQueue}' on ${settings.temporal.address}${settings.temporal.secure ? ' (TLS)' : ''}, namespace '${settings.temporal.namespace}' (Ctrl-C to stop)`,
+    `[WORKER] polling task queue '${settings.taskQueue}'${engineUp ? ` and '${sandboxQueue}'` : ''} on ${settings.temporal.address}${settings.temporal.secure ? ' (TLS)' : ''}, namespace '${settings.temporal.namespace}' (Ctrl-C to stop)`,
   );
   log(`[WORKER] reads repositories under ${settings.repositories.roots.join(', ')} only (OPSGUARD_REPO_ROOTS)`);
   const janitor = setInterval(() => void sweep(), 60_000);
@@ -63,6 +87,7 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
     await worker.run(); // the SDK shuts down on SIGINT/SIGTERM
   } finally {
     clearInterval(janitor);
+    clearInterval(engineWatch);
     await connection.close();
   }
 }

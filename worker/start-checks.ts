@@ -36,10 +36,13 @@ export async function checkFolders(settings: Settings): Promise<void> {
 }
 
 /** The engine and the default sandbox image: lines to print (empty when all is well). */
+/** How often a worker started without an engine looks for it again. */
+export const ENGINE_RECHECK_SECONDS = 5;
+
 export async function checkSandbox(docker: Docker, image: string, engine: string): Promise<string[]> {
   if (!(await engineAnswers(docker, 5000)))
     return [
-      `the Docker engine does not answer at ${engine} (not running, or no permission on its socket): sandbox steps will fail and be retried until it does`,
+      `the Docker engine does not answer at ${engine} (not running, or no permission on its socket): this worker takes no container step until it does (it checks every ${ENGINE_RECHECK_SECONDS} s); it serves queries, approvals, model and file steps meanwhile`,
     ];
   const found = await docker
     .getImage(image)

@@ -1,11 +1,13 @@
 /**
  * Waiting for the Docker engine. A sandbox step whose engine does not answer fails (after its own
- * retries) with DockerUnavailable; since patched('docker-wait-v1') the incident then waits, visibly
+ * retries) with DockerUnavailable, and one that no worker with an engine takes within
+ * SANDBOX_SCHEDULE_TO_START (task-queues.ts) times out before it starts; since
+ * patched('docker-wait-v1') the incident then waits, visibly
  * (`state.waitingFor`, the Web UI's details: "waiting for Docker"), and tries the step again after
  * 5, 10, 20, then every 30 seconds, for up to DOCKER_WAIT_WINDOW; nothing of the incident is lost
  * or counted as a failed attempt. After the window the step's failure stands.
  */
-import { ActivityFailure, ApplicationFailure, patched, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, patched, sleep } from '@temporalio/workflow';
 import { TRANSIENT_ERROR_TYPES } from './error-types';
 
 export const DOCKER_WAIT_V1 = 'docker-wait-v1';
@@ -27,13 +29,22 @@ export async function waitingForDocker<T>(call: () => Promise<T>, waiting: Waiti
       if (n > 0) waiting.waitingFor(null);
       return result;
     } catch (err) {
-      const cause = err instanceof ActivityFailure ? err.cause : undefined;
-      const docker = cause instanceof ApplicationFailure && cause.type === TRANSIENT_ERROR_TYPES.dockerUnavailable;
-      if (!docker || waitedMs >= DOCKER_WAIT_WINDOW_MS || !patched(DOCKER_WAIT_V1)) throw err;
+      const why = dockerAbsence(err);
+      if (why === null || waitedMs >= DOCKER_WAIT_WINDOW_MS || !patched(DOCKER_WAIT_V1)) throw err;
       const pause = PAUSES_S[Math.min(n, PAUSES_S.length - 1)] as number;
-      waiting.waitingFor(`Docker: ${cause.message} (next try in ${pause} s)`);
+      waiting.waitingFor(`Docker: ${why} (next try in ${pause} s)`);
       await sleep(pause * 1000);
       waitedMs += pause * 1000;
     }
   }
+}
+
+/** Why a step failed for want of a Docker engine, or null when it failed for another reason. */
+function dockerAbsence(err: unknown): string | null {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure && cause.type === TRANSIENT_ERROR_TYPES.dockerUnavailable)
+    return cause.message;
+  if (cause instanceof TimeoutFailure && cause.timeoutType === 'SCHEDULE_TO_START')
+    return 'no worker with a Docker engine has taken the step (is a worker with an engine polling the sandbox queue?)';
+  return null;
 }

@@ -3,7 +3,7 @@
  * it (tracker), the approval handlers, and the activities with their options. The steps
  * (reproduce.ts, fix.ts, prove-and-decide.ts) take this and return values whose fields are all set.
  */
-import { log, proxyActivities } from '@temporalio/workflow';
+import { log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import { registerApproval } from './approval';
 import { registerDeliveryRetry } from './delivery-retry';
@@ -30,6 +30,7 @@ import type {
   Step,
 } from './incident-types';
 import { FILES_ACTIVITY } from './retry-rules';
+import { SANDBOX_QUEUE_V1, SANDBOX_SCHEDULE_TO_START, isSandboxActivity, sandboxTaskQueue } from './task-queues';
 import { TAG } from './log-tags';
 
 export interface IncidentRun {
@@ -116,12 +117,23 @@ export function openIncident(input: IncidentInput, workflowId: string, bound = f
       : undefined,
   );
   const deliveryRetry = registerDeliveryRetry(result);
-  // Every step waits out an engine that does not answer (docker-wait.ts) instead of failing.
+  // Every step waits out an engine that does not answer (docker-wait.ts) instead of failing; container
+  // steps go to the sandbox queue, polled only by workers whose engine answers (task-queues.ts).
   const act = (options: ActivityOptions, summary: string): OpsGuardActivities => {
     const proxied = proxyActivities<OpsGuardActivities>({ ...options, summary });
+    let onSandboxQueue: OpsGuardActivities | undefined;
     return new Proxy(proxied, {
       get(target, name) {
-        const fn = target[name as keyof OpsGuardActivities] as (...args: unknown[]) => Promise<unknown>;
+        const sandbox = typeof name === 'string' && isSandboxActivity(name) && patched(SANDBOX_QUEUE_V1);
+        const from = sandbox
+          ? (onSandboxQueue ??= proxyActivities<OpsGuardActivities>({
+              ...options,
+              summary,
+              taskQueue: sandboxTaskQueue(workflowInfo().taskQueue),
+              scheduleToStartTimeout: SANDBOX_SCHEDULE_TO_START,
+            }))
+          : target;
+        const fn = Reflect.get(from, name) as (...args: unknown[]) => Promise<unknown>;
         return (...args: unknown[]) => waitingForDocker(() => fn(...args), tracker);
       },
     });

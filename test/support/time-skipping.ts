@@ -8,9 +8,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { bundleWorkflows, installRuntimeOnce } from '../../worker/create-worker';
+import { bundleWorkflows, createWorker, installRuntimeOnce } from '../../worker/create-worker';
 import { PROJECT_ROOT } from '../../worker/settings';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../workflows/search-attributes';
 
@@ -52,9 +51,9 @@ export async function withStubbedWorker<T>(
   const e = await timeSkippingEnv();
   bundle ??= bundleWorkflows();
   const taskQueue = `unit-${randomUUID()}`;
-  const worker = await Worker.create({
+  const { worker } = await createWorker({
     connection: e.nativeConnection,
-    namespace: e.namespace,
+    namespace: e.namespace ?? 'default',
     taskQueue,
     activities,
     workflowBundle: await bundle,
