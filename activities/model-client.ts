@@ -16,7 +16,11 @@ export interface ModelConfig {
   apiKey?: string;
   modelId: string;
   api: 'chat' | 'responses';
+  /** One request's limit; past it the try fails as retryable (default DEFAULT_MODEL_TIMEOUT_SECONDS). */
+  timeoutSeconds?: number;
 }
+
+export const DEFAULT_MODEL_TIMEOUT_SECONDS = 180;
 
 export interface Completion {
   text: string;
@@ -40,6 +44,7 @@ export function createModelClient(config: ModelConfig): ModelClient {
   const provider = createOpenAI({ baseURL: config.baseURL, apiKey: config.apiKey ?? 'no-key' });
   const model: LanguageModel =
     config.api === 'responses' ? provider.responses(config.modelId) : provider.chat(config.modelId);
+  const timeoutMs = (config.timeoutSeconds ?? DEFAULT_MODEL_TIMEOUT_SECONDS) * 1000;
   return {
     description: `${config.modelId} via ${config.api === 'responses' ? 'responses' : 'chat completions'} API at ${config.baseURL ?? 'api.openai.com'}`,
     async complete({ system, prompt }) {
@@ -47,13 +52,26 @@ export function createModelClient(config: ModelConfig): ModelClient {
       try {
         // maxRetries 0: transient failures are retried by Temporal's activity retry policy,
         // where each try is visible in the workflow history.
-        const result = await generateText({ model, system, prompt, temperature: 0, maxRetries: 0 });
+        // A service that hangs (or stops mid-answer) is cut off here, and the try retried by Temporal.
+        const result = await generateText({
+          model,
+          system,
+          prompt,
+          temperature: 0,
+          maxRetries: 0,
+          abortSignal: AbortSignal.timeout(timeoutMs),
+        });
         return {
           text: result.text,
           usage: { inputTokens: result.usage.inputTokens ?? 0, outputTokens: result.usage.outputTokens ?? 0 },
           durationMs: Date.now() - started,
         };
       } catch (err) {
+        if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
+          throw new Error(
+            `The model service did not answer within ${timeoutMs / 1000} s (OPSGUARD_MODEL_TIMEOUT_SECONDS; will retry)`,
+            { cause: err },
+          );
         throw classifyModelError(err);
       }
     },
@@ -93,7 +111,10 @@ function classifyModelError(err: unknown): Error {
         ERROR_TYPES.modelRequestRejected,
       );
     }
-    const message = `The model service answered HTTP ${status} (will retry): ${err.message.slice(0, 300)}`;
+    const message =
+      status < 300
+        ? `The model service's answer was cut off or is not a completion (HTTP ${status}; will retry): ${err.message.slice(0, 300)}`
+        : `The model service answered HTTP ${status} (will retry): ${err.message.slice(0, 300)}`;
     // 429/503 with Retry-After: the next try waits as long as the service asked (within reason).
     const wait = retryAfterSeconds(err.responseHeaders?.['retry-after']);
     if (wait !== null)

@@ -3,7 +3,8 @@
  * the real Temporal server, worker and Docker: a 429 with Retry-After and a 500 are retried (each try
  * in history) and the incident goes on; a service that keeps failing ends the incident
  * `model_unavailable` with the reason and its report, never a failed workflow; refused credentials
- * end it at once; a model that fails only for the PR description costs the description, not the
+ * end it at once; a service that hangs, cuts its answer off or answers something that is not a
+ * completion is retried the same way; a model that fails only for the PR description costs the description, not the
  * verified fix.
  */
 import assert from 'node:assert/strict';
@@ -47,6 +48,33 @@ test('a 429 with Retry-After and a 500 are retried, each try in history, and the
   assert.deepEqual(t.attempts, [3]);
   assert.match(t.lastFailure, /The model service answered HTTP 500 \(will retry\)/);
   assert.equal(run.model.requests.filter((r) => r.error?.startsWith('fault')).length, 2);
+});
+
+test('a model that hangs past its timeout, cuts its body off, or answers JSON that is no completion: each try retried, in history, and the incident goes on', async () => {
+  const run = await remediate({
+    example: 'config-loader',
+    modelTimeoutSeconds: 2,
+    turns: [
+      { ...REPRO, fault: { kind: 'cut' } },
+      { ...REPRO, fault: { kind: 'shape' } },
+      { ...REPRO, fault: { kind: 'hang' } },
+      REPRO,
+      FIX,
+      PR,
+    ],
+  });
+  assert.equal(run.result.status, 'approved', run.result.reason);
+  const t = tries(run, 'writeReproduction');
+  assert.deepEqual(t.attempts, [4], 'three failed tries, then the answer');
+  // History keeps the last failure before the try that started: the hang, cut off at the timeout.
+  assert.match(t.lastFailure, /did not answer within 2 s \(OPSGUARD_MODEL_TIMEOUT_SECONDS; will retry\)/);
+  assert.deepEqual(run.model.requests.map((r) => r.error ?? 'answered').slice(0, 4), [
+    'fault: cut',
+    'fault: shape',
+    'fault: hang',
+    'answered',
+  ]);
+  assert.equal(run.result.reproductionAttempts.length, 1, 'transient faults are not attempts');
 });
 
 test('a model that keeps failing ends the incident model_unavailable with the reason; the workflow does not fail', async () => {

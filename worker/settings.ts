@@ -12,6 +12,8 @@
  * not in Settings at all (modelApiKey() is read by the model client only), and Temporal's credentials
  * stay inside `temporal.connectionOptions`, which nothing prints.
  */
+import { FAULT_POINTS } from '../activities/fault-points';
+import type { FaultPoint } from '../activities/fault-points';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +53,8 @@ export interface ModelSettings {
   baseURL?: string;
   /** OPENAI_API_KEY is set (the key itself is read by modelApiKey() only). */
   keyConfigured: boolean;
+  /** One request's limit (OPSGUARD_MODEL_TIMEOUT_SECONDS, default 180): a hung service is a retried try, not a stuck step. */
+  timeoutSeconds: number;
 }
 
 /** Where the sandbox's Pythons and the repositories' dependencies come from (activities/prepare-environment.ts). */
@@ -136,6 +140,8 @@ export interface Settings {
   operatorName: string;
   /** How long `opsguard approve` / `reject` wait for a worker to answer the update. */
   decisionTimeoutMs: number;
+  /** Fault tests only (OPSGUARD_TEST_PAUSE_AT): where the worker stops to be killed (activities/fault-points.ts). */
+  testPauseAt: FaultPoint | null;
 }
 
 const LOG_LEVELS: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
@@ -201,7 +207,16 @@ function modelFromEnv(env: NodeJS.ProcessEnv): ModelSettings {
     api,
     ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}),
     keyConfigured: !!env.OPENAI_API_KEY,
+    timeoutSeconds: positiveNumber(env, 'OPSGUARD_MODEL_TIMEOUT_SECONDS', 180),
   };
+}
+
+function faultPointFromEnv(env: NodeJS.ProcessEnv): FaultPoint | null {
+  const raw = env.OPSGUARD_TEST_PAUSE_AT;
+  if (!raw) return null;
+  if (!(FAULT_POINTS as readonly string[]).includes(raw))
+    throw new SettingsError(`OPSGUARD_TEST_PAUSE_AT must be one of ${FAULT_POINTS.join(', ')}, not '${raw}'`);
+  return raw as FaultPoint;
 }
 
 function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -344,6 +359,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
     model: modelFromEnv(env),
     operatorName: env.OPSGUARD_USER ?? env.USER ?? os.userInfo().username,
     decisionTimeoutMs: positiveNumber(env, 'OPSGUARD_DECISION_TIMEOUT_MS', 15_000),
+    testPauseAt: faultPointFromEnv(env),
   };
 }
 

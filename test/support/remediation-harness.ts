@@ -164,6 +164,8 @@ export async function remediate(opts: {
   repositories?: ReturnType<typeof testRepositories>;
   /** The worker's approval policy and approver keys (default: anyone may decide, no keys). */
   approval?: Parameters<typeof createActivities>[0]['approval'];
+  /** One model request's limit (default: the client's). */
+  modelTimeoutSeconds?: number;
   /** Build the model client from the worker's environment (OPENAI_API_KEY...) as a real worker does. */
   modelFromEnv?: boolean;
   /** What the person does with a verified fix (default: approve through the update). */
@@ -206,6 +208,7 @@ export async function remediate(opts: {
               apiKey: 'sk-test-not-a-secret',
               modelId: 'scripted',
               api: opts.api ?? 'chat',
+              ...(opts.modelTimeoutSeconds ? { timeoutSeconds: opts.modelTimeoutSeconds } : {}),
             }),
     });
     const activities = opts.wrapActivities ? opts.wrapActivities(created) : created;

@@ -21,8 +21,12 @@ export interface ScriptedTurn {
   expectInPrompt?: string[];
   /** Optional: answer only after this long (to observe the workflow mid-step). */
   delayMs?: number;
-  /** Optional: answer this HTTP error instead (a fault: 429 with Retry-After, 500, 401...); the turn is used up. */
-  fault?: { status: number; retryAfter?: string };
+  /**
+   * Optional: a fault instead of the answer; the turn is used up. An HTTP error (429 with Retry-After,
+   * 500, 401...), a service that never answers (`hang`), one that stops mid-body (`cut`), or a
+   * well-formed JSON answer that is not a completion (`shape`).
+   */
+  fault?: { status: number; retryAfter?: string } | { kind: 'hang' | 'cut' | 'shape' };
 }
 
 export interface RecordedRequest {
@@ -163,6 +167,14 @@ export async function startScriptedModel(turns: ScriptedTurn[]): Promise<Scripte
       const missing = (turn.expectInPrompt ?? []).filter((s) => !prompt.includes(s));
       if (missing.length) return fail(`the ${task} prompt lacks ${missing.map((m) => JSON.stringify(m)).join(', ')}`);
       queue.shift();
+      if (turn.fault && 'kind' in turn.fault) {
+        recorded.error = `fault: ${turn.fault.kind}`;
+        if (turn.fault.kind === 'hang') return; // the client's own timeout ends it
+        res.writeHead(200, { 'content-type': 'application/json' });
+        if (turn.fault.kind === 'shape') return res.end(JSON.stringify({ status: 'ok', data: { text: 'fine' } }));
+        res.write('{"id":"chatcmpl-cut","object":"chat.completion","choices":[{"index":0,"message":{"role":"assi');
+        return void setTimeout(() => res.socket?.destroy(), 50);
+      }
       if (turn.fault) {
         recorded.error = `fault: HTTP ${turn.fault.status}`;
         res.writeHead(turn.fault.status, {
@@ -190,6 +202,10 @@ export async function startScriptedModel(turns: ScriptedTurn[]): Promise<Scripte
     baseURL: `http://127.0.0.1:${port}/v1`,
     requests,
     remaining: () => queue.length,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // a hung request's socket too
+      }),
   };
 }
