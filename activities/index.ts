@@ -34,6 +34,8 @@ import { DEFAULT_PATCH_POLICY } from './patch-policy';
 import type { FixAnswer } from './model-answers';
 import { createSmokeActivities } from './ping';
 import { recordDecision, recordDelivery, writeArtifacts } from './proof-artifacts';
+import { faultPoint } from './fault-points';
+import type { FaultPoint } from './fault-points';
 import { createDeliveryActivities } from './delivery';
 import { withHeartbeats } from './heartbeats';
 import type { DeliveryDeps } from './delivery';
@@ -66,6 +68,8 @@ export interface ActivityDeps {
   patchPolicy?: Partial<PatchPolicy>;
   /** Who commits, where GitHub is, the token (worker/settings.ts DeliverySettings); default: local only. */
   delivery?: DeliveryDeps;
+  /** Fault tests only: where to stop and wait to be killed (fault-points.ts). */
+  pauseAt?: FaultPoint | null;
 }
 
 /** Delivery without a configured GitHub: branches and pushes work, pull requests say what is missing. */
@@ -242,10 +246,11 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
     },
 
     async writeArtifacts(args: WriteArtifactsArgs) {
-      return await writeArtifacts(paths(args.result.incidentId), {
-        ...args,
-        input: { ...args.input, image: args.input.image ?? deps.defaultImage },
-      });
+      return await writeArtifacts(
+        paths(args.result.incidentId),
+        { ...args, input: { ...args.input, image: args.input.image ?? deps.defaultImage } },
+        () => faultPoint('between-artifacts', deps.pauseAt),
+      );
     },
 
     async recordDecision(args: RecordDecisionArgs) {

@@ -175,9 +175,24 @@ function attemptsTable(result: RemediationResult): string {
   return rows.map((r) => r.replace(/\n/g, ' ')).join('\n');
 }
 
-export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest): Promise<Record<string, string>> {
+/**
+ * The incident's artifacts. Each file is written atomically (a temporary file renamed into place) and
+ * proof.json last: a folder with proof.json is whole. A try killed part-way (a worker lost between two
+ * files) leaves whole files of the same content and no proof.json; the retried try removes any
+ * temporary file left and writes them all again. `between` runs after each file but the last.
+ */
+export async function writeArtifacts(
+  paths: IncidentPaths,
+  req: ArtifactRequest,
+  between: () => Promise<void> = async () => undefined,
+): Promise<Record<string, string>> {
   const { result, input } = req;
   const dir = paths.artifactDir;
+  await removeTemporaryFiles(dir);
+  const write = async (file: string, content: string | Buffer) => {
+    await writeFileAtomic(file, content);
+    if (path.basename(file) !== 'proof.json') await between();
+  };
   const out: Record<string, string> = { 'incident.log': path.join(dir, 'incident.log') };
   const ctx = await readContext(paths).catch(() => null);
   const repoRedactions = await readRepositoryRedactions(paths);
@@ -187,26 +202,26 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
     const fix = result.fixAttempts.find((a) => fixAttemptVerdict(a).passed);
     if (!repro?.scriptPath || !fix?.diffPath) throw new Error('verified result without a passing reproduction and fix');
     out['patch.diff'] = path.join(dir, 'patch.diff');
-    await writeFileAtomic(out['patch.diff'], await fs.readFile(fix.diffPath));
+    await write(out['patch.diff'], await fs.readFile(fix.diffPath));
     out['reproduction.py'] = path.join(dir, 'reproduction.py');
-    await writeFileAtomic(out['reproduction.py'], await fs.readFile(repro.scriptPath));
+    await write(out['reproduction.py'], await fs.readFile(repro.scriptPath));
     for (const v of repro.variants ?? []) {
       const name = `variants/${v.name}.py`;
       out[name] = path.join(dir, name);
-      await writeFileAtomic(out[name], await fs.readFile(v.scriptPath));
+      await write(out[name], await fs.readFile(v.scriptPath));
     }
     const modelText = req.prDescriptionPath
       ? await fs.readFile(req.prDescriptionPath, 'utf8')
       : `# Fix ${result.classification?.errorType ?? 'error'} (incident ${result.incidentId})\n\n_The model did not write a usable description; this title is OpsGuard's._\n`;
     out['PR_DESCRIPTION.md'] = path.join(dir, 'PR_DESCRIPTION.md');
-    await writeFileAtomic(
+    await write(
       out['PR_DESCRIPTION.md'],
       `${modelText.trim()}\n\n${evidence(result, input, repro, fix, repoRedactions)}\n`,
     );
   } else if (result.status === 'infra_error' && result.classification?.kind === 'infra') {
     const c = result.classification;
     out['infra_report.md'] = path.join(dir, 'infra_report.md');
-    await writeFileAtomic(
+    await write(
       out['infra_report.md'],
       [
         `# Infrastructure incident ${result.incidentId}: no code fix attempted`,
@@ -234,7 +249,7 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
       fix_failed: 'No fix could be verified',
       environment_failed: "The repository's environment could not be prepared",
     };
-    await writeFileAtomic(
+    await write(
       out['failure_report.md'],
       [
         `# Incident ${result.incidentId}: ${title[result.status] ?? result.status}`,
@@ -283,7 +298,7 @@ export async function writeArtifacts(paths: IncidentPaths, req: ArtifactRequest)
     approval: result.approval ?? null,
     artifacts: out,
   };
-  await writeFileAtomic(out['proof.json'], `${JSON.stringify(proof, null, 2)}\n`);
+  await write(out['proof.json'], `${JSON.stringify(proof, null, 2)}\n`);
   return out;
 }
 
@@ -311,4 +326,10 @@ export async function recordDelivery(
     file,
     `${JSON.stringify({ ...proof, status: args.status, delivery: args.delivery }, null, 2)}\n`,
   );
+}
+
+/** Temporary files (`<name>.tmp-<hex>`) a killed writer left in the artifact folder. */
+async function removeTemporaryFiles(dir: string): Promise<void> {
+  const entries = await fs.readdir(dir, { recursive: true }).catch(() => [] as string[]);
+  for (const rel of entries) if (/\.tmp-[0-9a-f]{8}$/.test(rel)) await fs.rm(path.join(dir, rel), { force: true });
 }

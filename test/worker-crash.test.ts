@@ -5,12 +5,13 @@
  * queue on the same Docker engine: the live neighbour's janitor leaves the running container alone;
  * the replacement worker's janitor removes the dead worker's container at start; the step is retried
  * once its heartbeat stops (10 s); the incident ends as a clean run does; no container of its own is
- * left; proof.json is whole; the original repository is untouched. Real worker processes, real
- * Temporal and Docker.
+ * left; proof.json is whole; the original repository is untouched.
+ * A worker killed between writing two artifacts: the next worker writes the whole set again, proof.json
+ * last, and no temporary file is left. Real worker processes, real Temporal and Docker.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -151,6 +152,67 @@ test('a worker killed while a model call is in flight: the next worker asks agai
       model.requests.map((r) => r.task),
       ['write_reproduction', 'write_reproduction', 'write_fix', 'write_pr_description'],
     );
+  } finally {
+    for (const w of workers) await w.kill();
+    await connection.close();
+    await model.close();
+    if (!process.env.OPSGUARD_TEST_TEMPORAL_ADDRESS) await server.stop();
+  }
+});
+
+test('a worker killed between writing two artifacts: the next worker writes them all again; the folder is whole', async () => {
+  const server = await startTestServer();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-artifact-crash-'));
+  const repo = path.join(tmp, 'repo');
+  fs.cpSync(path.join(exampleDir('config-loader'), 'repo'), repo, { recursive: true });
+  const before = hashTree(repo);
+  const model = await startScriptedModel([REPRO, FIX, PR]);
+  const taskQueue = `artifact-crash-${randomUUID()}`;
+  const env = workerEnv({ taskQueue, dir: tmp, modelURL: model.baseURL });
+  const workers: WorkerProcess[] = [];
+  const connection = await Connection.connect({ address: TEST_TEMPORAL_ADDRESS });
+  try {
+    // The first worker stops after the first artifact file (activities/fault-points.ts) and is killed there.
+    const first = startWorkerProcess({ ...env, OPSGUARD_TEST_PAUSE_AT: 'between-artifacts' });
+    workers.push(first);
+    const incidentId = `artifact-crash-${randomUUID()}`;
+    const handle = await startIncident(new Client({ connection }), { taskQueue, workflowId: incidentId, repo });
+    const paused = () => first.output().includes('[FAULT] paused at between-artifacts');
+    for (let i = 0; i < 900 && !paused(); i++) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(paused(), first.output());
+    const artifactDir = path.join(tmp, 'home', 'artifacts', incidentId);
+    assert.ok(fs.existsSync(path.join(artifactDir, 'patch.diff')), 'the first file is written');
+    assert.ok(!fs.existsSync(path.join(artifactDir, 'proof.json')), 'proof.json (written last) is not');
+    // A temporary file as a writer killed mid-write would leave it.
+    fs.writeFileSync(path.join(artifactDir, 'reproduction.py.tmp-0badc0de'), 'half a scr');
+    await first.kill();
+
+    const replacement = startWorkerProcess(env);
+    workers.push(replacement);
+    await approveWhenVerified(handle, () => replacement.output());
+    const result = await handle.result();
+    assert.equal(result.status, 'approved', result.reason);
+    const proof = JSON.parse(fs.readFileSync(path.join(artifactDir, 'proof.json'), 'utf8')) as {
+      status: string;
+      artifacts: Record<string, string>;
+    };
+    assert.equal(proof.status, 'approved');
+    for (const [name, file] of Object.entries(proof.artifacts))
+      if (name !== 'incident.log') assert.ok(fs.statSync(file).size > 0, `${name} is whole`);
+    assert.equal(
+      createHash('sha256')
+        .update(fs.readFileSync(path.join(artifactDir, 'patch.diff')))
+        .digest('hex'),
+      result.patchSha256,
+      'patch.diff is the verified fix the person approved',
+    );
+    assert.deepEqual(
+      (fs.readdirSync(artifactDir, { recursive: true }) as string[]).filter((f) => f.includes('.tmp-')),
+      [],
+      'no temporary file is left',
+    );
+    assert.deepEqual(containers(incidentId), [], 'no container of this incident is left');
+    assert.equal(hashTree(repo), before, 'the original repository is untouched');
   } finally {
     for (const w of workers) await w.kill();
     await connection.close();

@@ -19,5 +19,6 @@ export function workerActivities(settings: Settings) {
     approval: settings.approval,
     model: () => createModelClient({ ...settings.model, apiKey: modelApiKey() }),
     delivery: { ...settings.delivery, token: () => githubToken() },
+    pauseAt: settings.testPauseAt,
   });
 }
