@@ -45,7 +45,8 @@ test('local defaults, and the model key kept out of the settings object', () => 
   assert.equal(s.uiPort, 8233);
   assert.equal(s.logLevel, 'WARN');
   assert.equal(s.operatorName, 'alice');
-  assert.deepEqual(s.model, { modelId: 'gpt-4.1', api: 'chat', keyConfigured: true });
+  assert.deepEqual(s.model, { modelId: 'gpt-4.1', api: 'chat', keyConfigured: true, timeoutSeconds: 180 });
+  assert.equal(s.testPauseAt, null, 'no fault point unless a test sets one');
   assert.ok(!JSON.stringify(s).includes('sk-canary-not-in-settings'), 'the key is not in Settings');
   assert.equal(modelApiKey({ OPENAI_API_KEY: 'sk-canary-not-in-settings' }), 'sk-canary-not-in-settings');
 });
