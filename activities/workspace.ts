@@ -1,5 +1,6 @@
 import { readOrigin, saveOrigin } from './repository-origin';
 import fs from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { isLibraryPath, parseTraceback, shortTypeName } from '../workflows/traceback';
@@ -122,9 +123,14 @@ export async function setupWorkspace(
   args: { incidentId: string; repoPath: string; errorLog: string },
 ): Promise<WorkspaceInfo> {
   const stat = await fs.stat(args.repoPath).catch(() => null);
-  if (!stat?.isDirectory()) {
+  // A folder the worker's user may not list (or enter) is as good as absent: said, not retried.
+  const readable = await fs
+    .access(args.repoPath, fsConstants.R_OK | fsConstants.X_OK)
+    .then(() => true)
+    .catch(() => false);
+  if (!stat?.isDirectory() || !readable) {
     throw ApplicationFailure.nonRetryable(
-      `repoPath ${args.repoPath} is not a directory the worker can read`,
+      `repoPath ${args.repoPath} is not a directory the worker can read${stat?.isDirectory() ? ` (it is a directory the worker's user, uid ${process.getuid?.() ?? '?'}, may not read)` : ''}`,
       ERROR_TYPES.repoNotFound,
     );
   }

@@ -52,6 +52,14 @@ test('a worker refuses to start on a folder it cannot write, naming the variable
   assert.doesNotMatch(r.output, /\n\s+at /, 'one line, no stack trace');
 });
 
+test('a worker whose Temporal does not answer says where it looked, in one line, and exits', async () => {
+  const r = await start({ TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  assert.equal(r.polled, false);
+  assert.equal(r.code, 2, r.output);
+  assert.match(r.output, /Temporal is not reachable at 127\.0\.0\.1:1 \(.*\)\. Start it .* or set TEMPORAL_ADDRESS/);
+  assert.doesNotMatch(r.output, /\n\s+at /, 'one line, no stack trace');
+});
+
 test('an engine that does not answer, a missing image, an image without python3: said at start, one line each', async () => {
   const server = await startTestServer();
   const empty = `opsguard-test/no-python:${process.pid}`;

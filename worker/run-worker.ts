@@ -15,7 +15,14 @@ import { workerActivities } from './worker-activities';
 export async function runWorker(settings: Settings, log: (line: string) => void): Promise<void> {
   installRuntimeOnce(settings.logLevel);
   // Before anything polls: a namespace without OpsGuard's search attributes would hang every incident.
-  const checking = await NativeConnection.connect(settings.temporal.connectionOptions);
+  const checking = await NativeConnection.connect(settings.temporal.connectionOptions).catch((err: unknown) => {
+    const detail = (err as Error).message.split('\n')[0]?.slice(0, 200);
+    throw new SettingsError(
+      settings.temporal.secure
+        ? `Temporal at ${settings.temporal.address} refused or did not answer the TLS connection (${detail}). Check TEMPORAL_TLS_* / TEMPORAL_API_KEY or the profile in TEMPORAL_CONFIG_FILE.`
+        : `Temporal is not reachable at ${settings.temporal.address} (${detail}). Start it ('npx opsguard dev' locally) or set TEMPORAL_ADDRESS; the worker exits so that its supervisor restarts it.`,
+    );
+  });
   const attributes = await checkSearchAttributes(
     checking,
     settings.temporal.namespace,

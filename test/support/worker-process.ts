@@ -23,11 +23,12 @@ export interface WorkerProcess {
   kill(): Promise<void>;
 }
 
-export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
+export function startWorkerProcess(env: Record<string, string>, as?: { uid: number; gid: number }): WorkerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, TEMPORAL_ADDRESS: TEST_TEMPORAL_ADDRESS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...as,
   });
   let out = '';
   let markPolling = () => undefined as void;
