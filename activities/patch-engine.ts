@@ -74,6 +74,7 @@ export async function applyProposal(
   }
   if (!changedFiles.length)
     return { ok: false, reason: 'The patch changes nothing: every file is identical to the repository.' };
+  // Replaced whole, never written in place: the workspace's files are hard links to the baseline's.
   for (const f of files) {
     if (changedFiles.includes(f.path)) await writeFileAtomic(path.join(dirs.workspace, f.path), f.content);
   }

@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { redactSecrets } from './redact-secrets';
+import { boundedMap, FILE_CONCURRENCY } from './bounded-map';
 
 /** Files whose whole purpose is a secret: never sent to the model, whatever they contain. */
 const SECRET_FILE =
@@ -108,13 +109,17 @@ const MAX_SCAN_BYTES = 1024 * 1024;
 export async function scanRepository(root: string, files: string[]): Promise<SecretMap> {
   const map: SecretMap = { entries: [], secretFiles: files.filter(isSecretFile).sort() };
   const byValue = new Map<string, SecretMap['entries'][number]>();
-  for (const rel of [...files].sort()) {
-    if (!TEXT_FILE.test(rel) && !isSecretFile(rel)) continue;
+  const candidates = [...files].sort().filter((rel) => TEXT_FILE.test(rel) || isSecretFile(rel));
+  // Read FILE_CONCURRENCY files at a time; placeholders are numbered in path order all the same.
+  const found = await boundedMap(candidates, FILE_CONCURRENCY, async (rel) => {
     const stat = await fs.lstat(path.join(root, rel)).catch(() => null);
-    if (!stat?.isFile() || stat.size > MAX_SCAN_BYTES) continue;
+    if (!stat?.isFile() || stat.size > MAX_SCAN_BYTES) return [];
     const text = await fs.readFile(path.join(root, rel), 'utf8').catch(() => null);
-    if (text === null || text.includes('\0')) continue;
-    for (const s of findSecretValues(text)) {
+    if (text === null || text.includes('\0')) return [];
+    return findSecretValues(text);
+  });
+  candidates.forEach((rel, i) => {
+    for (const s of found[i] ?? []) {
       const known = byValue.get(s.value);
       if (known) {
         if (!known.files.includes(rel)) known.files.push(rel);
@@ -129,7 +134,7 @@ export async function scanRepository(root: string, files: string[]): Promise<Sec
       byValue.set(s.value, entry);
       map.entries.push(entry);
     }
-  }
+  });
   // Longest values first, so a value containing another is replaced whole.
   map.entries.sort((a, b) => b.value.length - a.value.length);
   return map;

@@ -140,7 +140,7 @@ export async function setupWorkspace(
   const staging = `${paths.workDir}.staging`;
   await fs.rm(staging, { recursive: true, force: true });
   const report = await copyTree(args.repoPath, path.join(staging, 'baseline'));
-  await copyTree(path.join(staging, 'baseline'), path.join(staging, 'workspace'));
+  await copyTree(path.join(staging, 'baseline'), path.join(staging, 'workspace'), { hardLinks: true });
   await fs.rename(staging, paths.workDir);
 
   // The commit analysed (delivery branches from it); a folder outside git is fine, and noted.
@@ -224,7 +224,7 @@ export async function setupWorkspace(
 export async function restoreWorkspace(paths: IncidentPaths): Promise<void> {
   const staging = `${paths.workspace}.staging`;
   await fs.rm(staging, { recursive: true, force: true });
-  await copyTree(paths.baseline, staging);
+  await copyTree(paths.baseline, staging, { hardLinks: true });
   await fs.rm(paths.workspace, { recursive: true, force: true });
   await fs.rename(staging, paths.workspace);
 }

@@ -2,8 +2,9 @@
  * Bad input, each with a clear status or error, nothing lost, the original repository untouched (real
  * Temporal, worker and Docker; the command line where a person would meet it): a repository path that
  * does not exist or is a file; an empty log; a log with no traceback; another language's stack trace;
- * a repository with binary files, a 200 MB file and a symlink loop; a 10 MB log and bytes that are
- * not UTF-8 through `opsguard remediate`; the same incident started twice at once.
+ * a repository with binary files, a 200 MB file and a symlink loop; a repository over the size limit;
+ * a repository of 100,000 files; a 10 MB log and bytes that are not UTF-8 through `opsguard
+ * remediate`; the same incident started twice at once.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,7 +16,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { PROJECT_ROOT } from '../worker/settings';
-import { EXAMPLES, recordedTurns, remediate } from './support/remediation-harness';
+import { EXAMPLES, recordedTurns, remediate, testRepositories } from './support/remediation-harness';
 import { TEST_TEMPORAL_ADDRESS, withWorker } from './support/temporal';
 
 const INCIDENT = fs.readFileSync(path.join(EXAMPLES, 'config-loader', 'incident.log'), 'utf8');
@@ -80,6 +81,61 @@ test('a repository with binary files, a 200 MB file and a symlink loop is remedi
   assert.equal(run.result.status, 'approved', run.result.reason);
   assert.ok(run.originalUnchanged, 'the original repository is untouched');
   for (const r of run.model.requests) assert.ok(r.prompt.length < 200_000, 'no prompt carries the big file');
+});
+
+test('a repository over the size limit (OPSGUARD_REPO_MAX_MB) is refused before anything is copied', async () => {
+  let original = '';
+  const f = await failure(
+    remediate({
+      example: 'config-loader',
+      turns: [],
+      repositories: { ...testRepositories(), maxBytes: 1024 * 1024 },
+      prepare: (dir) => {
+        original = dir;
+        fs.writeFileSync(path.join(dir, 'dump.sql'), Buffer.alloc(2 * 1024 * 1024, 'x'));
+      },
+    }),
+  );
+  assert.equal(f.type, 'RepoNotAllowed');
+  assert.equal(f.nonRetryable, true);
+  assert.match(f.message, /holds more than 1 MiB \(OPSGUARD_REPO_MAX_MB\); remediate a smaller checkout/);
+  const work = path.join(path.dirname(original), 'work');
+  assert.deepEqual(fs.existsSync(work) ? fs.readdirSync(work) : [], [], 'nothing was copied');
+  assert.equal(fs.statSync(path.join(original, 'dump.sql')).size, 2 * 1024 * 1024, 'the original is untouched');
+});
+
+test('a repository of 100,000 files is copied, prepared and remediated; the prompt names none of the bulk', async () => {
+  let original = '';
+  const started = Date.now();
+  const run = await remediate({
+    example: 'config-loader',
+    turns: recordedTurns('config-loader'),
+    prepare: (dir) => {
+      original = dir;
+      // 100 folders of 1,000 small records each: the shape of a fixtures or a vendored-data tree.
+      for (let d = 0; d < 100; d++) {
+        const folder = path.join(dir, 'fixtures', 'catalog', String(d).padStart(3, '0'));
+        fs.mkdirSync(folder, { recursive: true });
+        for (let i = 0; i < 1000; i++)
+          fs.writeFileSync(path.join(folder, `item-${i}.json`), `{"sku": "SKU-${d}-${i}", "price": ${i}}\n`);
+      }
+    },
+  });
+  const seconds = (Date.now() - started) / 1000;
+  try {
+    assert.equal(run.result.status, 'approved', run.result.reason);
+    assert.ok(run.originalUnchanged, 'the original repository is untouched');
+    for (const r of run.model.requests) assert.doesNotMatch(r.prompt, /SKU-\d+-\d+/, 'no record reaches a prompt');
+    assert.ok(run.containers.created > 0);
+    assert.equal(run.containers.destroyed, run.containers.created, 'every container of this incident is removed');
+    const events = run.history.events ?? [];
+    const at = (e: (typeof events)[number] | undefined) => Number(e?.eventTime?.seconds ?? 0);
+    console.log(
+      `[100k files] the incident took ${at(events.at(-1)) - at(events[0])} s from start to end (${seconds.toFixed(1)} s with writing and hashing the repository)`,
+    );
+  } finally {
+    fs.rmSync(path.dirname(original), { recursive: true, force: true });
+  }
 });
 
 /** `opsguard remediate` through its bin entry. */
