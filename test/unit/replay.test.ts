@@ -48,6 +48,10 @@ test('there are recorded histories to replay', () => {
     'proof-v2-infra-error.json',
     'proof-v2-refusals-then-approved.json',
     'refusals-then-approved.json',
+    // Container steps on the sandbox queue (patched('sandbox-queue-v1')); a step that found no engine
+    // waited and was tried again (patched('docker-wait-v1')).
+    'sandbox-queue-v1-approved-not-git.json',
+    'sandbox-queue-v1-waited-for-docker.json',
   ]);
 });
 
