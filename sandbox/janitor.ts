@@ -3,6 +3,12 @@ import { ownerIsGone } from './container-owner';
 import { DEADLINE_LABEL, OWNER_LABEL, SANDBOX_LABEL } from './labels';
 
 /**
+ * How often a running worker sweeps (besides at its start): a worker that died beside it leaves its
+ * containers (running or exited) on the engine for at most this long.
+ */
+export const JANITOR_SWEEP_SECONDS = 15;
+
+/**
  * Remove OpsGuard containers left behind by a crashed worker: those whose owner (a worker process of
  * this host, container-owner.ts) has ended, and any past its deadline (plus grace) — once that has
  * passed no live run can own it, its own timer would have killed it. A live worker's container, on

@@ -1,5 +1,5 @@
 import { dockerFromEnv } from '../sandbox/docker-client';
-import { removeLeftoverContainers } from '../sandbox/janitor';
+import { JANITOR_SWEEP_SECONDS, removeLeftoverContainers } from '../sandbox/janitor';
 import { NativeConnection } from '@temporalio/worker';
 import { createWorker, installRuntimeOnce } from './create-worker';
 import type { Settings } from './settings';
@@ -89,7 +89,7 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
     `[WORKER] polling task queue '${settings.taskQueue}'${engineUp ? ` and '${sandboxQueue}'` : ''} on ${settings.temporal.address}${settings.temporal.secure ? ' (TLS)' : ''}, namespace '${settings.temporal.namespace}' (Ctrl-C to stop)`,
   );
   log(`[WORKER] reads repositories under ${settings.repositories.roots.join(', ')} only (OPSGUARD_REPO_ROOTS)`);
-  const janitor = setInterval(() => void sweep(), 60_000);
+  const janitor = setInterval(() => void sweep(), JANITOR_SWEEP_SECONDS * 1000);
   try {
     await worker.run(); // the SDK shuts down on SIGINT/SIGTERM
   } finally {
