@@ -35,6 +35,8 @@ export interface RecordedRequest {
   system: string;
   prompt: string;
   authorization: string | undefined;
+  /** When it arrived (ms since the epoch): benchmarks time retries by it. */
+  at: number;
   /** Set when the request did not match the script. */
   error?: string;
 }
@@ -155,7 +157,14 @@ export async function startScriptedModel(turns: ScriptedTurn[]): Promise<Scripte
       }
       const { system, prompt } = readRequest(path, body);
       const task = /^OpsGuard task: (\S+)/.exec(system)?.[1] ?? null;
-      const recorded: RecordedRequest = { path, task, system, prompt, authorization: req.headers.authorization };
+      const recorded: RecordedRequest = {
+        path,
+        task,
+        system,
+        prompt,
+        authorization: req.headers.authorization,
+        at: Date.now(),
+      };
       requests.push(recorded);
       const turn = queue[0];
       const fail = (message: string) => {
