@@ -18,14 +18,15 @@ import type { ModelClient } from './model-client';
 import { parseFixAnswer, parseReproductionAnswer } from './model-answers';
 import { FIX_SYSTEM, PR_SYSTEM, REPRODUCTION_SYSTEM, fixPrompt, prPrompt, reproductionPrompt } from './prompts';
 import type { SandboxFacts } from './prompts';
-import { readSourceFiles } from './source-files';
 import { loadSecretMap, redact } from './repo-secrets';
-
-/** How much of a repository file a prompt may hold (worker/settings.ts repositories.promptFileBytes). */
-export interface PromptLimits {
-  promptFileBytes: number;
-}
 import { readContext } from './workspace';
+import { incidentModelContext } from './context/incident-context';
+import type { ContextLimits, ModelContext } from './context/incident-context';
+import { applyEdits } from './fix-edits';
+import type { FixAnswer, FixAnswerRaw, Parsed } from './model-answers';
+
+/** How much of the repository a prompt may hold (worker/settings.ts repositories, the cache folder). */
+export type PromptLimits = ContextLimits;
 
 /** Write a script read-only on the host too: it is pinned by its hash. */
 async function pinScript(file: string, content: string): Promise<string> {
@@ -57,7 +58,7 @@ export async function writeReproduction(
       location: innermost
         ? `${innermost.repoPath}, function ${innermost.func}, line ${innermost.line}`
         : 'an unknown location',
-      ...(await readSourceFiles(paths, ctx.relevantFiles, limits.promptFileBytes)),
+      ...contextArgs(await incidentModelContext(paths, ctx, limits)),
       feedback: args.feedback,
       sandbox: await readSandboxFacts(paths),
     }),
@@ -86,25 +87,56 @@ export async function writeFix(
 ): Promise<AuthoredFix> {
   const ctx = await readContext(paths);
   const secrets = await loadSecretMap(paths.secrets);
+  const context = await incidentModelContext(paths, ctx, limits);
   const completion = await model.complete({
     system: FIX_SYSTEM,
     prompt: fixPrompt({
       errorLog: ctx.errorLog,
       reproduction: await fs.readFile(args.scriptPath, 'utf8'),
       reproductionStderr: redact((await fs.readFile(args.reproductionStderrPath, 'utf8')).slice(-4000), secrets).text,
-      ...(await readSourceFiles(paths, ctx.relevantFiles, limits.promptFileBytes)),
+      ...contextArgs(context),
       feedback: args.feedback,
       sandbox: await readSandboxFacts(paths),
     }),
   });
   const dir = paths.attempt('fix', args.attempt);
   await writeFileAtomic(path.join(dir, 'model-answer.md'), completion.text);
-  const parsed = parseFixAnswer(completion.text);
+  const answer = parseFixAnswer(completion.text);
+  const parsed = answer.ok ? wholeFiles(answer.value, context) : answer;
   const call = { usage: completion.usage, durationMs: completion.durationMs };
   if (!parsed.ok) return { model: { ok: false, reason: parsed.reason, ...call } };
   const proposalPath = path.join(dir, 'proposal.json');
   await writeFileAtomic(proposalPath, JSON.stringify(parsed.value, null, 2));
   return { model: { ok: true, ...call }, proposalPath, files: parsed.value.files.map((f) => f.path) };
+}
+
+function contextArgs(context: ModelContext) {
+  return { context, withheld: context.withheld };
+}
+
+/**
+ * Edits of a file shown in excerpts become its whole new content, applied to the text the model was
+ * shown; edits of a file it was not shown are refused (it cannot know what it replaces).
+ */
+function wholeFiles(answer: FixAnswerRaw, context: ModelContext): Parsed<FixAnswer> {
+  const files: FixAnswer['files'] = [];
+  for (const f of answer.files) {
+    if ('content' in f) {
+      files.push(f);
+      continue;
+    }
+    const shown = context.code.files.find((s) => s.path === f.path);
+    const full = shown ? context.fullText[f.path] : undefined;
+    if (full === undefined)
+      return {
+        ok: false,
+        reason: `${f.path} was not shown to you in excerpts, so edits cannot be applied to it; give its complete content instead.`,
+      };
+    const applied = applyEdits(f.path, full, f.edits);
+    if (!applied.ok) return applied;
+    files.push({ path: f.path, content: applied.value });
+  }
+  return { ok: true, value: { summary: answer.summary, files } };
 }
 
 export async function writePrDescription(

@@ -88,6 +88,8 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
     const p = paths(incidentId);
     return onHead ? { ...p, workspace: p.headWorkspace } : p;
   };
+  /** The prompts' repository context: its budget, and where code indexes are cached (one per commit). */
+  const promptLimits = { ...deps.repositories, cacheDir: path.join(deps.environment.cacheDir, 'context') };
   let model: ModelClient | undefined;
   const getModel = () => {
     if (!deps.model) {
@@ -153,7 +155,7 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
 
     /** The reproduction and (with maxVariants) hidden variants: other inputs, same bug. */
     async writeReproduction(args: WriteReproductionArgs) {
-      return await writeReproduction(getModel(), paths(args.incidentId), args, deps.repositories);
+      return await writeReproduction(getModel(), paths(args.incidentId), args, promptLimits);
     },
 
     /** Scripts (the reproduction and its variants), each run `repeats` times under the guard. */
@@ -198,7 +200,7 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
     },
 
     async writeFix(args: WriteFixArgs) {
-      return await writeFix(getModel(), paths(args.incidentId), args, deps.repositories);
+      return await writeFix(getModel(), paths(args.incidentId), args, promptLimits);
     },
 
     /** Check the proposal against the patch policy, diff it against the baseline, write it. */

@@ -40,17 +40,46 @@ export function parseReproductionAnswer(text: string, maxVariants = 3): Parsed<R
   return { ok: true, value: { primary: `${script}\n`, variants } };
 }
 
+const FixFileSchema = z
+  .strictObject({
+    path: z.string().min(1),
+    content: z.string().optional(),
+    // A file shown in excerpts: exact-text edits, made whole by fix-edits.ts.
+    edits: z
+      .array(z.strictObject({ find: z.string(), replace: z.string() }))
+      .min(1)
+      .max(50)
+      .optional(),
+  })
+  .superRefine((f, ctx) => {
+    if ((f.content === undefined) === (f.edits === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['content'],
+        message:
+          f.content === undefined
+            ? "give the file's complete new content (or, for a file shown in excerpts, edits)"
+            : 'give content or edits, not both',
+      });
+  });
+
 export const FixAnswerSchema = z.strictObject({
   summary: z.string().min(1),
-  files: z
-    .array(z.strictObject({ path: z.string().min(1), content: z.string() }))
-    .min(1)
-    .max(MAX_FIX_FILES),
+  files: z.array(FixFileSchema).min(1).max(MAX_FIX_FILES),
 });
-export type FixAnswer = z.infer<typeof FixAnswerSchema>;
+/** As the model answered: each file whole, or as edits. */
+export interface FixAnswerRaw {
+  summary: string;
+  files: ({ path: string; content: string } | { path: string; edits: { find: string; replace: string }[] })[];
+}
+/** Every file whole (edits applied): what proposal.json holds and the patch engine reads. */
+export interface FixAnswer {
+  summary: string;
+  files: { path: string; content: string }[];
+}
 
 /** The fix: one JSON object {summary, files: [{path, content}]}, optionally in a ```json fence. */
-export function parseFixAnswer(text: string): Parsed<FixAnswer> {
+export function parseFixAnswer(text: string): Parsed<FixAnswerRaw> {
   const fenced = /```[ \t]*(?:json)?[ \t]*\r?\n([\s\S]*?)```/i.exec(text);
   const body = (fenced ? (fenced[1] ?? '') : text).trim();
   let json: unknown;
@@ -67,10 +96,13 @@ export function parseFixAnswer(text: string): Parsed<FixAnswer> {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ');
     return {
       ok: false,
-      reason: `The answer has the wrong shape (${issues}). Expected {"summary": string, "files": [{"path": string, "content": string}]}.`,
+      reason: `The answer has the wrong shape (${issues}). Expected {"summary": string, "files": [{"path": string, "content": string} or {"path": string, "edits": [{"find": string, "replace": string}]}]}.`,
     };
   }
-  const big = parsed.data.files.find((f) => Buffer.byteLength(f.content) > MAX_FILE_BYTES);
+  const big = parsed.data.files.find((f) => f.content !== undefined && Buffer.byteLength(f.content) > MAX_FILE_BYTES);
   if (big) return { ok: false, reason: `${big.path} is larger than ${MAX_FILE_BYTES} bytes.` };
-  return { ok: true, value: parsed.data };
+  const files = parsed.data.files.map((f) =>
+    f.content !== undefined ? { path: f.path, content: f.content } : { path: f.path, edits: f.edits ?? [] },
+  );
+  return { ok: true, value: { summary: parsed.data.summary, files } };
 }

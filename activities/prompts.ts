@@ -4,16 +4,27 @@
  */
 
 import type { AttemptFeedback } from '../workflows/incident-types';
-
-export interface SourceFile {
-  path: string;
-  content: string;
-}
+import type { ModelContext } from './context/incident-context';
 
 const fence = (lang: string, text: string) => `\`\`\`${lang}\n${text.replace(/```/g, '` ` `')}\n\`\`\``;
 
-function sources(files: SourceFile[]): string {
-  return files.map((f) => `### ${f.path}\n${fence('python', f.content)}`).join('\n\n');
+/** The repository context (context/incident-context.ts): code whole or in excerpts, what was left out, docs. */
+function contextSections(c: ModelContext): string {
+  const files = c.code.files.map((f) =>
+    f.shown === 'whole'
+      ? `### ${f.path}\n${fence('python', f.content)}`
+      : `### ${f.path} (excerpt: ${f.symbols.join(', ')}; the lines marked "not shown" are unchanged and not shown)\n${fence('python', f.content)}`,
+  );
+  const left = c.code.notShown.length
+    ? `\n\nAlso ranked, not shown: ${c.code.notShown
+        .slice(0, 12)
+        .map((n) => `${n.path} (${n.why})`)
+        .join('; ')}.`
+    : '';
+  const docs = c.docs.length
+    ? `\n\n## From the repository's documentation\n${c.docs.map((d) => `### ${d.path}: ${d.heading}\n${d.text}`).join('\n\n')}`
+    : '';
+  return `## Relevant source code (ranked: the traceback's functions, what they call and check, what the error names)\n${files.join('\n\n') || '(no source file could be shown)'}${left}${docs}`;
 }
 
 function feedbackSection(feedback: AttemptFeedback[]): string {
@@ -61,7 +72,7 @@ export function reproductionPrompt(args: {
   errorLog: string;
   exceptionType: string;
   location: string;
-  files: SourceFile[];
+  context: ModelContext;
   feedback: AttemptFeedback[];
   sandbox?: SandboxFacts | null;
   withheld?: string[];
@@ -71,16 +82,16 @@ ${fence('text', args.errorLog)}
 
 The exception to reproduce: ${args.exceptionType}, raised in ${args.location}.${sandboxSection(args.sandbox ?? null)}
 
-## Relevant source files
-${sources(args.files)}${withheldSection(args.withheld)}${feedbackSection(args.feedback)}`;
+${contextSections(args.context)}${withheldSection(args.withheld)}${feedbackSection(args.feedback)}`;
 }
 
 export const FIX_SYSTEM = `OpsGuard task: write_fix
-You fix a bug in a repository. You get the incident, a reproduction script that fails because of the bug, and the relevant source files.
+You fix a bug in a repository. You get the incident, a reproduction script that fails because of the bug, and the relevant source code (whole files, or excerpts of large ones).
 Answer with one JSON object and nothing else:
 {"summary": "<root cause and the change, one paragraph>", "files": [{"path": "<path relative to the repository root>", "content": "<the complete new content of the file>"}]}
+For a file shown as an excerpt, give edits instead of its content: {"path": "...", "edits": [{"find": "<text copied exactly from the file, long enough to occur once>", "replace": "<its new text>"}]}.
 Rules:
-- Give the complete new content of every file you change, not a diff.
+- Give the complete new content of every file shown whole that you change (not a diff), or edits of a file shown as an excerpt.
 - Fix the root cause in the repository's code. Do not edit tests or the reproduction script, do not catch and hide the exception, do not special-case the reproduction's inputs.
 - Keep the change small and keep the behaviour the existing tests rely on.`;
 
@@ -88,7 +99,7 @@ export function fixPrompt(args: {
   errorLog: string;
   reproduction: string;
   reproductionStderr: string;
-  files: SourceFile[];
+  context: ModelContext;
   feedback: AttemptFeedback[];
   sandbox?: SandboxFacts | null;
   withheld?: string[];
@@ -102,8 +113,7 @@ ${fence('python', args.reproduction)}
 Its output now:
 ${fence('text', args.reproductionStderr)}
 
-## Relevant source files
-${sources(args.files)}${feedbackSection(args.feedback)}`;
+${contextSections(args.context)}${feedbackSection(args.feedback)}`;
 }
 
 export const PR_SYSTEM = `OpsGuard task: write_pr_description

@@ -20,8 +20,8 @@ import type {
 } from '../workflows/incident-types';
 import { describeRedactions, describeRun } from '../workflows/summaries';
 import { writeFileAtomic } from './incident-paths';
-import { readRepositoryRedactions } from './source-files';
-import type { RepositoryRedactions } from './source-files';
+import { readRepositoryRedactions } from './repository-redactions';
+import type { RepositoryRedactions } from './repository-redactions';
 import type { IncidentPaths } from './incident-paths';
 import { readContext } from './workspace';
 

@@ -65,6 +65,10 @@ export interface RepositoryLimits {
   roots: string[];
   maxBytes: number;
   promptFileBytes: number;
+  /** Tokens of repository context per prompt (context/incident-context.ts; default 8000). */
+  contextTokens?: number;
+  /** Repository tool calls the fix's author may make (default 8). */
+  toolCalls?: number;
 }
 
 /**

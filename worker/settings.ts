@@ -98,8 +98,12 @@ export interface RepositorySettings {
   roots: string[];
   /** A repository larger than this is refused before it is copied. */
   maxBytes: number;
-  /** A file larger than this is never sent to the model (it is still copied and run). */
+  /** A file larger than this is shown to the model as excerpts of its relevant definitions, never whole. */
   promptFileBytes: number;
+  /** Tokens of repository context (code, docs, past incidents) a prompt may hold. */
+  contextTokens: number;
+  /** Repository tool calls (read_file, read_symbol, search_code, list_dir) the fix's author may make. */
+  toolCalls: number;
 }
 
 /** Delivery after approval (activities/delivery.ts): who commits, where GitHub is, the Web UI link. */
@@ -227,6 +231,15 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number):
   return n;
 }
 
+function nonNegativeInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0)
+    throw new SettingsError(`${name} must be a whole number (0 or more), not '${raw}'`);
+  return n;
+}
+
 /**
  * OPSGUARD_REPO_ROOTS: colon-separated absolute folders. The local default is this checkout (which
  * holds the examples) and the folder the worker was started in; production sets it explicitly.
@@ -339,6 +352,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
       roots: repoRootsFromEnv(env),
       maxBytes: positiveNumber(env, 'OPSGUARD_REPO_MAX_MB', 2048) * 1024 * 1024,
       promptFileBytes: positiveNumber(env, 'OPSGUARD_PROMPT_FILE_KB', 100) * 1024,
+      contextTokens: positiveNumber(env, 'OPSGUARD_CONTEXT_TOKENS', 8000),
+      toolCalls: nonNegativeInteger(env, 'OPSGUARD_MODEL_TOOL_CALLS', 8),
     },
     taskQueue: env.OPSGUARD_TASK_QUEUE ?? 'opsguard',
     uiPort: positiveNumber(env, 'OPSGUARD_UI_PORT', 8233),

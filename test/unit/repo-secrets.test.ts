@@ -20,7 +20,8 @@ import {
   saveSecretMap,
   scanRepository,
 } from '../../activities/repo-secrets';
-import { readRepositoryRedactions, readSourceFiles } from '../../activities/source-files';
+import { readRepositoryRedactions } from '../../activities/repository-redactions';
+import { incidentModelContext } from '../../activities/context/incident-context';
 
 const SETTINGS = `
 API_KEY = "sk-live-4f9a8b7c6d5e4f3a2b1c0d9e"
@@ -92,13 +93,14 @@ test('placeholders: known values out and back in; a foreign placeholder is refus
   assert.deepEqual(await loadSecretMap(file), map);
 });
 
-test('secret files are withheld by name; binary and oversized files are left out; all is recorded', async () => {
+test('the model context withholds secret files by name, redacts values, shows an oversized file in excerpts; all is recorded', async () => {
   const roots = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-source-'));
   const paths = incidentPaths({ artifactsDir: path.join(roots, 'a'), workDir: path.join(roots, 'w') }, 'inc');
   fs.mkdirSync(paths.baseline, { recursive: true });
+  const filler = Array.from({ length: 400 }, (_, i) => `def unrelated_${i}(x):\n    return x + ${i}\n`).join('\n');
   const files: Record<string, string | Buffer> = {
-    'app/settings.py': SETTINGS,
-    'app/big.py': `x = 1\n${'#'.repeat(5000)}\n`,
+    'app/settings.py': `${SETTINGS}\ndef database_url():\n    return DATABASE_URL\n`,
+    'app/big.py': `from app.settings import database_url\n\n${filler}\n\ndef connect():\n    return open_db(database_url())\n`,
     'app/blob.py': Buffer.from([0x70, 0x00, 0x01]),
     '.env': 'A_SECRET=abcdef123456\n',
     'deploy/id_rsa': 'key',
@@ -108,25 +110,32 @@ test('secret files are withheld by name; binary and oversized files are left out
     fs.writeFileSync(path.join(paths.baseline, rel), content);
   }
   await saveSecretMap(paths.secrets, await scanRepository(paths.baseline, Object.keys(files)));
-  const { files: sent, withheld } = await readSourceFiles(
-    paths,
-    ['app/settings.py', 'app/big.py', 'app/blob.py', 'deploy/id_rsa'],
-    4096,
-  );
-  assert.deepEqual(
-    sent.map((f) => f.path),
-    ['app/settings.py'],
-  );
-  assert.ok(!sent[0]?.content.includes('Hunter2'));
-  assert.deepEqual(withheld.sort(), ['.env', 'deploy/id_rsa']);
+  const frame = (repoPath: string, line: number, func: string) => ({ file: `/srv/${repoPath}`, line, func, repoPath });
+  const bigLines = String(files['app/big.py']).split('\n');
+  const ctx = {
+    incidentId: 'inc',
+    repoPath: roots,
+    errorLog: 'Traceback (most recent call last):\nNameError: name open_db is not defined',
+    exceptionType: 'NameError',
+    frames: [frame('app/big.py', bigLines.findIndex((l) => l.includes('open_db(')) + 1, 'connect')],
+    relevantFiles: ['app/big.py'],
+    testsFound: false,
+  };
+  const context = await incidentModelContext(paths, ctx, {
+    promptFileBytes: 4096,
+    cacheDir: path.join(roots, 'cache'),
+  });
+  const shown = Object.fromEntries(context.code.files.map((f) => [f.path, f]));
+  assert.equal(shown['app/big.py']?.shown, 'excerpt', 'a file over the size limit contributes excerpts, not nothing');
+  assert.ok(shown['app/big.py']?.symbols.includes('connect'));
+  assert.match(shown['app/big.py'].content, /def connect\(\):/);
+  assert.doesNotMatch(shown['app/big.py'].content, /def unrelated_200/, 'unrelated definitions stay out');
+  assert.match(shown['app/big.py'].content, /# \.\.\. \(lines \d+-\d+ not shown\)/);
+  assert.equal(shown['app/settings.py']?.shown, 'whole', "the called helper's module is shown (it is small)");
+  assert.ok(!JSON.stringify(context).includes('Hunter2'), 'no secret value in what the model is shown');
+  assert.ok(!Object.keys(shown).some((f) => f === '.env' || f === 'deploy/id_rsa' || f === 'app/blob.py'));
+  assert.deepEqual(context.withheld.sort(), ['.env', 'deploy/id_rsa']);
   const report = await readRepositoryRedactions(paths);
-  assert.deepEqual(
-    report.skipped.map((s) => [s.file, s.why.split(' ')[0]]),
-    [
-      ['app/big.py', 'larger'],
-      ['app/blob.py', 'binary'],
-    ],
-  );
   assert.ok(report.redacted['app/settings.py']?.url_password);
   assert.ok(!JSON.stringify(report).includes('Hunter2'), 'the record holds names and counts, never values');
 });

@@ -1,0 +1,183 @@
+/**
+ * The repository context of one incident, built once at its first prompt and reused by every later
+ * one: the code index (cached per commit), the ranking, the code and documentation that fit the
+ * token budget. Saved in the work folder (model-context.json, the text shown) and summarised for
+ * proof.json (which files whole or in excerpts, which definitions, what was left out and why, the
+ * tokens of each section).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { listFiles } from '../copy-tree';
+import type { IncidentPaths } from '../incident-paths';
+import { writeFileAtomic } from '../incident-paths';
+import { loadOrigin } from '../repository-origin';
+import { isSecretFile, loadSecretMap, redact } from '../repo-secrets';
+import { readRepositoryRedactions } from '../repository-redactions';
+import type { IncidentContext } from '../workspace';
+import { loadCodeIndex } from './code-index';
+import type { IndexStats } from './code-index';
+import { packCode } from './context-pack';
+import type { ShownFile } from './context-pack';
+import { bestPassages, isDocFile } from './doc-passages';
+import type { DocPassage } from './doc-passages';
+import { pythonSyntax } from './python-syntax';
+import { rankCode } from './rank-code';
+
+export interface ContextLimits {
+  /** Tokens of repository context a prompt may hold (OPSGUARD_CONTEXT_TOKENS, default 8000). */
+  contextTokens?: number;
+  /** Files up to this size may be shown whole (OPSGUARD_PROMPT_FILE_KB). */
+  promptFileBytes: number;
+  /** The worker's cache folder, where code indexes are kept. */
+  cacheDir?: string;
+}
+
+export const DEFAULT_CONTEXT_TOKENS = 8000;
+/** Documentation takes at most this share of the budget. */
+const DOCS_SHARE = 0.1;
+
+export interface ModelContext {
+  budgetTokens: number;
+  code: { files: ShownFile[]; notShown: { path: string; why: string }[]; tokens: number };
+  docs: DocPassage[];
+  /** Files withheld because they hold secrets (names only). */
+  withheld: string[];
+  /** The whole (redacted) text of each file shown in excerpts: edits to it apply here (fix-edits.ts). */
+  fullText: Record<string, string>;
+  index: IndexStats;
+  /** The best-ranked definitions and files, with why (for the proof and for tuning). */
+  ranking: {
+    files: { file: string; score: number }[];
+    symbols: { file: string; qualname: string; score: number; why: string[] }[];
+  };
+  rankMs: number;
+}
+
+const contextFile = (paths: IncidentPaths) => path.join(paths.workDir, 'model-context.json');
+
+/** The incident's model context: built on first use, then read back. */
+export async function incidentModelContext(
+  paths: IncidentPaths,
+  ctx: IncidentContext,
+  limits: ContextLimits,
+): Promise<ModelContext> {
+  const saved = await fs.readFile(contextFile(paths), 'utf8').catch(() => null);
+  if (saved) return JSON.parse(saved) as ModelContext;
+  const built = await buildModelContext(paths, ctx, limits);
+  await writeFileAtomic(contextFile(paths), JSON.stringify(built, null, 2));
+  return built;
+}
+
+/** proof.json's account of the context (no file text). */
+export async function readModelContextSummary(paths: IncidentPaths): Promise<object | null> {
+  const saved = await fs.readFile(contextFile(paths), 'utf8').catch(() => null);
+  if (!saved) return null;
+  const c = JSON.parse(saved) as ModelContext;
+  return {
+    budgetTokens: c.budgetTokens,
+    tokens: { code: c.code.tokens, docs: c.docs.reduce((a, d) => a + d.tokens, 0) },
+    files: c.code.files.map((f) => ({ path: f.path, shown: f.shown, symbols: f.symbols, tokens: f.tokens })),
+    notShown: c.code.notShown,
+    docs: c.docs.map((d) => ({ path: d.path, heading: d.heading, tokens: d.tokens, score: d.score })),
+    index: c.index,
+    ranking: c.ranking,
+    rankMs: c.rankMs,
+  };
+}
+
+async function buildModelContext(
+  paths: IncidentPaths,
+  ctx: IncidentContext,
+  limits: ContextLimits,
+): Promise<ModelContext> {
+  const budget = limits.contextTokens ?? DEFAULT_CONTEXT_TOKENS;
+  const files = await listFiles(paths.baseline);
+  const { origin } = await loadOrigin(paths.origin);
+  const language = await pythonSyntax();
+  const { index, stats } = await loadCodeIndex(
+    {
+      root: paths.baseline,
+      files,
+      cacheDir: limits.cacheDir ?? path.join(paths.workDir, 'index-cache'),
+      repository: await fs.realpath(ctx.repoPath).catch(() => ctx.repoPath),
+      commit: origin && !origin.dirty.length ? { commit: origin.commit, prefix: origin.prefix } : null,
+    },
+    language,
+  );
+
+  const secrets = await loadSecretMap(paths.secrets);
+  const report = await readRepositoryRedactions(paths);
+  const texts = new Map<string, string | null>();
+  const readRaw = async (rel: string) => {
+    if (!texts.has(rel)) texts.set(rel, await fs.readFile(path.join(paths.baseline, rel), 'utf8').catch(() => null));
+    return texts.get(rel)!;
+  };
+  // The ranking reads the files around the traceback's checks; read them first (the ranking is pure).
+  for (const f of ctx.frames) if (f.repoPath && !isSecretFile(f.repoPath)) await readRaw(f.repoPath);
+  const tb = ctx.errorLog.trim().split('\n');
+  const message = tb.slice(-3).join('\n');
+  const started = Date.now();
+  const ranking = rankCode({
+    index,
+    frames: ctx.frames,
+    exceptionType: ctx.exceptionType,
+    message,
+    readText: (rel) => (isSecretFile(rel) ? null : (texts.get(rel) ?? null)),
+  });
+  const rankMs = Date.now() - started;
+  for (const f of ranking.files.slice(0, 16)) if (!isSecretFile(f.file)) await readRaw(f.file);
+
+  const note = (list: string[], item: string) => list.includes(item) || list.push(item);
+  const code = packCode(
+    ranking,
+    index,
+    (rel) => {
+      if (isSecretFile(rel)) {
+        note(report.withheld, rel);
+        return { withheld: 'it holds secrets (withheld)' };
+      }
+      const raw = texts.get(rel);
+      if (raw === null || raw === undefined) return { withheld: 'the worker cannot read it' };
+      const redacted = redact(raw, secrets);
+      if (Object.keys(redacted.counts).length) report.redacted[rel] = redacted.counts;
+      return { text: redacted.text };
+    },
+    {
+      budgetTokens: Math.floor(budget * (1 - DOCS_SHARE)),
+      wholeFileBytes: limits.promptFileBytes,
+    },
+  );
+
+  const docFiles = files.filter((f) => isDocFile(f) && !isSecretFile(f)).slice(0, 50);
+  const docs = [];
+  for (const rel of docFiles) {
+    const raw = await fs.readFile(path.join(paths.baseline, rel), 'utf8').catch(() => null);
+    if (raw !== null && raw.length < 500_000) docs.push({ path: rel, text: redact(raw, secrets).text });
+  }
+  const query = [message, ...ranking.symbols.slice(0, 5).map((s) => s.qualname.replace(/[._]/g, ' '))].join(' ');
+  const passages = bestPassages(docs, query, Math.floor(budget * DOCS_SHARE));
+
+  for (const f of secrets.secretFiles) note(report.withheld, f);
+  await writeFileAtomic(paths.repoRedactions, JSON.stringify(report, null, 2));
+  return {
+    budgetTokens: budget,
+    code,
+    docs: passages,
+    withheld: report.withheld,
+    fullText: Object.fromEntries(
+      code.files
+        .filter((f) => f.shown === 'excerpt')
+        .map((f) => [f.path, redact(texts.get(f.path) ?? '', secrets).text]),
+    ),
+    index: stats,
+    ranking: {
+      files: ranking.files.slice(0, 10).map((f) => ({ file: f.file, score: round(f.score) })),
+      symbols: ranking.symbols
+        .slice(0, 10)
+        .map((s) => ({ file: s.file, qualname: s.qualname, score: round(s.score), why: s.why })),
+    },
+    rankMs,
+  };
+}
+
+const round = (n: number) => Math.round(n * 10000) / 10000;
