@@ -21,6 +21,7 @@ import type {
 import { describeRedactions, describeRun } from '../workflows/summaries';
 import { writeFileAtomic } from './incident-paths';
 import { readRepositoryRedactions } from './repository-redactions';
+import { readModelContextSummary } from './context/incident-context';
 import type { RepositoryRedactions } from './repository-redactions';
 import type { IncidentPaths } from './incident-paths';
 import { readContext } from './workspace';
@@ -279,6 +280,8 @@ export async function writeArtifacts(
     environment: result.environment ?? null,
     redactions: result.redactions,
     repositoryRedactions: repoRedactions,
+    // What the model was shown of the repository: files whole or in excerpts, what was left out, tokens.
+    modelContext: await readModelContextSummary(paths),
     reproductionCriterion: result.reproductionCriterion,
     fidelityRule: result.fidelityRule ?? null,
     hiddenVariants: (acceptedRepro?.variants ?? []).map((v) => ({

@@ -67,8 +67,6 @@ export interface RepositoryLimits {
   promptFileBytes: number;
   /** Tokens of repository context per prompt (context/incident-context.ts; default 8000). */
   contextTokens?: number;
-  /** Repository tool calls the fix's author may make (default 8). */
-  toolCalls?: number;
 }
 
 /**

@@ -102,8 +102,6 @@ export interface RepositorySettings {
   promptFileBytes: number;
   /** Tokens of repository context (code, docs, past incidents) a prompt may hold. */
   contextTokens: number;
-  /** Repository tool calls (read_file, read_symbol, search_code, list_dir) the fix's author may make. */
-  toolCalls: number;
 }
 
 /** Delivery after approval (activities/delivery.ts): who commits, where GitHub is, the Web UI link. */
@@ -231,15 +229,6 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number):
   return n;
 }
 
-function nonNegativeInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0)
-    throw new SettingsError(`${name} must be a whole number (0 or more), not '${raw}'`);
-  return n;
-}
-
 /**
  * OPSGUARD_REPO_ROOTS: colon-separated absolute folders. The local default is this checkout (which
  * holds the examples) and the folder the worker was started in; production sets it explicitly.
@@ -353,7 +342,6 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
       maxBytes: positiveNumber(env, 'OPSGUARD_REPO_MAX_MB', 2048) * 1024 * 1024,
       promptFileBytes: positiveNumber(env, 'OPSGUARD_PROMPT_FILE_KB', 100) * 1024,
       contextTokens: positiveNumber(env, 'OPSGUARD_CONTEXT_TOKENS', 8000),
-      toolCalls: nonNegativeInteger(env, 'OPSGUARD_MODEL_TOOL_CALLS', 8),
     },
     taskQueue: env.OPSGUARD_TASK_QUEUE ?? 'opsguard',
     uiPort: positiveNumber(env, 'OPSGUARD_UI_PORT', 8233),

@@ -59,7 +59,7 @@ interface Node {
 
 /** A name defined in more places than this is too generic to resolve by name alone (`get`, `run`). */
 const MAX_NAME_FANOUT = 12;
-const RESTART = 0.45;
+const RESTART = 0.3;
 const ITERATIONS = 30;
 
 export function rankCode(input: RankInput): Ranking {
@@ -98,7 +98,8 @@ export function rankCode(input: RankInput): Ranking {
   frames.reverse().forEach((frame, depth) => {
     const node = nodeAt(frame.repoPath!, frame.line);
     if (!node) return;
-    const weight = 0.6 ** depth;
+    // Outer frames weigh less; a script's top level (`main()` at the bottom of a job) hardly at all.
+    const weight = 0.6 ** depth * (depth > 0 && node.def.kind === 'module' ? 0.3 : 1);
     if (isCheckLine(frame.source) || /\bassert\w*\s*\(/.test(frame.source ?? '')) {
       seed(node, 0.25 * weight, 'the check that failed (traceback)');
       for (const target of checkedCalls(node, frame, input.readText(frame.repoPath!)))
@@ -106,15 +107,19 @@ export function rankCode(input: RankInput): Ranking {
           seed(callee, (target.direct ? 1 : 0.8) * weight, `its result is checked at ${frame.repoPath}:${frame.line}`);
     } else {
       seed(node, weight, `in the traceback (${frame.repoPath}:${frame.line})`);
-      for (const call of node.def.calls.filter((c) => c.line === frame.line))
-        for (const callee of resolve(node, call.name)) seed(callee, 0.3 * weight, 'called on the failing line');
+      // The innermost frame's line may call into code that is not in the traceback (it raised in C).
+      if (depth === 0)
+        for (const call of node.def.calls.filter((c) => c.line === frame.line))
+          for (const callee of resolve(node, call.name)) seed(callee, 0.3 * weight, 'called on the failing line');
     }
   });
 
   // 2. Names and quoted strings of the error message.
   const words = messageWords(input.message);
   for (const word of words.quoted) {
-    const hits = nodes.filter((n) => n.def.strings.includes(word) || n.def.refs.includes(word));
+    const hits = nodes.filter(
+      (n) => n.def.refs.includes(word) || n.def.strings.some((str) => str === word || wordsOf(str).has(word)),
+    );
     if (hits.length && hits.length <= 20)
       for (const n of hits) seed(n, 0.5 / hits.length, `names '${word}' from the error`);
   }
@@ -138,7 +143,7 @@ export function rankCode(input: RankInput): Ranking {
   );
   const results = search.search(query, { combineWith: 'OR' }).slice(0, 15);
   const top = results[0]?.score ?? 0;
-  for (const r of results) seed(nodes[r.id as number], (0.3 * r.score) / top, 'matches the error text (BM25)');
+  for (const r of results) seed(nodes[r.id as number], (0.15 * r.score) / top, 'matches the error text (BM25)');
 
   // 4. Spread along the reference graph.
   const scores = personalizedPageRank(nodes.length, edges, seeds);
@@ -221,6 +226,11 @@ const STOP_WORDS = new Set([
   'for',
   'cls',
 ]);
+
+/** The identifier-like words of a string literal (`"Reset: {link}"` holds `link`). */
+function wordsOf(text: string): Set<string> {
+  return new Set(text.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []);
+}
 
 /** Quoted names (`'discount_rate'`) and the attribute of "has no attribute 'x'" in the message. */
 function messageWords(message: string): { quoted: string[] } {
@@ -313,15 +323,20 @@ function buildGraph(index: CodeIndex, nodes: Node[], byFile: Map<string, Node[]>
   const add = (from: number, to: number, w: number) => {
     if (from !== to) edges[from]!.push({ to, w });
   };
+  // Who calls what, resolved once; a callee hands little to each of many callers (a shared helper
+  // is not evidence against everyone who uses it), since values flow from callees to the failure.
+  const calls = nodes.map((node) => {
+    const names = [...new Set(node.def.calls.map((c) => c.name))];
+    return names.map((name) => resolveName(index, node.file, name, byName));
+  });
+  const fanIn = new Int32Array(nodes.length);
+  for (const list of calls) for (const targets of list) for (const t of targets) fanIn[t.id]!++;
   for (const node of nodes) {
-    const seen = new Set<string>();
-    for (const call of node.def.calls) {
-      if (seen.has(call.name)) continue;
-      seen.add(call.name);
-      const targets = resolveName(index, node.file, call.name, byName);
+    const seen = new Set<string>(node.def.calls.map((c) => c.name));
+    for (const targets of calls[node.id]!) {
       for (const t of targets) {
         add(node.id, t.id, 1 / targets.length);
-        add(t.id, node.id, 0.5 / targets.length);
+        add(t.id, node.id, 0.2 / targets.length / Math.max(1, fanIn[t.id]!));
       }
     }
     // Names used but not called (a constant, a class, a config dict) link too, more weakly.
@@ -348,13 +363,29 @@ function buildGraph(index: CodeIndex, nodes: Node[], byFile: Map<string, Node[]>
     const module = list.find((n) => n.def.kind === 'module');
     if (module) moduleOf.set(file, module);
   }
+  const topLevel = new Map([...moduleOf].map(([file, m]) => [file, new Set(m.def.refs)]));
+  const usesTopLevelOf = (node: Node, file: string) =>
+    node.def.kind === 'module' || node.def.refs.some((r) => topLevel.get(file)!.has(r) && !byName.has(r));
+  // Modules whose top level holds a string (a settings table's key, a template's name).
+  const stringHome = new Map<string, Node[]>();
+  for (const m of moduleOf.values())
+    for (const str of m.def.strings)
+      if (/^[A-Za-z_][\w.-]*$/.test(str)) stringHome.set(str, [...(stringHome.get(str) ?? []), m]);
   for (const node of nodes) {
     for (const file of importedFiles(index, node.file)) {
       const module = moduleOf.get(file);
-      if (!module) continue;
-      const topLevel = new Set(module.def.refs);
-      if (node.def.kind === 'module' || node.def.refs.some((r) => topLevel.has(r) && !byName.has(r)))
-        add(node.id, module.id, 0.3);
+      if (module && usesTopLevelOf(node, file)) add(node.id, module.id, 0.5);
+    }
+    // Its own module's constants (a function reading DEFAULTS or MAX_SMS set at the top of its file).
+    const own = moduleOf.get(node.file);
+    if (own && own !== node && usesTopLevelOf(node, node.file)) {
+      add(node.id, own.id, 0.5);
+      add(own.id, node.id, 0.1);
+    }
+    // A key looked up by name (`setting("tax_rate")`) links to the module whose table defines it.
+    for (const str of node.def.strings) {
+      const homes = (stringHome.get(str) ?? []).filter((m) => m !== node && m.file !== node.file);
+      if (homes.length && homes.length <= 3) for (const m of homes) add(node.id, m.id, 0.4 / homes.length);
     }
   }
   return edges;

@@ -1,0 +1,162 @@
+/**
+ * The context engine on a small service written here (real tree-sitter, real tokenizer, real files):
+ * a wrong value computed upstream of a failing check is ranked above the distractors; a file over the
+ * old 100,000-character limit contributes its relevant function within the budget; the index is
+ * reused for the same code; edits apply only where their text occurs once.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { loadCodeIndex } from '../../activities/context/code-index';
+import { packCode } from '../../activities/context/context-pack';
+import { pythonSyntax } from '../../activities/context/python-syntax';
+import { rankCode } from '../../activities/context/rank-code';
+import { countTokens } from '../../activities/context/token-count';
+import { applyEdits } from '../../activities/fix-edits';
+import { parseFixAnswer } from '../../activities/model-answers';
+
+const FILES: Record<string, string> = {
+  'shop/__init__.py': '',
+  'shop/pricing.py': `from shop.rates import vat_rate\n\n\ndef gross(net, country):\n    return round(net * (1 + vat_rate(country)), 2)\n`,
+  'shop/rates.py': `RATES = {"DE": 0.19, "FR": 0.2}\n\n\ndef vat_rate(country):\n    return RATES.get(country, 0.0) / 10\n`,
+  'shop/shipping.py': `def shipping_cost(weight):\n    return 4.9 if weight < 2 else 9.9\n`,
+  'shop/labels.py': `def label(name):\n    return name.title()\n`,
+  'jobs/check_prices.py': `from shop.pricing import gross\n\n\ndef main():\n    price = gross(100, "DE")\n    assert price == 119.0, price\n\n\nmain()\n`,
+};
+
+function repo(extra: Record<string, string> = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-context-'));
+  for (const [rel, text] of Object.entries({ ...FILES, ...extra })) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), text);
+  }
+  return dir;
+}
+
+const CHECK_FRAMES = [
+  {
+    file: '/srv/app/jobs/../jobs/check_prices.py',
+    line: 9,
+    func: '<module>',
+    repoPath: 'jobs/check_prices.py',
+    source: 'main()',
+  },
+  {
+    file: '/srv/app/jobs/../jobs/check_prices.py',
+    line: 6,
+    func: 'main',
+    repoPath: 'jobs/check_prices.py',
+    source: 'assert price == 119.0, price',
+  },
+];
+
+test('a failing check ranks the functions whose result it checks, and what they call, above distractors', async () => {
+  const dir = repo();
+  const files = Object.keys(FILES);
+  const { index } = await loadCodeIndex(
+    { root: dir, files, cacheDir: path.join(dir, '.cache'), repository: dir },
+    await pythonSyntax(),
+  );
+  const ranking = rankCode({
+    index,
+    frames: CHECK_FRAMES,
+    exceptionType: 'AssertionError',
+    message: 'AssertionError: 101.9',
+    readText: (rel) => fs.readFileSync(path.join(dir, rel), 'utf8'),
+  });
+  const symbols = ranking.symbols.map((s) => `${s.file}:${s.qualname}`);
+  const at = (name: string) => symbols.indexOf(name);
+  assert.ok(at('shop/pricing.py:gross') >= 0 && at('shop/rates.py:vat_rate') >= 0, symbols.join(', '));
+  assert.ok(
+    at('shop/rates.py:vat_rate') < at('shop/shipping.py:shipping_cost') || at('shop/shipping.py:shipping_cost') < 0,
+  );
+  assert.ok(at('shop/labels.py:label') < 0 || at('shop/rates.py:vat_rate') < at('shop/labels.py:label'));
+  assert.match(ranking.symbols.find((s) => s.qualname === 'gross')?.why.join(' ') ?? '', /result is checked/);
+  const files3 = ranking.files.slice(0, 3).map((f) => f.file);
+  assert.ok(files3.includes('shop/rates.py'), `the upstream module is in the top 3 files: ${files3.join(', ')}`);
+});
+
+test('a file over 100,000 characters contributes its relevant function within the budget, and says what it leaves out', async () => {
+  const filler = Array.from({ length: 3000 }, (_, i) => `def helper_${i}(x):\n    return x * ${i}\n`).join('\n');
+  const big = `from shop.rates import RATES\n\n${filler}\n\ndef vat_rate(country):\n    return RATES.get(country, 0.0) / 10\n`;
+  assert.ok(big.length > 100_000);
+  const dir = repo({ 'shop/rates.py': `RATES = {"DE": 0.19}\n`, 'shop/bigmodule.py': big });
+  fs.writeFileSync(
+    path.join(dir, 'shop/pricing.py'),
+    `from shop.bigmodule import vat_rate\n\n\ndef gross(net, country):\n    return round(net * (1 + vat_rate(country)), 2)\n`,
+  );
+  const files = [...Object.keys(FILES), 'shop/bigmodule.py'];
+  const { index } = await loadCodeIndex(
+    { root: dir, files, cacheDir: path.join(dir, '.cache'), repository: dir },
+    await pythonSyntax(),
+  );
+  const ranking = rankCode({
+    index,
+    frames: CHECK_FRAMES,
+    exceptionType: 'AssertionError',
+    message: 'AssertionError: 101.9',
+    readText: (rel) => fs.readFileSync(path.join(dir, rel), 'utf8'),
+  });
+  const budgetTokens = 2000;
+  const pack = packCode(ranking, index, (rel) => ({ text: fs.readFileSync(path.join(dir, rel), 'utf8') }), {
+    budgetTokens,
+    wholeFileBytes: 100 * 1024,
+  });
+  const shownBig = pack.files.find((f) => f.path === 'shop/bigmodule.py');
+  assert.equal(shownBig?.shown, 'excerpt');
+  assert.ok(shownBig.symbols.includes('vat_rate'));
+  assert.match(shownBig.content, /def vat_rate\(country\):\n {4}return RATES\.get/);
+  assert.match(shownBig.content, /^from shop\.rates import RATES$/m, 'the imports come with the excerpt');
+  assert.match(shownBig.content, /# \.\.\. \(lines \d+-\d+ not shown\)/);
+  assert.ok(pack.tokens <= budgetTokens, `${pack.tokens} tokens within ${budgetTokens}`);
+  assert.equal(
+    pack.tokens,
+    pack.files.reduce((a, f) => a + countTokens(f.content), 0),
+  );
+});
+
+test('the index is reused for the same code and for the same commit; a changed file alone is parsed again', async () => {
+  const dir = repo();
+  const files = Object.keys(FILES);
+  const req = { root: dir, files, cacheDir: path.join(dir, '.cache'), repository: dir };
+  const py = await pythonSyntax();
+  const first = await loadCodeIndex(req, py);
+  assert.equal(first.stats.parsed, files.filter((f) => f.endsWith('.py')).length);
+  const again = await loadCodeIndex(req, py);
+  assert.equal(again.stats.source, 'cache');
+  assert.equal(again.stats.parsed, 0);
+  const commit = { commit: 'c'.repeat(40), prefix: '' };
+  await loadCodeIndex({ ...req, commit }, py);
+  assert.equal((await loadCodeIndex({ ...req, commit }, py)).stats.parsed, 0);
+  fs.appendFileSync(path.join(dir, 'shop/labels.py'), '\n\ndef slug(name):\n    return name.lower()\n');
+  const changed = await loadCodeIndex(req, py);
+  assert.equal(changed.stats.parsed, 1);
+  assert.equal(changed.stats.reused, files.length - 1);
+  assert.ok(changed.index.files['shop/labels.py']?.syntax.definitions.some((d) => d.qualname === 'slug'));
+});
+
+test('edits to a file shown in excerpts apply only where their text occurs exactly once', () => {
+  const text = 'a = 1\nb = 2\na = 1\n';
+  assert.deepEqual(applyEdits('x.py', text, [{ find: 'b = 2', replace: 'b = 3' }]), {
+    ok: true,
+    value: 'a = 1\nb = 3\na = 1\n',
+  });
+  assert.match(
+    (applyEdits('x.py', text, [{ find: 'a = 1', replace: '' }]) as { reason: string }).reason,
+    /more than once/,
+  );
+  assert.match(
+    (applyEdits('x.py', text, [{ find: 'c = 1', replace: '' }]) as { reason: string }).reason,
+    /does not occur/,
+  );
+  const answer = parseFixAnswer(
+    '{"summary":"s","files":[{"path":"x.py","edits":[{"find":"b = 2","replace":"b = 3"}]}]}',
+  );
+  assert.equal(answer.ok, true);
+  const both = parseFixAnswer(
+    '{"summary":"s","files":[{"path":"x.py","content":"","edits":[{"find":"a","replace":"b"}]}]}',
+  );
+  assert.match((both as { reason: string }).reason, /content or edits, not both/);
+});
