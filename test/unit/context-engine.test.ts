@@ -52,9 +52,8 @@ const CHECK_FRAMES = [
   },
 ];
 
-test('a failing check ranks the functions whose result it checks, and what they call, above distractors', async () => {
-  const dir = repo();
-  const files = Object.keys(FILES);
+/** Index the files and rank them for the failing price check. */
+async function rankCheck(dir: string, files: string[]) {
   const { index } = await loadCodeIndex(
     { root: dir, files, cacheDir: path.join(dir, '.cache'), repository: dir },
     await pythonSyntax(),
@@ -66,6 +65,12 @@ test('a failing check ranks the functions whose result it checks, and what they 
     message: 'AssertionError: 101.9',
     readText: (rel) => fs.readFileSync(path.join(dir, rel), 'utf8'),
   });
+  return { index, ranking };
+}
+
+test('a failing check ranks the functions whose result it checks, and what they call, above distractors', async () => {
+  const dir = repo();
+  const { ranking } = await rankCheck(dir, Object.keys(FILES));
   const symbols = ranking.symbols.map((s) => `${s.file}:${s.qualname}`);
   const at = (name: string) => symbols.indexOf(name);
   assert.ok(at('shop/pricing.py:gross') >= 0 && at('shop/rates.py:vat_rate') >= 0, symbols.join(', '));
@@ -87,18 +92,7 @@ test('a file over 100,000 characters contributes its relevant function within th
     path.join(dir, 'shop/pricing.py'),
     `from shop.bigmodule import vat_rate\n\n\ndef gross(net, country):\n    return round(net * (1 + vat_rate(country)), 2)\n`,
   );
-  const files = [...Object.keys(FILES), 'shop/bigmodule.py'];
-  const { index } = await loadCodeIndex(
-    { root: dir, files, cacheDir: path.join(dir, '.cache'), repository: dir },
-    await pythonSyntax(),
-  );
-  const ranking = rankCode({
-    index,
-    frames: CHECK_FRAMES,
-    exceptionType: 'AssertionError',
-    message: 'AssertionError: 101.9',
-    readText: (rel) => fs.readFileSync(path.join(dir, rel), 'utf8'),
-  });
+  const { index, ranking } = await rankCheck(dir, [...Object.keys(FILES), 'shop/bigmodule.py']);
   const budgetTokens = 2000;
   const pack = packCode(ranking, index, (rel) => ({ text: fs.readFileSync(path.join(dir, rel), 'utf8') }), {
     budgetTokens,
