@@ -125,8 +125,7 @@ function wholeFiles(answer: FixAnswerRaw, context: ModelContext): Parsed<FixAnsw
       files.push(f);
       continue;
     }
-    const shown = context.code.files.find((s) => s.path === f.path);
-    const full = shown ? context.fullText[f.path] : undefined;
+    const full = Object.hasOwn(context.fullText, f.path) ? context.fullText[f.path] : undefined;
     if (full === undefined)
       return {
         ok: false,

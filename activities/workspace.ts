@@ -21,8 +21,6 @@ export interface IncidentContext {
   errorLog: string;
   exceptionType: string | null;
   frames: LocatedFrame[];
-  /** Repository files the traceback goes through (innermost last). */
-  relevantFiles: string[];
   /** Whether the repository has test files (test_*.py, *_test.py); the patch policy keeps it so. */
   testsFound: boolean;
 }
@@ -171,7 +169,6 @@ export async function setupWorkspace(
         : {}),
     });
   }
-  const relevantFiles = [...new Set(frames.flatMap((f) => (f.repoPath ? [f.repoPath] : [])))];
   const pyFiles = repoFiles.filter((f) => f.endsWith('.py'));
   let repoDefinesException = false;
   if (tb?.exceptionType) {
@@ -179,7 +176,6 @@ export async function setupWorkspace(
     for (const f of pyFiles) {
       if (classDef.test(await fs.readFile(path.join(paths.baseline, f), 'utf8'))) {
         repoDefinesException = true;
-        if (!relevantFiles.includes(f)) relevantFiles.push(f);
         break;
       }
     }
@@ -193,7 +189,6 @@ export async function setupWorkspace(
     errorLog: redacted.text,
     exceptionType: tb?.exceptionType ?? null,
     frames,
-    relevantFiles,
     testsFound: repoFiles.some(isTestFile),
   };
   await writeFileAtomic(paths.context, JSON.stringify(context, null, 2));

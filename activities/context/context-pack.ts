@@ -67,7 +67,7 @@ export function packCode(
     const wholeTokens = countTokens(got.text);
     const fitsWhole =
       Buffer.byteLength(got.text) <= limits.wholeFileBytes &&
-      wholeTokens <= Math.max(limits.budgetTokens * WHOLE_FILE_SHARE, 0) &&
+      wholeTokens <= limits.budgetTokens * WHOLE_FILE_SHARE &&
       wholeTokens <= remaining;
     if (fitsWhole) {
       files.push({ path: ranked.file, content: got.text, shown: 'whole', symbols: [], tokens: wholeTokens });
@@ -97,7 +97,7 @@ function fitExcerpt(
   let chosen: RankedSymbol[] = [];
   let result: { content: string; symbols: string[]; tokens: number } | null = null;
   for (const s of symbols) {
-    // A class's methods are shown one by one; the class whole only when it is itself the ranked one.
+    // A definition that does not fit is skipped; a smaller, lower-ranked one may still fit.
     const candidate = [...chosen, s];
     const content = renderExcerpt(text, index, file, candidate);
     const tokens = countTokens(content);

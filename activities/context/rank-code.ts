@@ -115,8 +115,7 @@ export function rankCode(input: RankInput): Ranking {
   });
 
   // 2. Names and quoted strings of the error message.
-  const words = messageWords(input.message);
-  for (const word of words.quoted) {
+  for (const word of quotedNames(input.message)) {
     const hits = nodes.filter(
       (n) => n.def.refs.includes(word) || n.def.strings.some((str) => str === word || wordsOf(str).has(word)),
     );
@@ -233,10 +232,10 @@ function wordsOf(text: string): Set<string> {
 }
 
 /** Quoted names (`'discount_rate'`) and the attribute of "has no attribute 'x'" in the message. */
-function messageWords(message: string): { quoted: string[] } {
+function quotedNames(message: string): string[] {
   const quoted = new Set<string>();
   for (const m of message.matchAll(/['"]([A-Za-z_][\w.-]{1,60})['"]/g)) quoted.add(m[1]!);
-  return { quoted: [...quoted].filter((w) => !['NoneType', 'str', 'int', 'dict', 'list', 'float'].includes(w)) };
+  return [...quoted].filter((w) => !['NoneType', 'str', 'int', 'dict', 'list', 'float'].includes(w));
 }
 
 /**
@@ -342,7 +341,7 @@ function buildGraph(index: CodeIndex, nodes: Node[], byFile: Map<string, Node[]>
     // Names used but not called (a constant, a class, a config dict) link too, more weakly.
     for (const ref of node.def.refs) {
       if (seen.has(ref)) continue;
-      const targets = (byName.get(ref) ?? []).length ? resolveName(index, node.file, ref, byName) : [];
+      const targets = resolveName(index, node.file, ref, byName);
       for (const t of targets) add(node.id, t.id, 0.3 / targets.length);
     }
     // Module-level names (DEFAULTS = {...}) are the module's: link the module to whoever imports them.

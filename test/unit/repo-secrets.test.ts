@@ -118,7 +118,6 @@ test('the model context withholds secret files by name, redacts values, shows an
     errorLog: 'Traceback (most recent call last):\nNameError: name open_db is not defined',
     exceptionType: 'NameError',
     frames: [frame('app/big.py', bigLines.findIndex((l) => l.includes('open_db(')) + 1, 'connect')],
-    relevantFiles: ['app/big.py'],
     testsFound: false,
   };
   const context = await incidentModelContext(paths, ctx, {
