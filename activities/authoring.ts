@@ -11,6 +11,7 @@ import type {
   AuthoredScript,
   PrDescription,
   ReproductionScript,
+  ToolUse,
 } from '../workflows/incident-types';
 import { sha256, writeFileAtomic } from './incident-paths';
 import type { IncidentPaths } from './incident-paths';
@@ -20,13 +21,20 @@ import { FIX_SYSTEM, PR_SYSTEM, REPRODUCTION_SYSTEM, fixPrompt, prPrompt, reprod
 import type { SandboxFacts } from './prompts';
 import { loadSecretMap, redact } from './repo-secrets';
 import { readContext } from './workspace';
-import { incidentModelContext } from './context/incident-context';
+import { DEFAULT_CONTEXT_TOKENS, incidentModelContext, loadIncidentIndex } from './context/incident-context';
 import type { ContextLimits, ModelContext } from './context/incident-context';
+import { retrievalTools } from './context/retrieval-tools';
+import type { RetrievalSession } from './context/retrieval-tools';
+import type { SecretMap } from './repo-secrets';
+import type { IncidentContext } from './workspace';
 import { applyEdits } from './fix-edits';
 import type { FixAnswer, FixAnswerRaw, Parsed } from './model-answers';
 
 /** How much of the repository a prompt may hold (worker/settings.ts repositories, the cache folder). */
 export type PromptLimits = ContextLimits;
+
+/** Retrieval tool calls the fix's model may make unless the worker says otherwise. */
+export const DEFAULT_MODEL_TOOL_CALLS = 8;
 
 /** Write a script read-only on the host too: it is pinned by its hash. */
 async function pinScript(file: string, content: string): Promise<string> {
@@ -88,6 +96,7 @@ export async function writeFix(
   const ctx = await readContext(paths);
   const secrets = await loadSecretMap(paths.secrets);
   const context = await incidentModelContext(paths, ctx, limits);
+  const retrieval = await retrievalFor(paths, ctx, limits, secrets);
   const completion = await model.complete({
     system: FIX_SYSTEM,
     prompt: fixPrompt({
@@ -97,17 +106,61 @@ export async function writeFix(
       ...contextArgs(context),
       feedback: args.feedback,
       sandbox: await readSandboxFacts(paths),
+      tools: retrieval ? { maxCalls: retrieval.maxCalls, budgetTokens: retrieval.budgetTokens } : null,
     }),
+    tools: retrieval
+      ? {
+          set: retrieval.session.tools,
+          maxSteps: retrieval.maxCalls + 1,
+          exhausted: () => retrieval.session.exhausted(),
+        }
+      : undefined,
   });
   const dir = paths.attempt('fix', args.attempt);
   await writeFileAtomic(path.join(dir, 'model-answer.md'), completion.text);
+  const tools = retrieval ? toolUse(retrieval, completion.toolsRefused) : undefined;
+  if (retrieval && tools)
+    await writeFileAtomic(
+      path.join(dir, 'tool-calls.json'),
+      JSON.stringify({ ...tools, results: retrieval.session.results }, null, 2),
+    );
   const answer = parseFixAnswer(completion.text);
-  const parsed = answer.ok ? wholeFiles(answer.value, context) : answer;
-  const call = { usage: completion.usage, durationMs: completion.durationMs };
+  const shown = { ...shownTexts(context), ...retrieval?.session.readTexts };
+  const parsed = answer.ok ? wholeFiles(answer.value, shown) : answer;
+  const call = { usage: completion.usage, durationMs: completion.durationMs, ...(tools ? { tools } : {}) };
   if (!parsed.ok) return { model: { ok: false, reason: parsed.reason, ...call } };
   const proposalPath = path.join(dir, 'proposal.json');
   await writeFileAtomic(proposalPath, JSON.stringify(parsed.value, null, 2));
   return { model: { ok: true, ...call }, proposalPath, files: parsed.value.files.map((f) => f.path) };
+}
+
+/** The fix's retrieval tools on the baseline, when the worker allows any calls (OPSGUARD_MODEL_TOOL_CALLS). */
+async function retrievalFor(paths: IncidentPaths, ctx: IncidentContext, limits: PromptLimits, secrets: SecretMap) {
+  const maxCalls = limits.modelToolCalls ?? DEFAULT_MODEL_TOOL_CALLS;
+  if (maxCalls <= 0) return null;
+  const budgetTokens = limits.contextTokens ?? DEFAULT_CONTEXT_TOKENS;
+  const { files, index } = await loadIncidentIndex(paths, ctx, limits);
+  const session = retrievalTools({ root: paths.baseline, files, index, secrets, maxCalls, budgetTokens });
+  return { session, maxCalls, budgetTokens };
+}
+
+function toolUse(
+  r: { session: RetrievalSession; maxCalls: number; budgetTokens: number },
+  refused: string | undefined,
+): ToolUse {
+  return {
+    maxCalls: r.maxCalls,
+    budgetTokens: r.budgetTokens,
+    calls: r.session.calls,
+    resultTokens: r.session.calls.reduce((a, c) => a + c.resultTokens, 0),
+    ...(refused ? { refused } : {}),
+  };
+}
+
+/** Every file the prompt showed, as its whole (redacted) text: whole files as shown, excerpted ones in full. */
+function shownTexts(context: ModelContext): Record<string, string> {
+  const whole = context.code.files.filter((f) => f.shown === 'whole').map((f): [string, string] => [f.path, f.content]);
+  return { ...Object.fromEntries(whole), ...context.fullText };
 }
 
 function contextArgs(context: ModelContext) {
@@ -118,18 +171,18 @@ function contextArgs(context: ModelContext) {
  * Edits of a file shown in excerpts become its whole new content, applied to the text the model was
  * shown; edits of a file it was not shown are refused (it cannot know what it replaces).
  */
-function wholeFiles(answer: FixAnswerRaw, context: ModelContext): Parsed<FixAnswer> {
+function wholeFiles(answer: FixAnswerRaw, shown: Record<string, string>): Parsed<FixAnswer> {
   const files: FixAnswer['files'] = [];
   for (const f of answer.files) {
     if ('content' in f) {
       files.push(f);
       continue;
     }
-    const full = Object.hasOwn(context.fullText, f.path) ? context.fullText[f.path] : undefined;
+    const full = Object.hasOwn(shown, f.path) ? shown[f.path] : undefined;
     if (full === undefined)
       return {
         ok: false,
-        reason: `${f.path} was not shown to you in excerpts, so edits cannot be applied to it; give its complete content instead.`,
+        reason: `${f.path} was not shown to you or read with a tool, so edits cannot be applied to it; give its complete content instead.`,
       };
     const applied = applyEdits(f.path, full, f.edits);
     if (!applied.ok) return applied;

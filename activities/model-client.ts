@@ -1,6 +1,6 @@
 import { createOpenAI } from '@ai-sdk/openai';
-import { APICallError, generateText } from 'ai';
-import type { LanguageModel } from 'ai';
+import { APICallError, generateText, stepCountIs } from 'ai';
+import type { LanguageModel, ToolSet } from 'ai';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { TokenUsage } from '../workflows/incident-types';
 import { ERROR_TYPES, TRANSIENT_ERROR_TYPES } from '../workflows/error-types';
@@ -26,11 +26,28 @@ export interface Completion {
   text: string;
   usage: TokenUsage;
   durationMs: number;
+  /** Set when tools were offered and the service refused them: the answer was asked for without. */
+  toolsRefused?: string;
+}
+
+/** Tools the model may call before it answers (context/retrieval-tools.ts), bounded by the caller. */
+export interface OfferedTools {
+  set: ToolSet;
+  /** Model round trips at most (each may hold several calls); the last one must answer. */
+  maxSteps: number;
+  /** True once the caller's limits are spent: the next round trip offers no tool. */
+  exhausted(): boolean;
+}
+
+export interface ModelRequest {
+  system: string;
+  prompt: string;
+  tools?: OfferedTools;
 }
 
 export interface ModelClient {
   readonly description: string;
-  complete(request: { system: string; prompt: string }): Promise<Completion>;
+  complete(request: ModelRequest): Promise<Completion>;
 }
 
 export function createModelClient(config: ModelConfig): ModelClient {
@@ -47,25 +64,47 @@ export function createModelClient(config: ModelConfig): ModelClient {
   const timeoutMs = (config.timeoutSeconds ?? DEFAULT_MODEL_TIMEOUT_SECONDS) * 1000;
   return {
     description: `${config.modelId} via ${config.api === 'responses' ? 'responses' : 'chat completions'} API at ${config.baseURL ?? 'api.openai.com'}`,
-    async complete({ system, prompt }) {
+    async complete({ system, prompt, tools }) {
       const started = Date.now();
-      try {
+      const ask = async (offered: OfferedTools | undefined) => {
         // maxRetries 0: transient failures are retried by Temporal's activity retry policy,
         // where each try is visible in the workflow history.
-        // A service that hangs (or stops mid-answer) is cut off here, and the try retried by Temporal.
+        // A service that hangs (or stops mid-answer) is cut off here (each round trip within the
+        // limit), and the try retried by Temporal.
         const result = await generateText({
           model,
           system,
           prompt,
           temperature: 0,
           maxRetries: 0,
-          abortSignal: AbortSignal.timeout(timeoutMs),
+          timeout: { stepMs: timeoutMs, totalMs: timeoutMs * (offered?.maxSteps ?? 1) },
+          ...(offered
+            ? {
+                tools: offered.set,
+                stopWhen: stepCountIs(offered.maxSteps),
+                // Limits spent: the model is offered no tool and must answer.
+                prepareStep: () => (offered.exhausted() ? { toolChoice: 'none' as const } : undefined),
+              }
+            : {}),
         });
         return {
           text: result.text,
-          usage: { inputTokens: result.usage.inputTokens ?? 0, outputTokens: result.usage.outputTokens ?? 0 },
+          usage: {
+            inputTokens: result.totalUsage.inputTokens ?? 0,
+            outputTokens: result.totalUsage.outputTokens ?? 0,
+          },
           durationMs: Date.now() - started,
         };
+      };
+      try {
+        if (!tools) return await ask(undefined);
+        try {
+          return await ask(tools);
+        } catch (err) {
+          // A server without tool calling (some local models) rejects the request: ask without tools.
+          if (!(APICallError.isInstance(err) && err.statusCode === 400)) throw err;
+          return { ...(await ask(undefined)), toolsRefused: err.message.slice(0, 300) };
+        }
       } catch (err) {
         if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
           throw new Error(

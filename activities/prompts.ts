@@ -57,6 +57,12 @@ function sandboxSection(env: SandboxFacts | null): string {
   return `\n\n## Sandbox\nPython ${env.python} (write for this version). Installed packages: ${shown.length ? shown.join(', ') + more : 'none beyond pytest'}.`;
 }
 
+function toolsSection(tools: { maxCalls: number; budgetTokens: number } | null): string {
+  return tools
+    ? `\n\n## Tools\nIf the code below is not enough to find the root cause, you may call read_file, read_symbol, search_code and list_dir on the repository before you answer: at most ${tools.maxCalls} calls and about ${tools.budgetTokens} tokens of results in all. A file you read with a tool can be changed with edits, like a file shown as an excerpt.`
+    : '';
+}
+
 export const REPRODUCTION_SYSTEM = `OpsGuard task: write_reproduction
 You write a standalone Python 3 script that reproduces a bug in a repository.
 Rules:
@@ -103,9 +109,11 @@ export function fixPrompt(args: {
   feedback: AttemptFeedback[];
   sandbox?: SandboxFacts | null;
   withheld?: string[];
+  /** The retrieval tools offered (context/retrieval-tools.ts), or none. */
+  tools?: { maxCalls: number; budgetTokens: number } | null;
 }): string {
   return `## Incident log
-${fence('text', args.errorLog)}${sandboxSection(args.sandbox ?? null)}${withheldSection(args.withheld)}
+${fence('text', args.errorLog)}${sandboxSection(args.sandbox ?? null)}${withheldSection(args.withheld)}${toolsSection(args.tools ?? null)}
 
 ## Reproduction script (fails now, must pass after your fix; you cannot change it)
 ${fence('python', args.reproduction)}

@@ -101,9 +101,14 @@ export interface SecretMap {
   secretFiles: string[];
 }
 
+/** The files the secret scan reads (and so the only ones served to the model whole). */
 const TEXT_FILE =
   /\.(py|pyi|cfg|ini|toml|ya?ml|json|txt|env|conf|properties|sh|md|rst)$|(^|\/)(\.env[^/]*|Dockerfile|Makefile)$/i;
-const MAX_SCAN_BYTES = 1024 * 1024;
+export const MAX_SCAN_BYTES = 1024 * 1024;
+
+export function isScannedTextFile(rel: string): boolean {
+  return TEXT_FILE.test(rel);
+}
 
 /** Scan a repository (relative file paths under root) and build the incident's secret map. */
 export async function scanRepository(root: string, files: string[]): Promise<SecretMap> {

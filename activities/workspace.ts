@@ -65,6 +65,8 @@ export interface RepositoryLimits {
   promptFileBytes: number;
   /** Tokens of repository context per prompt (context/incident-context.ts; default 8000). */
   contextTokens?: number;
+  /** Retrieval tool calls per fix attempt (context/retrieval-tools.ts; default 8, 0: none). */
+  modelToolCalls?: number;
 }
 
 /**

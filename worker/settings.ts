@@ -102,6 +102,8 @@ export interface RepositorySettings {
   promptFileBytes: number;
   /** Tokens of repository context (code, docs, past incidents) a prompt may hold. */
   contextTokens: number;
+  /** Retrieval tool calls the fix's model may make per attempt (0: no tools offered). */
+  modelToolCalls: number;
 }
 
 /** Delivery after approval (activities/delivery.ts): who commits, where GitHub is, the Web UI link. */
@@ -229,6 +231,16 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number):
   return n;
 }
 
+/** A whole number from 0 to `max`. */
+function countSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new SettingsError(`${name} must be a whole number from 0 to ${max}, not '${raw}'`);
+  return n;
+}
+
 /**
  * OPSGUARD_REPO_ROOTS: colon-separated absolute folders. The local default is this checkout (which
  * holds the examples) and the folder the worker was started in; production sets it explicitly.
@@ -342,6 +354,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
       maxBytes: positiveNumber(env, 'OPSGUARD_REPO_MAX_MB', 2048) * 1024 * 1024,
       promptFileBytes: positiveNumber(env, 'OPSGUARD_PROMPT_FILE_KB', 100) * 1024,
       contextTokens: positiveNumber(env, 'OPSGUARD_CONTEXT_TOKENS', 8000),
+      modelToolCalls: countSetting(env, 'OPSGUARD_MODEL_TOOL_CALLS', 8, 50),
     },
     taskQueue: env.OPSGUARD_TASK_QUEUE ?? 'opsguard',
     uiPort: positiveNumber(env, 'OPSGUARD_UI_PORT', 8233),

@@ -324,6 +324,30 @@ export interface ModelCall {
   reason?: string;
   usage: TokenUsage;
   durationMs: number;
+  /** The retrieval tools the model was offered and what it called (fix attempts). */
+  tools?: ToolUse;
+}
+
+/** One retrieval tool call (activities/context/retrieval-tools.ts); the results are in the attempt folder. */
+export interface ToolCallRecord {
+  tool: string;
+  /** The arguments, strings cut to 200 characters. */
+  input: Record<string, unknown>;
+  outcome: 'ok' | 'truncated' | 'refused';
+  /** Tokens of the result the model got. */
+  resultTokens: number;
+  /** Why a call was refused or cut. */
+  note?: string;
+}
+
+/** The model's retrieval in one attempt: its limits, its calls, the tokens they returned. */
+export interface ToolUse {
+  maxCalls: number;
+  budgetTokens: number;
+  calls: ToolCallRecord[];
+  resultTokens: number;
+  /** The service refused tool calling; the answer was asked for without tools. */
+  refused?: string;
 }
 
 export interface ReproductionAttempt {

@@ -15,7 +15,7 @@ import { isSecretFile, loadSecretMap, redact } from '../repo-secrets';
 import { readRepositoryRedactions } from '../repository-redactions';
 import type { IncidentContext } from '../workspace';
 import { loadCodeIndex } from './code-index';
-import type { IndexStats } from './code-index';
+import type { CodeIndex, IndexStats } from './code-index';
 import { packCode } from './context-pack';
 import type { ShownFile } from './context-pack';
 import { bestPassages, isDocFile } from './doc-passages';
@@ -30,6 +30,8 @@ export interface ContextLimits {
   promptFileBytes: number;
   /** The worker's cache folder, where code indexes are kept. */
   cacheDir?: string;
+  /** Retrieval tool calls the fix's model may make (OPSGUARD_MODEL_TOOL_CALLS, default 8; 0: none). */
+  modelToolCalls?: number;
 }
 
 export const DEFAULT_CONTEXT_TOKENS = 8000;
@@ -85,15 +87,14 @@ export async function readModelContextSummary(paths: IncidentPaths): Promise<obj
   };
 }
 
-async function buildModelContext(
+/** The baseline's files and code index (cached per commit, so a second load parses nothing). */
+export async function loadIncidentIndex(
   paths: IncidentPaths,
   ctx: IncidentContext,
   limits: ContextLimits,
-): Promise<ModelContext> {
-  const budget = limits.contextTokens ?? DEFAULT_CONTEXT_TOKENS;
+): Promise<{ files: string[]; index: CodeIndex; stats: IndexStats }> {
   const files = await listFiles(paths.baseline);
   const { origin } = await loadOrigin(paths.origin);
-  const language = await pythonSyntax();
   const { index, stats } = await loadCodeIndex(
     {
       root: paths.baseline,
@@ -102,8 +103,18 @@ async function buildModelContext(
       repository: await fs.realpath(ctx.repoPath).catch(() => ctx.repoPath),
       commit: origin && !origin.dirty.length ? { commit: origin.commit, prefix: origin.prefix } : null,
     },
-    language,
+    await pythonSyntax(),
   );
+  return { files, index, stats };
+}
+
+async function buildModelContext(
+  paths: IncidentPaths,
+  ctx: IncidentContext,
+  limits: ContextLimits,
+): Promise<ModelContext> {
+  const budget = limits.contextTokens ?? DEFAULT_CONTEXT_TOKENS;
+  const { files, index, stats } = await loadIncidentIndex(paths, ctx, limits);
 
   const secrets = await loadSecretMap(paths.secrets);
   const report = await readRepositoryRedactions(paths);

@@ -3,7 +3,9 @@
  * keyless demo) use for the model. It answers `POST /v1/chat/completions` and `POST /v1/responses`
  * from a list of turns, in order. Each turn names the task it expects (the first line of the
  * system prompt, `OpsGuard task: <task>`): a request for another task is answered with HTTP 400, so
- * a workflow that asks out of order fails loudly instead of getting a wrong answer.
+ * a workflow that asks out of order fails loudly instead of getting a wrong answer. A turn may make
+ * tool calls first (chat `tool_calls`, responses `function_call`), one round trip per step, and sees
+ * the results the client sends back.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +18,13 @@ export interface ScriptedTurn {
    * The answer's text (a script, a JSON fix, Markdown), or a function of the prompt (a fix that edits
    * the file as the model was shown it, placeholders and all).
    */
-  answer: string | ((prompt: string) => string);
+  answer: string | ((prompt: string, toolResults: string[]) => string);
+  /**
+   * Optional: before answering, round trips of tool calls (each an array of calls made at once). The
+   * request must offer the named tools; each next request carries the results, recorded in
+   * `toolResults` and passed to `answer`.
+   */
+  toolCalls?: { name: string; input: Record<string, unknown> }[][];
   /** Optional: strings the request's prompt must contain (e.g. earlier attempts' feedback). */
   expectInPrompt?: string[];
   /** Optional: answer only after this long (to observe the workflow mid-step). */
@@ -37,6 +45,10 @@ export interface RecordedRequest {
   authorization: string | undefined;
   /** When it arrived (ms since the epoch): benchmarks time retries by it. */
   at: number;
+  /** The tools the request offered (their names). */
+  tools: string[];
+  /** The tool results the request carried back (in order). */
+  toolResults: string[];
   /** Set when the request did not match the script. */
   error?: string;
 }
@@ -51,16 +63,80 @@ export interface ScriptedModel {
 
 interface ChatBody {
   model?: string;
-  messages?: { role: string; content: string | { type: string; text?: string }[] }[];
+  messages?: { role: string; content: string | { type: string; text?: string }[] | null }[];
+  tools?: { function?: { name: string }; name?: string }[];
 }
 interface ResponsesBody {
   model?: string;
   instructions?: string;
-  input?: string | { role: string; content: string | { type: string; text?: string }[] }[];
+  input?:
+    string | { role?: string; type?: string; output?: unknown; content?: string | { type: string; text?: string }[] }[];
+  tools?: { function?: { name: string }; name?: string }[];
 }
 
-const text = (content: string | { type: string; text?: string }[] | undefined): string =>
+const text = (content: string | { type: string; text?: string }[] | null | undefined): string =>
   typeof content === 'string' ? content : (content ?? []).map((c) => c.text ?? '').join('');
+
+/** The tools a request offers and the tool results it carries (chat: role "tool"; responses: function_call_output). */
+function readTools(path: string, body: ChatBody & ResponsesBody): { tools: string[]; results: string[] } {
+  const tools = (body.tools ?? []).map((t) => t.function?.name ?? t.name ?? '?');
+  if (path.endsWith('/responses')) {
+    const items = typeof body.input === 'string' ? [] : (body.input ?? []);
+    const results = items
+      .filter((i) => i.type === 'function_call_output')
+      .map((i) => (typeof i.output === 'string' ? i.output : JSON.stringify(i.output)));
+    return { tools, results };
+  }
+  const results = (body.messages ?? []).filter((m) => m.role === 'tool').map((m) => text(m.content));
+  return { tools, results };
+}
+
+type ToolCall = { id: string; name: string; input: Record<string, unknown> };
+
+function chatToolCalls(model: string, calls: ToolCall[], prompt: string) {
+  return {
+    id: `chatcmpl-scripted-${Date.now()}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: null,
+          tool_calls: calls.map((c) => ({
+            id: c.id,
+            type: 'function',
+            function: { name: c.name, arguments: JSON.stringify(c.input) },
+          })),
+        },
+        finish_reason: 'tool_calls',
+      },
+    ],
+    usage: { prompt_tokens: tokens(prompt), completion_tokens: 10, total_tokens: tokens(prompt) + 10 },
+  };
+}
+
+function responsesToolCalls(model: string, calls: ToolCall[], prompt: string) {
+  return {
+    id: `resp_scripted_${Date.now()}`,
+    object: 'response',
+    created_at: Math.floor(Date.now() / 1000),
+    status: 'completed',
+    model,
+    output: calls.map((c) => ({
+      type: 'function_call',
+      id: `fc_${c.id}`,
+      call_id: c.id,
+      name: c.name,
+      arguments: JSON.stringify(c.input),
+      status: 'completed',
+    })),
+    incomplete_details: null,
+    usage: { input_tokens: tokens(prompt), output_tokens: 10, total_tokens: tokens(prompt) + 10 },
+  };
+}
 
 /** A rough token count, so usage figures are plausible and non-zero. */
 const tokens = (s: string) => Math.max(1, Math.ceil(s.length / 4));
@@ -137,6 +213,7 @@ function responsesAnswer(model: string, answer: string, prompt: string) {
 export async function startScriptedModel(turns: ScriptedTurn[]): Promise<ScriptedModel> {
   const queue = [...turns];
   const requests: RecordedRequest[] = [];
+  const stepsTaken = new Map<ScriptedTurn, number>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -157,6 +234,7 @@ export async function startScriptedModel(turns: ScriptedTurn[]): Promise<Scripte
       }
       const { system, prompt } = readRequest(path, body);
       const task = /^OpsGuard task: (\S+)/.exec(system)?.[1] ?? null;
+      const offered = readTools(path, body);
       const recorded: RecordedRequest = {
         path,
         task,
@@ -164,6 +242,8 @@ export async function startScriptedModel(turns: ScriptedTurn[]): Promise<Scripte
         prompt,
         authorization: req.headers.authorization,
         at: Date.now(),
+        tools: offered.tools,
+        toolResults: offered.results,
       };
       requests.push(recorded);
       const turn = queue[0];
@@ -175,6 +255,24 @@ export async function startScriptedModel(turns: ScriptedTurn[]): Promise<Scripte
       if (turn.task !== task) return fail(`expected a ${turn.task} request, got ${task}`);
       const missing = (turn.expectInPrompt ?? []).filter((s) => !prompt.includes(s));
       if (missing.length) return fail(`the ${task} prompt lacks ${missing.map((m) => JSON.stringify(m)).join(', ')}`);
+      const model = body.model ?? 'scripted';
+      // A turn with tool calls: one round trip per step, as long as the client returned every result.
+      const stepsDone = stepsTaken.get(turn) ?? 0;
+      const steps = turn.toolCalls ?? [];
+      if (stepsDone < steps.length) {
+        const calls = steps[stepsDone] ?? [];
+        const unknown = calls.map((c) => c.name).filter((n) => !offered.tools.includes(n));
+        if (unknown.length) return fail(`the ${task} request offers no tool ${unknown.join(', ')}`);
+        const expected = steps.slice(0, stepsDone).reduce((a, st) => a + st.length, 0);
+        if (offered.results.length !== expected)
+          return fail(`expected ${expected} tool results, the request carries ${offered.results.length}`);
+        stepsTaken.set(turn, stepsDone + 1);
+        const made = calls.map((c, i) => ({ id: `call_${stepsDone + 1}_${i + 1}`, ...c }));
+        return reply(
+          200,
+          path.endsWith('/responses') ? responsesToolCalls(model, made, prompt) : chatToolCalls(model, made, prompt),
+        );
+      }
       queue.shift();
       if (turn.fault && 'kind' in turn.fault) {
         recorded.error = `fault: ${turn.fault.kind}`;
@@ -194,8 +292,7 @@ export async function startScriptedModel(turns: ScriptedTurn[]): Promise<Scripte
           JSON.stringify({ error: { message: `scripted fault ${turn.fault.status}`, type: 'server_error' } }),
         );
       }
-      const model = body.model ?? 'scripted';
-      const text = typeof turn.answer === 'function' ? turn.answer(prompt) : turn.answer;
+      const text = typeof turn.answer === 'function' ? turn.answer(prompt, offered.results) : turn.answer;
       const answer = () =>
         reply(
           200,
