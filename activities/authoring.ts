@@ -22,7 +22,8 @@ import type { SandboxFacts } from './prompts';
 import { loadSecretMap, redact } from './repo-secrets';
 import { readContext } from './workspace';
 import { DEFAULT_CONTEXT_TOKENS, incidentModelContext, loadIncidentIndex } from './context/incident-context';
-import type { ContextLimits, ModelContext } from './context/incident-context';
+import type { AskingExecution, ContextLimits, ModelContext } from './context/incident-context';
+import { Context } from '@temporalio/activity';
 import { retrievalTools } from './context/retrieval-tools';
 import type { RetrievalSession } from './context/retrieval-tools';
 import type { SecretMap } from './repo-secrets';
@@ -35,6 +36,16 @@ export type PromptLimits = ContextLimits;
 
 /** Retrieval tool calls the fix's model may make unless the worker says otherwise. */
 export const DEFAULT_MODEL_TOOL_CALLS = 8;
+
+/** The workflow execution this activity runs for (null outside a worker): past incidents leave it out. */
+function askingExecution(): AskingExecution | null {
+  try {
+    const execution = Context.current().info.workflowExecution;
+    return execution ? { workflowId: execution.workflowId, runId: execution.runId } : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Write a script read-only on the host too: it is pinned by its hash. */
 async function pinScript(file: string, content: string): Promise<string> {
@@ -66,7 +77,7 @@ export async function writeReproduction(
       location: innermost
         ? `${innermost.repoPath}, function ${innermost.func}, line ${innermost.line}`
         : 'an unknown location',
-      ...contextArgs(await incidentModelContext(paths, ctx, limits)),
+      ...contextArgs(await incidentModelContext(paths, ctx, limits, askingExecution())),
       feedback: args.feedback,
       sandbox: await readSandboxFacts(paths),
     }),
@@ -95,7 +106,7 @@ export async function writeFix(
 ): Promise<AuthoredFix> {
   const ctx = await readContext(paths);
   const secrets = await loadSecretMap(paths.secrets);
-  const context = await incidentModelContext(paths, ctx, limits);
+  const context = await incidentModelContext(paths, ctx, limits, askingExecution());
   const retrieval = await retrievalFor(paths, ctx, limits, secrets);
   const completion = await model.complete({
     system: FIX_SYSTEM,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import fs from 'node:fs/promises';
 import type Docker from 'dockerode';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/activity';
 import { ERROR_TYPES } from '../workflows/error-types';
 import { withDefaults } from '../sandbox/limits';
@@ -68,6 +69,8 @@ export interface ActivityDeps {
   patchPolicy?: Partial<PatchPolicy>;
   /** Who commits, where GitHub is, the token (worker/settings.ts DeliverySettings); default: local only. */
   delivery?: DeliveryDeps;
+  /** Temporal, for earlier incidents like the current one (context/past-incidents.ts); none: not looked up. */
+  temporal?: () => Promise<Client>;
   /** Fault tests only: where to stop and wait to be killed (fault-points.ts). */
   pauseAt?: FaultPoint | null;
 }
@@ -89,7 +92,11 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
     return onHead ? { ...p, workspace: p.headWorkspace } : p;
   };
   /** The prompts' repository context: its budget, and where code indexes are cached (one per commit). */
-  const promptLimits = { ...deps.repositories, cacheDir: path.join(deps.environment.cacheDir, 'context') };
+  const promptLimits = {
+    ...deps.repositories,
+    cacheDir: path.join(deps.environment.cacheDir, 'context'),
+    ...(deps.temporal ? { pastIncidents: { client: deps.temporal, artifactsDir: deps.artifactsDir } } : {}),
+  };
   let model: ModelClient | undefined;
   const getModel = () => {
     if (!deps.model) {

@@ -24,7 +24,8 @@ function contextSections(c: ModelContext): string {
   const docs = c.docs.length
     ? `\n\n## From the repository's documentation\n${c.docs.map((d) => `### ${d.path}: ${d.heading}\n${d.text}`).join('\n\n')}`
     : '';
-  return `## Relevant source code (ranked: the traceback's functions, what they call and check, what the error names)\n${files.join('\n\n') || '(no source file could be shown)'}${left}${docs}`;
+  const past = c.past?.text ? `\n\n${c.past.text}` : '';
+  return `## Relevant source code (ranked: the traceback's functions, what they call and check, what the error names)\n${files.join('\n\n') || '(no source file could be shown)'}${left}${docs}${past}`;
 }
 
 function feedbackSection(feedback: AttemptFeedback[]): string {

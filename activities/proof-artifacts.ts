@@ -22,6 +22,9 @@ import { describeRedactions, describeRun } from '../workflows/summaries';
 import { writeFileAtomic } from './incident-paths';
 import { readRepositoryRedactions } from './repository-redactions';
 import { readModelContextSummary } from './context/incident-context';
+import type { PastIncident } from './context/past-incidents';
+
+type PastIncidentCited = Omit<PastIncident, 'patch'>;
 import type { RepositoryRedactions } from './repository-redactions';
 import type { IncidentPaths } from './incident-paths';
 import { readContext } from './workspace';
@@ -95,6 +98,7 @@ function evidence(
   repro: ReproductionAttempt,
   fix: FixAttempt,
   repoRedactions: RepositoryRedactions,
+  past: PastIncidentCited[],
 ): string {
   const before = repro.run;
   const after = fix.run;
@@ -117,6 +121,10 @@ function evidence(
       ? [`- Redacted from the log before the model saw it: ${describeRedactions(result.redactions)}`]
       : []),
     ...[describeRepositoryRedactions(repoRedactions)].filter((l): l is string => l !== null),
+    ...past.map(
+      (p) =>
+        `- Seen before: incident \`${p.incidentId}\` on ${p.startedAt.slice(0, 10)} (${p.match === 'fingerprint' ? 'same fingerprint' : 'same error type in the same file'}; ${p.status.replace(/_/g, ' ')})${p.title ? `, fixed by "${p.title}"` : ''}; ${p.note ?? 'its patch was shown to the model as a hint'}`,
+    ),
     `- Reproduction script: \`reproduction.py\`, sha256 \`${repro.scriptSha256}\` (attempt ${repro.attempt} of reproduction)`,
     ...(repro.variants?.length
       ? [
@@ -197,6 +205,7 @@ export async function writeArtifacts(
   const out: Record<string, string> = { 'incident.log': path.join(dir, 'incident.log') };
   const ctx = await readContext(paths).catch(() => null);
   const repoRedactions = await readRepositoryRedactions(paths);
+  const modelContext = await readModelContextSummary(paths);
 
   if (isVerified(result.status)) {
     const repro = result.reproductionAttempts.find((a) => a.gate.passed);
@@ -217,7 +226,7 @@ export async function writeArtifacts(
     out['PR_DESCRIPTION.md'] = path.join(dir, 'PR_DESCRIPTION.md');
     await write(
       out['PR_DESCRIPTION.md'],
-      `${modelText.trim()}\n\n${evidence(result, input, repro, fix, repoRedactions)}\n`,
+      `${modelText.trim()}\n\n${evidence(result, input, repro, fix, repoRedactions, modelContext?.past?.found ?? [])}\n`,
     );
   } else if (result.status === 'infra_error' && result.classification?.kind === 'infra') {
     const c = result.classification;
@@ -281,7 +290,7 @@ export async function writeArtifacts(
     redactions: result.redactions,
     repositoryRedactions: repoRedactions,
     // What the model was shown of the repository: files whole or in excerpts, what was left out, tokens.
-    modelContext: await readModelContextSummary(paths),
+    modelContext,
     reproductionCriterion: result.reproductionCriterion,
     fidelityRule: result.fidelityRule ?? null,
     hiddenVariants: (acceptedRepro?.variants ?? []).map((v) => ({

@@ -1,6 +1,7 @@
 import { dockerFromEnv } from '../sandbox/docker-client';
 import { JANITOR_SWEEP_SECONDS, removeLeftoverContainers } from '../sandbox/janitor';
 import { NativeConnection } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
 import { createWorker, installRuntimeOnce } from './create-worker';
 import type { Settings } from './settings';
 import { modelApiKey, SettingsError } from './settings';
@@ -49,11 +50,12 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
   // Without an engine the worker takes no container step (they wait on the sandbox queue for a
   // worker that can run them) until its engine answers.
   const engineUp = await engineAnswers(docker, 2000);
+  const visibility = lazyClient(settings);
   const { worker, connection } = await createWorker({
     connection: settings.temporal.connectionOptions,
     namespace: settings.temporal.namespace,
     taskQueue: settings.taskQueue,
-    activities: workerActivities(settings),
+    activities: workerActivities(settings, visibility.client),
     sandbox: engineUp ? 'now' : 'later',
   });
   const sandboxQueue = sandboxTaskQueue(settings.taskQueue);
@@ -96,5 +98,29 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
     clearInterval(janitor);
     clearInterval(engineWatch);
     await connection.close();
+    await visibility.close();
   }
+}
+
+/**
+ * A client of the worker's namespace, connected on first use (past-incident lookups); a failed
+ * connection is tried again at the next use.
+ */
+function lazyClient(settings: Settings): { client: () => Promise<Client>; close: () => Promise<void> } {
+  let connecting: Promise<Connection> | undefined;
+  return {
+    client: async () => {
+      connecting ??= Connection.connect(settings.temporal.connectionOptions);
+      try {
+        return new Client({ connection: await connecting, namespace: settings.temporal.namespace });
+      } catch (err) {
+        connecting = undefined;
+        throw err;
+      }
+    },
+    close: async () => {
+      const connection = await connecting?.catch(() => undefined);
+      await connection?.close();
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities';
 import { createModelClient } from '../activities/model-client';
 import { dockerFromEnv } from '../sandbox/docker-client';
@@ -5,11 +6,13 @@ import { githubToken, modelApiKey } from './settings';
 import type { Settings } from './settings';
 
 /**
- * The activities of a real worker: the local Docker engine, its folders, and the model from its
- * settings. The model client is built on first use, so infra incidents never need one.
+ * The activities of a real worker: the local Docker engine, its folders, the model from its
+ * settings, and Temporal (for past incidents). The model client and the Temporal client are built
+ * on first use, so infra incidents never need a model and a worker never connects twice for nothing.
  */
-export function workerActivities(settings: Settings) {
+export function workerActivities(settings: Settings, temporal: () => Promise<Client>) {
   return createActivities({
+    temporal,
     docker: dockerFromEnv(),
     artifactsDir: settings.artifactsDir,
     workDir: settings.workDir,

@@ -90,3 +90,11 @@ export function validateIncidentInput(
   });
   return { ok: false, problems };
 }
+
+/**
+ * The incident's id: the input's, or its workflow id made safe (ids become folder names: a safe
+ * alphabet only). Past-incident lookup (activities/context/past-incidents.ts) finds folders by it.
+ */
+export function incidentIdOf(input: { incidentId?: string }, workflowId: string): string {
+  return input.incidentId ?? workflowId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
+}

@@ -11,6 +11,7 @@ import { waitingForDocker } from './docker-wait';
 import type { DeliveryRetry } from './delivery-retry';
 import type { Approval } from './approval';
 import { incidentFingerprint } from './fingerprint';
+import { incidentIdOf } from './incident-input';
 import { createTracker } from './incident-tracker';
 import type { Tracker } from './incident-tracker';
 import type { IncidentInput } from './incident-input';
@@ -65,11 +66,6 @@ export interface IncidentRun {
   finish(status: IncidentStatus, reason: string): Promise<RemediationResult>;
 }
 
-/** Incident ids become folder names: keep them to a safe alphabet. */
-function safeId(id: string): string {
-  return id.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
-}
-
 /** The fields of the input worth recording in the artifacts (never secrets: the input holds none). */
 export function artifactInput(input: IncidentInput): ArtifactInput {
   return {
@@ -86,7 +82,7 @@ export function artifactInput(input: IncidentInput): ArtifactInput {
  * against the approval policy, signatures verified); false for incidents started before them.
  */
 export function openIncident(input: IncidentInput, workflowId: string, bound = false): IncidentRun {
-  const incidentId = input.incidentId ?? safeId(workflowId);
+  const incidentId = incidentIdOf(input, workflowId);
   const result: RemediationResult = {
     incidentId,
     status: 'running',

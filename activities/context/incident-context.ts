@@ -22,6 +22,10 @@ import { bestPassages, isDocFile } from './doc-passages';
 import type { DocPassage } from './doc-passages';
 import { pythonSyntax } from './python-syntax';
 import { rankCode } from './rank-code';
+import { findPastIncidents, renderPastIncidents } from './past-incidents';
+import type { PastIncident, PastIncidentLookup, PastIncidentsFound } from './past-incidents';
+import { countTokens } from './token-count';
+import type { SecretMap } from '../repo-secrets';
 
 export interface ContextLimits {
   /** Tokens of repository context a prompt may hold (OPSGUARD_CONTEXT_TOKENS, default 8000). */
@@ -32,11 +36,21 @@ export interface ContextLimits {
   cacheDir?: string;
   /** Retrieval tool calls the fix's model may make (OPSGUARD_MODEL_TOOL_CALLS, default 8; 0: none). */
   modelToolCalls?: number;
+  /** Where earlier incidents are found (Temporal visibility and the artifacts); none: not looked up. */
+  pastIncidents?: PastIncidentLookup;
+}
+
+/** The workflow execution asking (the activity's), so past-incident lookup can leave it out. */
+export interface AskingExecution {
+  workflowId: string;
+  runId: string;
 }
 
 export const DEFAULT_CONTEXT_TOKENS = 8000;
 /** Documentation takes at most this share of the budget. */
 const DOCS_SHARE = 0.1;
+/** Earlier incidents (their patches) take at most this share. */
+const PAST_SHARE = 0.15;
 
 export interface ModelContext {
   budgetTokens: number;
@@ -53,6 +67,9 @@ export interface ModelContext {
     symbols: { file: string; qualname: string; score: number; why: string[] }[];
   };
   rankMs: number;
+  /** Earlier incidents cited (null: no lookup configured, or no workflow execution to look from). */
+  past:
+    (Omit<PastIncidentsFound, 'found'> & { found: Omit<PastIncident, 'patch'>[]; text: string; tokens: number }) | null;
 }
 
 const contextFile = (paths: IncidentPaths) => path.join(paths.workDir, 'model-context.json');
@@ -62,16 +79,19 @@ export async function incidentModelContext(
   paths: IncidentPaths,
   ctx: IncidentContext,
   limits: ContextLimits,
+  asking: AskingExecution | null = null,
 ): Promise<ModelContext> {
   const saved = await fs.readFile(contextFile(paths), 'utf8').catch(() => null);
   if (saved) return JSON.parse(saved) as ModelContext;
-  const built = await buildModelContext(paths, ctx, limits);
+  const built = await buildModelContext(paths, ctx, limits, asking);
   await writeFileAtomic(contextFile(paths), JSON.stringify(built, null, 2));
   return built;
 }
 
 /** proof.json's account of the context (no file text). */
-export async function readModelContextSummary(paths: IncidentPaths): Promise<object | null> {
+export async function readModelContextSummary(
+  paths: IncidentPaths,
+): Promise<(Record<string, unknown> & { past: Omit<NonNullable<ModelContext['past']>, 'text'> | null }) | null> {
   const saved = await fs.readFile(contextFile(paths), 'utf8').catch(() => null);
   if (!saved) return null;
   const c = JSON.parse(saved) as ModelContext;
@@ -81,6 +101,7 @@ export async function readModelContextSummary(paths: IncidentPaths): Promise<obj
     files: c.code.files.map((f) => ({ path: f.path, shown: f.shown, symbols: f.symbols, tokens: f.tokens })),
     notShown: c.code.notShown,
     docs: c.docs.map((d) => ({ path: d.path, heading: d.heading, tokens: d.tokens, score: d.score })),
+    past: c.past ? { found: c.past.found, queries: c.past.queries, tokens: c.past.tokens, error: c.past.error } : null,
     index: c.index,
     ranking: c.ranking,
     rankMs: c.rankMs,
@@ -112,11 +133,14 @@ async function buildModelContext(
   paths: IncidentPaths,
   ctx: IncidentContext,
   limits: ContextLimits,
+  asking: AskingExecution | null,
 ): Promise<ModelContext> {
   const budget = limits.contextTokens ?? DEFAULT_CONTEXT_TOKENS;
+  const secrets = await loadSecretMap(paths.secrets);
+  const past =
+    limits.pastIncidents && asking ? await pastContext(limits.pastIncidents, asking, ctx, secrets, budget) : null;
   const { files, index, stats } = await loadIncidentIndex(paths, ctx, limits);
 
-  const secrets = await loadSecretMap(paths.secrets);
   const report = await readRepositoryRedactions(paths);
   const texts = new Map<string, string | null>();
   const readRaw = async (rel: string) => {
@@ -154,7 +178,7 @@ async function buildModelContext(
       return { text: redacted.text };
     },
     {
-      budgetTokens: Math.floor(budget * (1 - DOCS_SHARE)),
+      budgetTokens: Math.floor(budget * (1 - DOCS_SHARE)) - (past?.tokens ?? 0),
       wholeFileBytes: limits.promptFileBytes,
     },
   );
@@ -188,6 +212,31 @@ async function buildModelContext(
         .map((s) => ({ file: s.file, qualname: s.qualname, score: round(s.score), why: s.why })),
     },
     rankMs,
+    past,
+  };
+}
+
+/** Earlier incidents like this one, rendered within their share of the budget (their patches redacted with this incident's secrets too). */
+async function pastContext(
+  lookup: PastIncidentLookup,
+  asking: AskingExecution,
+  ctx: IncidentContext,
+  secrets: SecretMap,
+  budget: number,
+): Promise<NonNullable<ModelContext['past']>> {
+  const file = ctx.frames.filter((f) => f.repoPath).at(-1)?.repoPath ?? null;
+  const result = await findPastIncidents(lookup, { ...asking, file });
+  const rendered = renderPastIncidents(
+    result.found,
+    Math.floor(budget * PAST_SHARE),
+    (t) => redact(t, secrets).text,
+    countTokens,
+  );
+  return {
+    ...result,
+    found: result.found.map(({ patch: _patch, ...rest }) => rest),
+    text: rendered.text,
+    tokens: rendered.tokens,
   };
 }
 

@@ -13,9 +13,10 @@ import type { remediateIncident } from '../../workflows/remediate-incident';
 import { sandboxImage } from './docker';
 import { startScriptedModel } from './scripted-model-server';
 import type { ScriptedModel, ScriptedTurn } from './scripted-model-server';
-import { withWorker } from './temporal';
-import { parseTraceback } from '../../workflows/traceback';
+import { TEST_TEMPORAL_ADDRESS, withWorker } from './temporal';
+import { Client, Connection } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
+import { parseTraceback } from '../../workflows/traceback';
 import { approveUpdate, stateQuery } from '../../workflows/operator-api';
 
 /** The default person: approves a verified fix through the update. */
@@ -176,13 +177,19 @@ export async function remediate(opts: {
   delivery?: Parameters<typeof createActivities>[0]['delivery'];
   /** Extra activity wrappers (timing seams for state tests). */
   wrapActivities?: (a: ReturnType<typeof createActivities>) => ReturnType<typeof createActivities>;
+  /** An earlier run whose repository and folders this one uses (a second incident on the same service). */
+  after?: RemediationRun;
 }): Promise<RemediationRun> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-e2e-'));
-  const original = path.join(tmp, 'original');
-  fs.cpSync(path.join(exampleDir(opts.example), 'repo'), original, { recursive: true });
+  const original = opts.after?.original ?? path.join(tmp, 'original');
+  if (!opts.after) fs.cpSync(path.join(exampleDir(opts.example), 'repo'), original, { recursive: true });
   opts.prepare?.(original);
   const before = hashTree(original);
-  const roots = { artifactsDir: path.join(tmp, 'artifacts'), workDir: path.join(tmp, 'work') };
+  const roots = opts.after?.roots ?? { artifactsDir: path.join(tmp, 'artifacts'), workDir: path.join(tmp, 'work') };
+  // Temporal for past-incident lookups, as a worker has it (connected on first use).
+  let visibility: Promise<Connection> | undefined;
+  const temporal = async () =>
+    new Client({ connection: await (visibility ??= Connection.connect({ address: TEST_TEMPORAL_ADDRESS })) });
   const model = await startScriptedModel(opts.turns);
   const incidentId = `e2e-${randomUUID()}`;
   const errorLog = opts.errorLog ?? fs.readFileSync(path.join(exampleDir(opts.example), 'incident.log'), 'utf8');
@@ -196,6 +203,7 @@ export async function remediate(opts: {
       repositories: opts.repositories ?? testRepositories(),
       ...(opts.approval ? { approval: opts.approval } : {}),
       ...(opts.delivery ? { delivery: opts.delivery } : {}),
+      temporal,
       model: () =>
         opts.modelFromEnv
           ? (() => {
@@ -254,6 +262,7 @@ export async function remediate(opts: {
     };
   } finally {
     await model.close();
+    await (await visibility?.catch(() => undefined))?.close();
   }
 }
 
