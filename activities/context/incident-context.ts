@@ -97,7 +97,7 @@ export async function readModelContextSummary(
   const c = JSON.parse(saved) as ModelContext;
   return {
     budgetTokens: c.budgetTokens,
-    tokens: { code: c.code.tokens, docs: c.docs.reduce((a, d) => a + d.tokens, 0) },
+    tokens: { code: c.code.tokens, docs: c.docs.reduce((a, d) => a + d.tokens, 0), past: c.past?.tokens ?? 0 },
     files: c.code.files.map((f) => ({ path: f.path, shown: f.shown, symbols: f.symbols, tokens: f.tokens })),
     notShown: c.code.notShown,
     docs: c.docs.map((d) => ({ path: d.path, heading: d.heading, tokens: d.tokens, score: d.score })),

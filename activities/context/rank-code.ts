@@ -95,16 +95,24 @@ export function rankCode(input: RankInput): Ranking {
 
   // 1. The traceback: innermost repository frame first; a check seeds what it checks.
   const frames = input.frames.filter((f) => f.repoPath && input.index.files[f.repoPath]);
+  // The traceback's own definitions: already seeded by their frames.
+  const traced = new Set<number>();
   frames.reverse().forEach((frame, depth) => {
     const node = nodeAt(frame.repoPath!, frame.line);
     if (!node) return;
+    traced.add(node.id);
     // Outer frames weigh less; a script's top level (`main()` at the bottom of a job) hardly at all.
     const weight = 0.6 ** depth * (depth > 0 && node.def.kind === 'module' ? 0.3 : 1);
     if (isCheckLine(frame.source) || /\bassert\w*\s*\(/.test(frame.source ?? '')) {
-      seed(node, 0.25 * weight, 'the check that failed (traceback)');
+      let targets = 0;
       for (const target of checkedCalls(node, frame, input.readText(frame.repoPath!)))
-        for (const callee of resolve(node, target.name))
+        for (const callee of resolve(node, target.name)) {
+          targets++;
           seed(callee, (target.direct ? 1 : 0.8) * weight, `its result is checked at ${frame.repoPath}:${frame.line}`);
+        }
+      // The check states what was expected; when it checks the repository's functions, they are the
+      // suspects, and the check itself (a job's or a test's assert) is rarely what must change.
+      seed(node, (targets ? 0.1 : 0.25) * weight, 'the check that failed (traceback)');
     } else {
       seed(node, weight, `in the traceback (${frame.repoPath}:${frame.line})`);
       // The innermost frame's line may call into code that is not in the traceback (it raised in C).
@@ -142,7 +150,10 @@ export function rankCode(input: RankInput): Ranking {
   );
   const results = search.search(query, { combineWith: 'OR' }).slice(0, 15);
   const top = results[0]?.score ?? 0;
-  for (const r of results) seed(nodes[r.id as number], (0.15 * r.score) / top, 'matches the error text (BM25)');
+  // The traceback's code matches its own message and lines: BM25 is for finding the other code.
+  for (const r of results)
+    if (!traced.has(r.id as number))
+      seed(nodes[r.id as number], (0.15 * r.score) / top, 'matches the error text (BM25)');
 
   // 4. Spread along the reference graph.
   const scores = personalizedPageRank(nodes.length, edges, seeds);
