@@ -3,8 +3,9 @@
  * model, within the token budget? 20 bug cases in 4 repositories (bench/localisation/), 11 with the
  * fix outside every file the traceback passes through and 8 reported by a failing `assert` in a job.
  * Each case breaks one line, runs the job with the host's Python for the real traceback, then ranks
- * the repository as an incident would (index, rank, pack). Also: indexing a 5,000-file repository
- * cold and again (a second incident on the same code parses nothing).
+ * the repository as an incident would (index, rank, pack). The ranking was tuned on these cases, so
+ * the incidents of the examples and the test fixtures are ranked too, as a held-out check. Also:
+ * indexing a 5,000-file repository cold and again (a second incident on the same code parses nothing).
  *
  *   npx tsx bench/localisation.ts                  prints a table, writes bench/results/localisation.json
  *   npx tsx bench/localisation.ts --explain <case> also prints why that case ranked as it did
@@ -21,7 +22,7 @@ import { rankCode } from '../activities/context/rank-code';
 import { listFiles } from '../activities/copy-tree';
 import { locateInRepo } from '../activities/workspace';
 import { PROJECT_ROOT } from '../worker/project-root';
-import { parseTraceback } from '../workflows/traceback';
+import { causeTracebacks, parseTraceback } from '../workflows/traceback';
 import type { LocatedFrame } from '../workflows/classify-error';
 import { billing } from './localisation/billing';
 import { etl } from './localisation/etl';
@@ -70,19 +71,23 @@ async function runCase(repo: BenchRepository, repoDir: string, c: BenchCase, cac
   if (run.status === 0 || !tb) throw new Error(`${c.id}: the broken job did not fail with a traceback:\n${run.stderr}`);
 
   const files = await listFiles(dir);
-  const frames: LocatedFrame[] = tb.frames.map((f) => {
-    const repoPath = locateInRepo(f.file, files);
-    const source = repoPath
-      ? fs.readFileSync(path.join(dir, repoPath), 'utf8').split('\n')[f.line - 1]?.trim()
-      : undefined;
-    return { ...f, repoPath, ...(source !== undefined ? { source } : {}) };
-  });
+  const located = (list: typeof tb.frames): LocatedFrame[] =>
+    list.map((f) => {
+      const repoPath = locateInRepo(f.file, files);
+      const source = repoPath
+        ? fs.readFileSync(path.join(dir, repoPath), 'utf8').split('\n')[f.line - 1]?.trim()
+        : undefined;
+      return { ...f, repoPath, ...(source !== undefined ? { source } : {}) };
+    });
+  const frames = located(tb.frames);
+  const causes = causeTracebacks(run.stderr).map((t) => located(t.frames));
   const { index } = await loadCodeIndex({ root: dir, files, cacheDir, repository: dir }, language);
   const started = performance.now();
   const message = run.stderr.trim().split('\n').slice(-3).join('\n');
   const ranking = rankCode({
     index,
     frames,
+    causes,
     exceptionType: tb.exceptionType,
     message,
     readText: (rel) => fs.readFileSync(path.join(dir, rel), 'utf8'),
@@ -127,6 +132,59 @@ for (const repo of REPOSITORIES) {
     if (clean.status !== 0) throw new Error(`${repo.name}: ${c.run} fails before any bug:\n${clean.stderr}`);
   }
   for (const c of repo.cases) results.push(await runCase(repo, repoDir, c, path.join(tmp, 'cache')));
+}
+
+/**
+ * A held-out check: the incidents of the examples and the test fixtures, written earlier for other
+ * purposes and never used to tune the ranking (small repositories: a sanity check, not a benchmark).
+ */
+const HELD_OUT: { dir: string; mustChange: string }[] = [
+  { dir: 'examples/config-loader', mustChange: 'app/config_loader.py' },
+  { dir: 'examples/feature-flags', mustChange: 'flags/store.py' },
+  { dir: 'examples/ledger-src', mustChange: 'src/ledger/money.py' },
+  { dir: 'examples/report-formatter', mustChange: 'reports/formatter.py' },
+  { dir: 'examples/uptime-digest', mustChange: 'uptime/digest.py' },
+  { dir: 'test/fixtures/repos/batch-export', mustChange: 'exporter/batching.py' },
+  { dir: 'test/fixtures/repos/invoice-defaults', mustChange: 'billing/defaults.py' },
+  { dir: 'test/fixtures/repos/latency-report', mustChange: 'reports/stats.py' },
+  { dir: 'test/fixtures/repos/window-metrics', mustChange: 'metrics/windows.py' },
+  { dir: 'test/fixtures/repos/pricing-tools', mustChange: 'pricing/money.py' },
+];
+const heldOut: { case: string; files: number; fixOutsideTraceback: boolean; fileRank: number | null }[] = [];
+for (const h of HELD_OUT) {
+  const root = path.join(PROJECT_ROOT, h.dir, 'repo');
+  const log = fs.readFileSync(path.join(PROJECT_ROOT, h.dir, 'incident.log'), 'utf8');
+  const tb = parseTraceback(log);
+  if (!tb) throw new Error(`${h.dir}: incident.log holds no traceback`);
+  const files = await listFiles(root);
+  const located = (list: typeof tb.frames): LocatedFrame[] =>
+    list.map((f) => {
+      const repoPath = locateInRepo(f.file, files);
+      const source = repoPath
+        ? fs.readFileSync(path.join(root, repoPath), 'utf8').split('\n')[f.line - 1]?.trim()
+        : undefined;
+      return { ...f, repoPath, ...(source !== undefined ? { source } : {}) };
+    });
+  const frames = located(tb.frames);
+  const { index } = await loadCodeIndex(
+    { root, files, cacheDir: path.join(tmp, 'held-out-cache', path.basename(h.dir)), repository: root },
+    language,
+  );
+  const ranking = rankCode({
+    index,
+    frames,
+    causes: causeTracebacks(log).map((t) => located(t.frames)),
+    exceptionType: tb.exceptionType,
+    message: log.trim().split('\n').slice(-3).join('\n'),
+    readText: (rel) => fs.readFileSync(path.join(root, rel), 'utf8'),
+  });
+  const rank = ranking.files.findIndex((f) => f.file === h.mustChange);
+  heldOut.push({
+    case: path.basename(h.dir),
+    files: files.length,
+    fixOutsideTraceback: !frames.some((f) => f.repoPath === h.mustChange),
+    fileRank: rank < 0 ? null : rank + 1,
+  });
 }
 
 // Indexing at scale: 5,000 Python files (the same generated modules, 1,667 entities), cold then again.
@@ -174,6 +232,11 @@ const report = {
   functionRecallAt5: at(5, 'symbolRank'),
   outsideTraceback: { fileRecallAt3: at(3, 'fileRank', outside), functionRecallAt5: at(5, 'symbolRank', outside) },
   shownInPromptRate: results.filter((r) => r.shownInPrompt).length / n,
+  heldOut: {
+    cases: heldOut,
+    fileRecallAt1: heldOut.filter((h) => h.fileRank === 1).length / heldOut.length,
+    fileRecallAt3: heldOut.filter((h) => h.fileRank !== null && h.fileRank <= 3).length / heldOut.length,
+  },
   contextTokens: tokens,
   rankMs: summary(results.map((r) => Math.round(r.rankMs))),
   indexing: {
@@ -204,6 +267,7 @@ file recall@3 | ${pctOf(report.fileRecallAt3)} (fix outside the traceback: ${pct
 function recall@1 | ${pctOf(report.functionRecallAt1)} | -
 function recall@5 | ${pctOf(report.functionRecallAt5)} (outside: ${pctOf(report.outsideTraceback.functionRecallAt5)}) | >= 80%
 the code to change is in the prompt | ${pctOf(report.shownInPromptRate)} | -
+held out (${heldOut.length} example and fixture incidents, ${Math.min(...heldOut.map((h) => h.files))}-${Math.max(...heldOut.map((h) => h.files))} files, ${heldOut.filter((h) => h.fixOutsideTraceback).length} fixed outside the traceback): file recall@1 | ${pctOf(report.heldOut.fileRecallAt1)}, @3 ${pctOf(report.heldOut.fileRecallAt3)} | -
 context tokens per incident | median ${tokens.p50}, max ${tokens.max} | median <= 8000
 ranking time | median ${report.rankMs.p50} ms | -
 index ${bigPy} Python files, cold | ${cold.stats.ms} ms (${cold.stats.parsed} parsed) | <= 10000 ms

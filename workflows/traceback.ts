@@ -21,6 +21,19 @@ export interface ParsedTraceback {
 const FRAME = /^\s*File "([^"]+)", line (\d+), in (.+?)\s*$/;
 const EXCEPTION_LINE = /^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|[A-Z]\w*))(?::\s?(.*))?$/;
 
+/**
+ * The chain's earlier tracebacks, oldest first: the exceptions being handled (or the direct causes)
+ * when the last one was raised. Empty for a single traceback.
+ */
+export function causeTracebacks(text: string): ParsedTraceback[] {
+  const lines = text.split(/\r?\n/);
+  const starts = lines.flatMap((l, i) => (l.trimStart().startsWith('Traceback (most recent call last):') ? [i] : []));
+  return starts
+    .slice(1)
+    .map((next) => parseTraceback(lines.slice(0, next).join('\n')))
+    .filter((t): t is ParsedTraceback => t !== null);
+}
+
 export function parseTraceback(text: string): ParsedTraceback | null {
   const lines = text.split(/\r?\n/);
   const start = lines.findLastIndex((l) => l.trimStart().startsWith('Traceback (most recent call last):'));

@@ -13,7 +13,9 @@ import { writeFileAtomic } from '../incident-paths';
 import { loadOrigin } from '../repository-origin';
 import { isSecretFile, loadSecretMap, redact } from '../repo-secrets';
 import { readRepositoryRedactions } from '../repository-redactions';
+import { locateInRepo } from '../workspace';
 import type { IncidentContext } from '../workspace';
+import { causeTracebacks } from '../../workflows/traceback';
 import { loadCodeIndex } from './code-index';
 import type { CodeIndex, IndexStats } from './code-index';
 import { packCode } from './context-pack';
@@ -152,9 +154,22 @@ async function buildModelContext(
   const tb = ctx.errorLog.trim().split('\n');
   const message = tb.slice(-3).join('\n');
   const started = Date.now();
+  // The chain's earlier tracebacks (a KeyError handled, then a domain error raised), located too.
+  const causes = [];
+  for (const tb of causeTracebacks(ctx.errorLog)) {
+    const located = [];
+    for (const f of tb.frames) {
+      const repoPath = locateInRepo(f.file, files);
+      const raw = repoPath && !isSecretFile(repoPath) ? await readRaw(repoPath) : null;
+      const source = raw?.split('\n')[f.line - 1]?.trim().slice(0, 200);
+      located.push({ ...f, repoPath, ...(source !== undefined ? { source } : {}) });
+    }
+    causes.push(located);
+  }
   const ranking = rankCode({
     index,
     frames: ctx.frames,
+    causes,
     exceptionType: ctx.exceptionType,
     message,
     readText: (rel) => (isSecretFile(rel) ? null : (texts.get(rel) ?? null)),

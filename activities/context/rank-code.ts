@@ -23,6 +23,8 @@ export interface RankInput {
   index: CodeIndex;
   /** The traceback's frames, innermost last. */
   frames: LocatedFrame[];
+  /** The chain's earlier tracebacks (the exceptions being handled), each innermost last. */
+  causes?: LocatedFrame[][];
   /** The exception's type and message (the log's last lines). */
   exceptionType: string | null;
   message: string;
@@ -60,6 +62,8 @@ interface Node {
 /** A name defined in more places than this is too generic to resolve by name alone (`get`, `run`). */
 const MAX_NAME_FANOUT = 12;
 const RESTART = 0.3;
+/** An earlier traceback of the chain seeds at this share of the last one. */
+const CAUSE_SCALE = 0.6;
 const ITERATIONS = 30;
 
 export function rankCode(input: RankInput): Ranking {
@@ -93,16 +97,23 @@ export function rankCode(input: RankInput): Ranking {
   };
   const resolve = (from: Node, name: string) => resolveName(input.index, from.file, name, byName);
 
-  // 1. The traceback: innermost repository frame first; a check seeds what it checks.
-  const frames = input.frames.filter((f) => f.repoPath && input.index.files[f.repoPath]);
+  // 1. The traceback: innermost repository frame first; a check seeds what it checks. An earlier
+  // traceback of the chain (the exception being handled when this one was raised) counts less.
+  const inRepo = (list: LocatedFrame[]) => list.filter((f) => f.repoPath && input.index.files[f.repoPath]);
+  const frames = inRepo(input.frames);
   // The traceback's own definitions: already seeded by their frames.
   const traced = new Set<number>();
-  frames.reverse().forEach((frame, depth) => {
-    const node = nodeAt(frame.repoPath!, frame.line);
+  const seedTraceback = (chain: LocatedFrame[], scale: number) => {
+    const innermostFirst = [...chain].reverse();
+    const frameNodes = innermostFirst.map((f) => nodeAt(f.repoPath!, f.line));
+    innermostFirst.forEach((frame, depth) => seedFrame(frame, depth, frameNodes, scale));
+  };
+  const seedFrame = (frame: LocatedFrame, depth: number, frameNodes: (Node | undefined)[], scale: number) => {
+    const node = frameNodes[depth];
     if (!node) return;
     traced.add(node.id);
     // Outer frames weigh less; a script's top level (`main()` at the bottom of a job) hardly at all.
-    const weight = 0.6 ** depth * (depth > 0 && node.def.kind === 'module' ? 0.3 : 1);
+    const weight = scale * 0.6 ** depth * (depth > 0 && node.def.kind === 'module' ? 0.3 : 1);
     if (isCheckLine(frame.source) || /\bassert\w*\s*\(/.test(frame.source ?? '')) {
       let targets = 0;
       for (const target of checkedCalls(node, frame, input.readText(frame.repoPath!)))
@@ -115,12 +126,28 @@ export function rankCode(input: RankInput): Ranking {
       seed(node, (targets ? 0.1 : 0.25) * weight, 'the check that failed (traceback)');
     } else {
       seed(node, weight, `in the traceback (${frame.repoPath}:${frame.line})`);
-      // The innermost frame's line may call into code that is not in the traceback (it raised in C).
-      if (depth === 0)
-        for (const call of node.def.calls.filter((c) => c.line === frame.line))
-          for (const callee of resolve(node, call.name)) seed(callee, 0.3 * weight, 'called on the failing line');
+      if (depth === 0) {
+        // The innermost frame's line may call into code that is not in the traceback (it raised in
+        // C), and the values it failed on were made by the calls that assigned them.
+        for (const target of checkedCalls(node, frame, input.readText(frame.repoPath!)))
+          for (const callee of resolve(node, target.name))
+            seed(
+              callee,
+              (target.direct ? 0.3 : 0.5) * weight,
+              target.direct ? 'called on the failing line' : 'made a value the failing line uses',
+            );
+      } else {
+        // An outer frame's line passed the failing call its arguments: the other calls on that line
+        // made them (`coerce(r) for r in read_rows(text)`: read_rows made the row that failed).
+        const inner = frameNodes.slice(0, depth).reverse().find((n) => n && n !== node);
+        for (const call of node.def.calls.filter((c) => c.line === frame.line && c.name !== inner?.def.name))
+          for (const callee of resolve(node, call.name))
+            seed(callee, 0.5 * weight, `made an argument of the failing call (${frame.repoPath}:${frame.line})`);
+      }
     }
-  });
+  };
+  seedTraceback(frames, 1);
+  for (const cause of input.causes ?? []) seedTraceback(inRepo(cause), CAUSE_SCALE);
 
   // 2. Names and quoted strings of the error message.
   for (const word of quotedNames(input.message)) {
@@ -170,11 +197,11 @@ export function rankCode(input: RankInput): Ranking {
     .filter((s) => s.score > 0)
     .sort((a, b) => b.score - a.score || a.file.localeCompare(b.file));
 
-  // A file ranks by its best definitions (the best counts fully, the next two at half).
+  // A file ranks by its best definition; its next two break near-ties (a tenth each).
   const perFile = new Map<string, number[]>();
   for (const s of symbols) perFile.set(s.file, [...(perFile.get(s.file) ?? []), s.score]);
   const files = [...perFile.entries()]
-    .map(([file, list]) => ({ file, score: list[0]! + 0.5 * (list[1] ?? 0) + 0.5 * (list[2] ?? 0) }))
+    .map(([file, list]) => ({ file, score: list[0]! + 0.1 * (list[1] ?? 0) + 0.1 * (list[2] ?? 0) }))
     .sort((a, b) => b.score - a.score || a.file.localeCompare(b.file));
   return { symbols, files };
 }

@@ -16,6 +16,8 @@ import { rankCode } from '../../activities/context/rank-code';
 import { countTokens } from '../../activities/context/token-count';
 import { applyEdits } from '../../activities/fix-edits';
 import { parseFixAnswer } from '../../activities/model-answers';
+import { locateInRepo } from '../../activities/workspace';
+import { causeTracebacks, parseTraceback } from '../../workflows/traceback';
 
 const FILES: Record<string, string> = {
   'shop/__init__.py': '',
@@ -153,4 +155,79 @@ test('edits to a file shown in excerpts apply only where their text occurs exact
     '{"summary":"s","files":[{"path":"x.py","content":"","edits":[{"find":"a","replace":"b"}]}]}',
   );
   assert.match((both as { reason: string }).reason, /content or edits, not both/);
+});
+
+/** A small ETL service: a reader makes the rows, a schema coerces them, a handled KeyError is re-raised. */
+const ETL: Record<string, string> = {
+  'etl/__init__.py': '',
+  'etl/errors.py': 'class UnknownField(Exception):\n    pass\n',
+  'etl/readers.py':
+    'def read_rows(text):\n    head, *rows = text.splitlines()\n    keys = head.split(";")\n    return [dict(zip(keys, r.split(","))) for r in rows]\n',
+  'etl/naming.py': 'def canonical(name):\n    return name.lower()\n',
+  'etl/schema.py':
+    'from etl.errors import UnknownField\nfrom etl.naming import canonical\n\nSCHEMA = {"id": int, "amount": float}\n\n\ndef coerce(row):\n    try:\n        return {name: kind(row[canonical(name)]) for name, kind in SCHEMA.items()}\n    except KeyError as err:\n        raise UnknownField(str(err)) from None\n',
+  'etl/pipeline.py':
+    'from etl.readers import read_rows\nfrom etl.schema import coerce\n\n\ndef run(text):\n    return [coerce(r) for r in read_rows(text)]\n',
+  'etl/writers.py': 'def to_csv(rows):\n    return "\\n".join(",".join(map(str, r.values())) for r in rows)\n',
+  'etl/labels.py': 'def label(row):\n    return f"order {row}"\n',
+};
+
+test("the calls that made a failing call's arguments, and a handled exception's failing line, are ranked", async () => {
+  const dir = repo(ETL);
+  const log = [
+    'Traceback (most recent call last):',
+    '  File "/srv/etl/etl/../etl/schema.py", line 9, in coerce',
+    '    return {name: kind(row[canonical(name)]) for name, kind in SCHEMA.items()}',
+    "KeyError: 'id'",
+    '',
+    'During handling of the above exception, another exception occurred:',
+    '',
+    'Traceback (most recent call last):',
+    '  File "/srv/etl/etl/pipeline.py", line 6, in run',
+    '    return [coerce(r) for r in read_rows(text)]',
+    '  File "/srv/etl/etl/schema.py", line 11, in coerce',
+    '    raise UnknownField(str(err)) from None',
+    "etl.errors.UnknownField: 'id'",
+  ].join('\n');
+  const causes = causeTracebacks(log);
+  assert.equal(causes.length, 1, 'one earlier traceback in the chain');
+  assert.deepEqual(
+    causes[0]?.frames.map((f) => `${f.func}:${f.line}`),
+    ['coerce:9'],
+  );
+  const files = Object.keys({ ...FILES, ...ETL });
+  const locate = (f: { file: string; line: number; func: string }) => {
+    const repoPath = locateInRepo(f.file, files);
+    const source = repoPath
+      ? fs.readFileSync(path.join(dir, repoPath), 'utf8').split('\n')[f.line - 1]?.trim()
+      : undefined;
+    return { ...f, repoPath, ...(source !== undefined ? { source } : {}) };
+  };
+  const { index } = await loadCodeIndex(
+    { root: dir, files, cacheDir: path.join(dir, '.cache'), repository: dir },
+    await pythonSyntax(),
+  );
+  const rank = (withCauses: boolean) =>
+    rankCode({
+      index,
+      frames: (parseTraceback(log)?.frames ?? []).map(locate),
+      ...(withCauses ? { causes: causes.map((c) => c.frames.map(locate)) } : {}),
+      exceptionType: 'etl.errors.UnknownField',
+      message: log.split('\n').slice(-3).join('\n'),
+      readText: (rel) => fs.readFileSync(path.join(dir, rel), 'utf8'),
+    });
+  const ranking = rank(true);
+  const why = (qualname: string) => ranking.symbols.find((s) => s.qualname === qualname)?.why.join('; ') ?? '';
+  assert.match(why('read_rows'), /made an argument of the failing call \(etl\/pipeline\.py:6\)/);
+  assert.match(why('canonical'), /called on the failing line/, "the handled KeyError's line is read");
+  const fileAt = (r: ReturnType<typeof rank>, file: string) => {
+    const at = r.files.findIndex((f) => f.file === file);
+    return at < 0 ? Infinity : at;
+  };
+  assert.ok(fileAt(ranking, 'etl/readers.py') < fileAt(ranking, 'etl/writers.py'), 'the reader above the writer');
+  assert.ok(fileAt(ranking, 'etl/readers.py') < fileAt(ranking, 'etl/labels.py'), 'the reader above the labels');
+  assert.ok(
+    fileAt(ranking, 'etl/naming.py') < fileAt(rank(false), 'etl/naming.py'),
+    "the chain moves the handled line's callee up",
+  );
 });
