@@ -139,7 +139,10 @@ export function rankCode(input: RankInput): Ranking {
       } else {
         // An outer frame's line passed the failing call its arguments: the other calls on that line
         // made them (`coerce(r) for r in read_rows(text)`: read_rows made the row that failed).
-        const inner = frameNodes.slice(0, depth).reverse().find((n) => n && n !== node);
+        const inner = frameNodes
+          .slice(0, depth)
+          .reverse()
+          .find((n) => n && n !== node);
         for (const call of node.def.calls.filter((c) => c.line === frame.line && c.name !== inner?.def.name))
           for (const callee of resolve(node, call.name))
             seed(callee, 0.5 * weight, `made an argument of the failing call (${frame.repoPath}:${frame.line})`);
