@@ -210,7 +210,14 @@ function responsesAnswer(model: string, answer: string, prompt: string) {
   };
 }
 
-export async function startScriptedModel(turns: ScriptedTurn[]): Promise<ScriptedModel> {
+/**
+ * `byTask`: answer each request with the turn for its task, in any order and as often as asked (many
+ * incidents at once: benchmarks); turns are never used up.
+ */
+export async function startScriptedModel(
+  turns: ScriptedTurn[],
+  opts: { byTask?: boolean } = {},
+): Promise<ScriptedModel> {
   const queue = [...turns];
   const requests: RecordedRequest[] = [];
   const stepsTaken = new Map<ScriptedTurn, number>();
@@ -246,7 +253,7 @@ export async function startScriptedModel(turns: ScriptedTurn[]): Promise<Scripte
         toolResults: offered.results,
       };
       requests.push(recorded);
-      const turn = queue[0];
+      const turn = opts.byTask ? turns.find((t) => t.task === task) : queue[0];
       const fail = (message: string) => {
         recorded.error = message;
         reply(400, { error: { message: `scripted model: ${message}`, type: 'invalid_request_error' } });
@@ -273,7 +280,7 @@ export async function startScriptedModel(turns: ScriptedTurn[]): Promise<Scripte
           path.endsWith('/responses') ? responsesToolCalls(model, made, prompt) : chatToolCalls(model, made, prompt),
         );
       }
-      queue.shift();
+      if (!opts.byTask) queue.shift();
       if (turn.fault && 'kind' in turn.fault) {
         recorded.error = `fault: ${turn.fault.kind}`;
         if (turn.fault.kind === 'hang') return; // the client's own timeout ends it

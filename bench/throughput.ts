@@ -1,0 +1,174 @@
+/**
+ * Throughput and memory (issue 14, item 4), figures not assertions:
+ *   npx tsx bench/throughput.ts [1,5,20,50]
+ * Prints a table and writes bench/results/throughput.json.
+ *
+ * One real worker process (worker/main.ts, default options) on the test dev server and the local
+ * Docker engine; the scripted model answers every request at once. For each load, that many demo
+ * incidents (examples/config-loader, each its own copy) are started together and followed to
+ * awaiting_approval: incidents per minute, p50/p95 latency, the worker's and the Temporal server's
+ * peak RSS, and where the CPU went (worker, Temporal, dockerd + containerd, everything else: the
+ * containers) — the bottleneck. Targets: >= 60 incidents/min at 20, worker RSS <= 400 MB.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { PROJECT_ROOT } from '../worker/settings';
+import { stateQuery } from '../workflows/operator-api';
+import { exampleDir, recordedTurns } from '../test/support/remediation-harness';
+import { startScriptedModel } from '../test/support/scripted-model-server';
+import { startTestServer, TEST_TEMPORAL_ADDRESS } from '../test/support/temporal';
+import { startIncident, startWorkerProcess, workerEnv } from '../test/support/worker-process';
+import { summary } from './stats';
+
+const loads = (process.argv[2] ?? '1,5,20,50').split(',').map(Number);
+const TICKS = 100; // USER_HZ: /proc's CPU times are in 1/100 s
+
+/** Resident memory of a process (MiB), 0 once it is gone. */
+function rssMiB(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+  return status ? Number(status[1]) / 1024 : 0;
+}
+/** CPU seconds a process (and its waited-for children) has used. */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return [11, 12, 13, 14].reduce((a, i) => a + Number(fields[i] ?? 0), 0) / TICKS;
+}
+/** The machine's busy CPU seconds (all cores). */
+function machineBusySeconds(): number {
+  const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  return (cpu.reduce((a, b) => a + b, 0) - idle) / TICKS;
+}
+const pidsOf = (pattern: string): number[] => {
+  try {
+    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+};
+const sumCpu = (pids: number[]) =>
+  pids.reduce((a, p) => {
+    try {
+      return a + cpuSeconds(p);
+    } catch {
+      return a;
+    }
+  }, 0);
+
+const server = await startTestServer();
+const temporalPid = pidsOf(`start-dev.*${TEST_TEMPORAL_ADDRESS.split(':')[1]}`)[0];
+const dockerPids = [...new Set([...pidsOf('^(/usr/sbin/)?dockerd'), ...pidsOf('^containerd')])];
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-bench-throughput-'));
+const model = await startScriptedModel(recordedTurns('config-loader'), { byTask: true });
+const taskQueue = `bench-throughput-${process.pid}`;
+const worker = startWorkerProcess(workerEnv({ taskQueue, dir: tmp, modelURL: model.baseURL }));
+await worker.polling;
+const workerPid = worker.child.pid!;
+const connection = await Connection.connect({ address: TEST_TEMPORAL_ADDRESS });
+const client = new Client({ connection });
+
+interface LoadResult {
+  incidents: number;
+  wallS: number;
+  perMinute: number;
+  latencyMs: ReturnType<typeof summary>;
+  workerPeakRssMiB: number;
+  temporalPeakRssMiB: number | null;
+  cpuSeconds: { worker: number; temporal: number; docker: number; rest: number; machine: number };
+  notVerified: number;
+}
+const results: LoadResult[] = [];
+let serial = 0;
+for (const n of loads) {
+  const repos = Array.from({ length: n }, () => {
+    const repo = path.join(tmp, `repo-${serial++}`);
+    fs.cpSync(path.join(exampleDir('config-loader'), 'repo'), repo, { recursive: true });
+    return repo;
+  });
+  const cpu0 = {
+    worker: cpuSeconds(workerPid),
+    temporal: temporalPid ? cpuSeconds(temporalPid) : 0,
+    docker: sumCpu(dockerPids),
+    machine: machineBusySeconds(),
+  };
+  let workerPeak = rssMiB(workerPid);
+  let temporalPeak = temporalPid ? rssMiB(temporalPid) : 0;
+  const started = performance.now();
+  const handles = await Promise.all(
+    repos.map((repo, i) =>
+      startIncident(client, {
+        taskQueue,
+        workflowId: `bench-throughput-${process.pid}-${n}-${i}`,
+        repo,
+        input: { profile: { delivery: { enabled: false } } },
+      }),
+    ),
+  );
+  const done = new Map<number, { ms: number; status: string }>();
+  while (done.size < n) {
+    await Promise.all(
+      handles.map(async (h, i) => {
+        if (done.has(i)) return;
+        const state = await h.query(stateQuery).catch(() => null);
+        const status = state?.status ?? 'running';
+        if (status !== 'running' && status !== 'delivering') done.set(i, { ms: performance.now() - started, status });
+      }),
+    );
+    workerPeak = Math.max(workerPeak, rssMiB(workerPid));
+    if (temporalPid) temporalPeak = Math.max(temporalPeak, rssMiB(temporalPid));
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const wallS = (performance.now() - started) / 1000;
+  const cpu = {
+    worker: cpuSeconds(workerPid) - cpu0.worker,
+    temporal: temporalPid ? cpuSeconds(temporalPid) - cpu0.temporal : 0,
+    docker: sumCpu(dockerPids) - cpu0.docker,
+    machine: machineBusySeconds() - cpu0.machine,
+  };
+  const round = (x: number) => Math.round(x * 10) / 10;
+  results.push({
+    incidents: n,
+    wallS: round(wallS),
+    perMinute: round((n / wallS) * 60),
+    latencyMs: summary([...done.values()].map((d) => Math.round(d.ms))),
+    workerPeakRssMiB: Math.round(workerPeak),
+    temporalPeakRssMiB: temporalPid ? Math.round(temporalPeak) : null,
+    cpuSeconds: {
+      worker: round(cpu.worker),
+      temporal: round(cpu.temporal),
+      docker: round(cpu.docker),
+      rest: round(cpu.machine - cpu.worker - cpu.temporal - cpu.docker),
+      machine: round(cpu.machine),
+    },
+    notVerified: [...done.values()].filter((d) => d.status !== 'awaiting_approval').length,
+  });
+  await Promise.all(handles.map((h) => h.terminate('benchmark done').catch(() => undefined)));
+  for (const repo of repos) fs.rmSync(repo, { recursive: true, force: true });
+}
+await worker.kill();
+await connection.close();
+await model.close();
+await server.stop();
+fs.rmSync(tmp, { recursive: true, force: true });
+
+const report = {
+  at: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+  worker: 'one worker process, default options',
+  results,
+};
+const out = path.join(PROJECT_ROOT, 'bench', 'results', 'throughput.json');
+fs.mkdirSync(path.dirname(out), { recursive: true });
+fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+console.log(
+  'incidents at once | wall s | incidents/min | latency p50 / p95 s | worker RSS peak MiB | Temporal RSS peak MiB | CPU s: worker / Temporal / dockerd+containerd / rest (containers) of machine | not verified',
+);
+for (const r of results)
+  console.log(
+    `${r.incidents} | ${r.wallS} | ${r.perMinute} | ${(r.latencyMs.p50 / 1000).toFixed(1)} / ${(r.latencyMs.p95 / 1000).toFixed(1)} | ${r.workerPeakRssMiB} | ${r.temporalPeakRssMiB ?? '?'} | ${r.cpuSeconds.worker} / ${r.cpuSeconds.temporal} / ${r.cpuSeconds.docker} / ${r.cpuSeconds.rest} of ${r.cpuSeconds.machine} | ${r.notVerified}`,
+  );
+console.log(`targets: >= 60 incidents/min at 20; worker RSS <= 400 MB (${report.machine.cpus} cores)`);
+console.log(`written: ${path.relative(PROJECT_ROOT, out)}`);
