@@ -1,6 +1,11 @@
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import type { LogLevel, NativeConnectionOptions, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type {
+  LogLevel,
+  NativeConnectionOptions,
+  WorkflowBundlePath,
+  WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { isOperatorLine } from '../workflows/log-tags';
 import { isSandboxActivity, sandboxTaskQueue } from '../workflows/task-queues';
 import { WorkerGroup } from './worker-group';
@@ -28,7 +33,8 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   activities: object;
-  workflowBundle?: WorkflowBundleWithSourceMap;
+  /** A bundle built already (tests share one; a worker process loads worker/workflow-bundle.ts's file). */
+  workflowBundle?: WorkflowBundleWithSourceMap | WorkflowBundlePath;
   /**
    * The container steps (workflows/task-queues.ts) on `<taskQueue>-sandbox`: 'now' (default) polls
    * that queue from the start; 'later' (the engine does not answer yet) takes no container step,

@@ -11,6 +11,7 @@ import { sandboxTaskQueue } from '../workflows/task-queues';
 import { checkSearchAttributes } from './search-attribute-check';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/search-attributes';
 import { workerActivities } from './worker-activities';
+import { prebuiltWorkflowBundle } from './workflow-bundle';
 
 /** Run a worker on the task queue until SIGINT/SIGTERM, then drain and stop. */
 export async function runWorker(settings: Settings, log: (line: string) => void): Promise<void> {
@@ -56,6 +57,7 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
     namespace: settings.temporal.namespace,
     taskQueue: settings.taskQueue,
     activities: workerActivities(settings, visibility.client),
+    workflowBundle: await prebuiltWorkflowBundle(log),
     sandbox: engineUp ? 'now' : 'later',
   });
   const sandboxQueue = sandboxTaskQueue(settings.taskQueue);
