@@ -23,6 +23,7 @@ import { listFiles } from '../activities/copy-tree';
 import { locateInRepo } from '../activities/workspace';
 import { PROJECT_ROOT } from '../worker/project-root';
 import { causeTracebacks, parseTraceback } from '../workflows/traceback';
+import type { TraceFrame } from '../workflows/traceback';
 import type { LocatedFrame } from '../workflows/classify-error';
 import { billing } from './localisation/billing';
 import { etl } from './localisation/etl';
@@ -58,6 +59,17 @@ function python(dir: string, script: string): { status: number | null; stderr: s
   return { status: r.status, stderr: r.stderr };
 }
 
+/** Traceback frames mapped onto the repository's files, with the source line each points at. */
+function locateFrames(root: string, files: string[], frames: TraceFrame[]): LocatedFrame[] {
+  return frames.map((f) => {
+    const repoPath = locateInRepo(f.file, files);
+    const source = repoPath
+      ? fs.readFileSync(path.join(root, repoPath), 'utf8').split('\n')[f.line - 1]?.trim()
+      : undefined;
+    return { ...f, repoPath, ...(source !== undefined ? { source } : {}) };
+  });
+}
+
 async function runCase(repo: BenchRepository, repoDir: string, c: BenchCase, cacheDir: string): Promise<CaseResult> {
   const dir = path.join(tmp, 'cases', c.id);
   fs.cpSync(repoDir, dir, { recursive: true });
@@ -71,16 +83,8 @@ async function runCase(repo: BenchRepository, repoDir: string, c: BenchCase, cac
   if (run.status === 0 || !tb) throw new Error(`${c.id}: the broken job did not fail with a traceback:\n${run.stderr}`);
 
   const files = await listFiles(dir);
-  const located = (list: typeof tb.frames): LocatedFrame[] =>
-    list.map((f) => {
-      const repoPath = locateInRepo(f.file, files);
-      const source = repoPath
-        ? fs.readFileSync(path.join(dir, repoPath), 'utf8').split('\n')[f.line - 1]?.trim()
-        : undefined;
-      return { ...f, repoPath, ...(source !== undefined ? { source } : {}) };
-    });
-  const frames = located(tb.frames);
-  const causes = causeTracebacks(run.stderr).map((t) => located(t.frames));
+  const frames = locateFrames(dir, files, tb.frames);
+  const causes = causeTracebacks(run.stderr).map((t) => locateFrames(dir, files, t.frames));
   const { index } = await loadCodeIndex({ root: dir, files, cacheDir, repository: dir }, language);
   const started = performance.now();
   const message = run.stderr.trim().split('\n').slice(-3).join('\n');
@@ -157,15 +161,7 @@ for (const h of HELD_OUT) {
   const tb = parseTraceback(log);
   if (!tb) throw new Error(`${h.dir}: incident.log holds no traceback`);
   const files = await listFiles(root);
-  const located = (list: typeof tb.frames): LocatedFrame[] =>
-    list.map((f) => {
-      const repoPath = locateInRepo(f.file, files);
-      const source = repoPath
-        ? fs.readFileSync(path.join(root, repoPath), 'utf8').split('\n')[f.line - 1]?.trim()
-        : undefined;
-      return { ...f, repoPath, ...(source !== undefined ? { source } : {}) };
-    });
-  const frames = located(tb.frames);
+  const frames = locateFrames(root, files, tb.frames);
   const { index } = await loadCodeIndex(
     { root, files, cacheDir: path.join(tmp, 'held-out-cache', path.basename(h.dir)), repository: root },
     language,
@@ -173,7 +169,7 @@ for (const h of HELD_OUT) {
   const ranking = rankCode({
     index,
     frames,
-    causes: causeTracebacks(log).map((t) => located(t.frames)),
+    causes: causeTracebacks(log).map((t) => locateFrames(root, files, t.frames)),
     exceptionType: tb.exceptionType,
     message: log.trim().split('\n').slice(-3).join('\n'),
     readText: (rel) => fs.readFileSync(path.join(root, rel), 'utf8'),

@@ -9,31 +9,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { remediate, testRepositories } from './support/remediation-harness';
+import { recordedTurns, remediate, testRepositories } from './support/remediation-harness';
 import type { ScriptedTurn } from './support/scripted-model-server';
 import type { ToolUse } from '../workflows/incident-types';
 
 const TOKEN = 'sk-live-9fQ2xV7mR4tL8nB3kZ6pW1yD5hJ0cA';
 
-const REPRO: ScriptedTurn = {
-  task: 'write_reproduction',
-  answer:
-    '```python\nfrom pricing.quote import quote\n\ntotal = quote(0.29, 3)\nassert total == 0.87, f"quote for 3 x 0.29 is {total}, expected 0.87"\nprint("ok")\n```\n',
-};
-const PR: ScriptedTurn = {
-  task: 'write_pr_description',
-  answer: '# Round quotes to the nearest cent\n\n## Root cause\nx\n\n## Change\ny\n\n## Risk\nlow\n',
-};
-/** The fix: an exact-text edit of a file the model only read through a tool. */
-const EDIT = JSON.stringify({
-  summary: 'round_cents truncated instead of rounding',
-  files: [
-    {
-      path: 'pricing/money.py',
-      edits: [{ find: 'return int(amount * 100) / 100', replace: 'return round(amount * 100) / 100' }],
-    },
-  ],
-});
+/** The reproduction, the fix (an exact-text edit of money.py) and the PR description. */
+const [REPRO, FIX, PR] = recordedTurns('pricing-tools') as [
+  ScriptedTurn,
+  ScriptedTurn & { answer: string },
+  ScriptedTurn,
+];
+const EDIT = FIX.answer;
 
 test('the fix model searches, reads and edits a module outside the traceback; secrets and paths out of the repository refused', async () => {
   const fix: ScriptedTurn = {

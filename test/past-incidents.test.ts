@@ -9,30 +9,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { exampleDir, remediate } from './support/remediation-harness';
+import { exampleDir, recordedTurns, remediate } from './support/remediation-harness';
 import type { ScriptedTurn } from './support/scripted-model-server';
 
-const REPRO: ScriptedTurn = {
-  task: 'write_reproduction',
-  answer:
-    '```python\nfrom pricing.quote import quote\n\ntotal = quote(0.29, 3)\nassert total == 0.87, f"quote for 3 x 0.29 is {total}, expected 0.87"\nprint("ok")\n```\n',
-};
-const FIX: ScriptedTurn = {
-  task: 'write_fix',
-  answer: JSON.stringify({
-    summary: 'round_cents truncated instead of rounding',
-    files: [
-      {
-        path: 'pricing/money.py',
-        edits: [{ find: 'return int(amount * 100) / 100', replace: 'return round(amount * 100) / 100' }],
-      },
-    ],
-  }),
-};
-const PR: ScriptedTurn = {
-  task: 'write_pr_description',
-  answer: '# Round quotes to the nearest cent\n\n## Root cause\nx\n\n## Change\ny\n\n## Risk\nlow\n',
-};
+/** The reproduction, the fix (an exact-text edit of money.py) and the PR description. */
+const [REPRO, FIX, PR] = recordedTurns('pricing-tools') as [ScriptedTurn, ScriptedTurn, ScriptedTurn];
 
 interface Proof {
   modelContext: {

@@ -76,10 +76,10 @@ export function scriptedActivities(baseURL: string, dir: string) {
   });
 }
 
-/** The recorded answers of an example: [reproduction, fix, PR description]. */
+/** The recorded answers of an example or a fixture: [reproduction, fix, PR description]. */
 export function recordedTurns(example: string): (ScriptedTurn & { answer: string })[] {
   return (
-    JSON.parse(fs.readFileSync(path.join(EXAMPLES, example, 'recorded-model.json'), 'utf8')) as {
+    JSON.parse(fs.readFileSync(path.join(exampleDir(example), 'recorded-model.json'), 'utf8')) as {
       turns: (ScriptedTurn & { answer: string })[];
     }
   ).turns;
