@@ -79,8 +79,16 @@ export function retrievalTools(opts: RetrievalOptions): RetrievalSession {
     return { ok: true, rel: rel === '.' ? '' : rel.replace(/\/$/, '') };
   };
 
+  /** Each file read and redacted once per session (searches would otherwise read the tree again). */
+  const readOnce = new Map<string, Promise<{ ok: true; text: string } | { ok: false; why: string }>>();
+  const serve = (rel: string) => {
+    let answer = readOnce.get(rel);
+    if (!answer) readOnce.set(rel, (answer = readServed(rel)));
+    return answer;
+  };
+
   /** The redacted text of a file the secret scan covered, or why it is not served. */
-  const serve = async (rel: string): Promise<{ ok: true; text: string } | { ok: false; why: string }> => {
+  const readServed = async (rel: string): Promise<{ ok: true; text: string } | { ok: false; why: string }> => {
     if (isSecretFile(rel)) return { ok: false, why: `${rel} holds secrets and is withheld` };
     if (!fileSet.has(rel)) return { ok: false, why: `${rel} is not a file of the repository` };
     if (!isScannedTextFile(rel)) return { ok: false, why: `${rel} is not a source or text file OpsGuard serves` };

@@ -93,51 +93,6 @@ function readTools(path: string, body: ChatBody & ResponsesBody): { tools: strin
 
 type ToolCall = { id: string; name: string; input: Record<string, unknown> };
 
-function chatToolCalls(model: string, calls: ToolCall[], prompt: string) {
-  return {
-    id: `chatcmpl-scripted-${Date.now()}`,
-    object: 'chat.completion',
-    created: Math.floor(Date.now() / 1000),
-    model,
-    choices: [
-      {
-        index: 0,
-        message: {
-          role: 'assistant',
-          content: null,
-          tool_calls: calls.map((c) => ({
-            id: c.id,
-            type: 'function',
-            function: { name: c.name, arguments: JSON.stringify(c.input) },
-          })),
-        },
-        finish_reason: 'tool_calls',
-      },
-    ],
-    usage: { prompt_tokens: tokens(prompt), completion_tokens: 10, total_tokens: tokens(prompt) + 10 },
-  };
-}
-
-function responsesToolCalls(model: string, calls: ToolCall[], prompt: string) {
-  return {
-    id: `resp_scripted_${Date.now()}`,
-    object: 'response',
-    created_at: Math.floor(Date.now() / 1000),
-    status: 'completed',
-    model,
-    output: calls.map((c) => ({
-      type: 'function_call',
-      id: `fc_${c.id}`,
-      call_id: c.id,
-      name: c.name,
-      arguments: JSON.stringify(c.input),
-      status: 'completed',
-    })),
-    incomplete_details: null,
-    usage: { input_tokens: tokens(prompt), output_tokens: 10, total_tokens: tokens(prompt) + 10 },
-  };
-}
-
 /** A rough token count, so usage figures are plausible and non-zero. */
 const tokens = (s: string) => Math.max(1, Math.ceil(s.length / 4));
 
@@ -170,43 +125,67 @@ function readRequest(path: string, body: unknown): { system: string; prompt: str
   };
 }
 
-function chatCompletion(model: string, answer: string, prompt: string) {
+/** What one round trip answers: the final text, or tool calls for the client to run first. */
+type Reply = { text: string } | { calls: ToolCall[] };
+
+function chatResponse(model: string, reply: Reply, prompt: string) {
+  const out = 'text' in reply ? reply.text : JSON.stringify(reply.calls);
+  const message =
+    'text' in reply
+      ? { role: 'assistant', content: reply.text }
+      : {
+          role: 'assistant',
+          content: null,
+          tool_calls: reply.calls.map((c) => ({
+            id: c.id,
+            type: 'function',
+            function: { name: c.name, arguments: JSON.stringify(c.input) },
+          })),
+        };
   return {
     id: `chatcmpl-scripted-${Date.now()}`,
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content: answer }, finish_reason: 'stop' }],
+    choices: [{ index: 0, message, finish_reason: 'text' in reply ? 'stop' : 'tool_calls' }],
     usage: {
       prompt_tokens: tokens(prompt),
-      completion_tokens: tokens(answer),
-      total_tokens: tokens(prompt) + tokens(answer),
+      completion_tokens: tokens(out),
+      total_tokens: tokens(prompt) + tokens(out),
     },
   };
 }
 
-function responsesAnswer(model: string, answer: string, prompt: string) {
+function responsesResponse(model: string, reply: Reply, prompt: string) {
+  const out = 'text' in reply ? reply.text : JSON.stringify(reply.calls);
+  const output =
+    'text' in reply
+      ? [
+          {
+            type: 'message',
+            id: `msg_scripted_${Date.now()}`,
+            status: 'completed',
+            role: 'assistant',
+            content: [{ type: 'output_text', text: reply.text, annotations: [] }],
+          },
+        ]
+      : reply.calls.map((c) => ({
+          type: 'function_call',
+          id: `fc_${c.id}`,
+          call_id: c.id,
+          name: c.name,
+          arguments: JSON.stringify(c.input),
+          status: 'completed',
+        }));
   return {
     id: `resp_scripted_${Date.now()}`,
     object: 'response',
     created_at: Math.floor(Date.now() / 1000),
     status: 'completed',
     model,
-    output: [
-      {
-        type: 'message',
-        id: `msg_scripted_${Date.now()}`,
-        status: 'completed',
-        role: 'assistant',
-        content: [{ type: 'output_text', text: answer, annotations: [] }],
-      },
-    ],
+    output,
     incomplete_details: null,
-    usage: {
-      input_tokens: tokens(prompt),
-      output_tokens: tokens(answer),
-      total_tokens: tokens(prompt) + tokens(answer),
-    },
+    usage: { input_tokens: tokens(prompt), output_tokens: tokens(out), total_tokens: tokens(prompt) + tokens(out) },
   };
 }
 
@@ -277,7 +256,9 @@ export async function startScriptedModel(
         const made = calls.map((c, i) => ({ id: `call_${stepsDone + 1}_${i + 1}`, ...c }));
         return reply(
           200,
-          path.endsWith('/responses') ? responsesToolCalls(model, made, prompt) : chatToolCalls(model, made, prompt),
+          path.endsWith('/responses')
+            ? responsesResponse(model, { calls: made }, prompt)
+            : chatResponse(model, { calls: made }, prompt),
         );
       }
       if (!opts.byTask) queue.shift();
@@ -303,7 +284,9 @@ export async function startScriptedModel(
       const answer = () =>
         reply(
           200,
-          path.endsWith('/responses') ? responsesAnswer(model, text, prompt) : chatCompletion(model, text, prompt),
+          path.endsWith('/responses')
+            ? responsesResponse(model, { text }, prompt)
+            : chatResponse(model, { text }, prompt),
         );
       if (turn.delayMs) setTimeout(answer, turn.delayMs);
       else answer();
