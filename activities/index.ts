@@ -44,6 +44,7 @@ import { runReproductions } from './reproduction-runs';
 import { runRepoTests } from './test-runs';
 import { restoreWorkspace, setupWorkspace } from './workspace';
 import type { RepositoryLimits } from './workspace';
+import type { HostOf } from './incident-host';
 import { cacheEntry } from './dependency-cache';
 import { verifyDecision } from './decision-signatures';
 import { mergePolicies, OPEN_POLICY } from '../workflows/approval-policy';
@@ -73,6 +74,8 @@ export interface ActivityDeps {
   temporal?: () => Promise<Client>;
   /** Fault tests only: where to stop and wait to be killed (fault-points.ts). */
   pauseAt?: FaultPoint | null;
+  /** This worker's own queue, returned by setupWorkspace to pin the incident here (incident-host.ts). */
+  host?: HostOf;
 }
 
 /** Delivery without a configured GitHub: branches and pushes work, pull requests say what is missing. */
@@ -132,7 +135,7 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
     ...createSmokeActivities(),
 
     async setupWorkspace(args: SetupWorkspaceArgs) {
-      return await setupWorkspace(deps, args);
+      return await setupWorkspace(deps, args, deps.host);
     },
 
     /** The profile, the Python and the dependencies (installed once per image and declarations). */

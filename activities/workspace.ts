@@ -1,4 +1,6 @@
-import { readOrigin, saveOrigin } from './repository-origin';
+import { loadOrigin, readOrigin, saveOrigin } from './repository-origin';
+import { treeDigest } from './incident-host';
+import type { HostOf } from './incident-host';
 import fs from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import path from 'node:path';
@@ -6,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { isLibraryPath, parseTraceback, shortTypeName } from '../workflows/traceback';
 import { normalizePath } from '../workflows/repo-paths';
 import type { LocatedFrame } from '../workflows/classify-error';
-import type { WorkspaceInfo } from '../workflows/incident-types';
+import type { SetupWorkspaceArgs, WorkspaceInfo } from '../workflows/incident-types';
 import { copyTree, listFiles } from './copy-tree';
 import { incidentPaths, writeFileAtomic } from './incident-paths';
 import { redactSecrets } from './redact-secrets';
@@ -122,7 +124,8 @@ export function isTestFile(rel: string): boolean {
  */
 export async function setupWorkspace(
   roots: { artifactsDir: string; workDir: string; repositories: RepositoryLimits },
-  args: { incidentId: string; repoPath: string; errorLog: string },
+  args: SetupWorkspaceArgs,
+  host: HostOf = () => null,
 ): Promise<WorkspaceInfo> {
   const stat = await fs.stat(args.repoPath).catch(() => null);
   // A folder the worker's user may not list (or enter) is as good as absent: said, not retried.
@@ -138,6 +141,8 @@ export async function setupWorkspace(
   }
   await allowedRepository(args.repoPath, roots.repositories);
   const paths = incidentPaths(roots, args.incidentId);
+  const pinnedTo = host();
+  if (args.adopt) await mustSeeArtifacts(paths, args.adopt.from);
   await fs.rm(paths.workDir, { recursive: true, force: true });
   const staging = `${paths.workDir}.staging`;
   await fs.rm(staging, { recursive: true, force: true });
@@ -145,11 +150,23 @@ export async function setupWorkspace(
   await copyTree(path.join(staging, 'baseline'), path.join(staging, 'workspace'), { hardLinks: true });
   await fs.rename(staging, paths.workDir);
 
-  // The commit analysed (delivery branches from it); a folder outside git is fine, and noted.
-  const origin = await readOrigin(args.repoPath);
-  await saveOrigin(paths.origin, origin.origin, origin.why);
-
   const repoFiles = await listFiles(paths.baseline, { withSymlinks: true });
+  const digest = await treeDigest(paths.baseline, repoFiles);
+  if (args.adopt?.sameTree && digest !== args.adopt.treeDigest) {
+    await fs.rm(paths.workDir, { recursive: true, force: true });
+    throw ApplicationFailure.nonRetryable(
+      `The incident cannot move from worker ${args.adopt.from}: ${args.repoPath} is no longer the tree it started on (content digest ${digest.slice(0, 12)}, was ${args.adopt.treeDigest.slice(0, 12)}), so its reproduction and fix attempts would not be about the same code. Start a new incident on the current repository.`,
+      ERROR_TYPES.repositoryChanged,
+    );
+  }
+
+  // The commit analysed (delivery branches from it); a folder outside git is fine, and noted. A moved
+  // incident keeps the origin recorded when it started (a copy beside its artifacts).
+  const originCopy = path.join(paths.artifactDir, 'origin.json');
+  const origin = args.adopt ? await recordedOrigin(originCopy) : await readOrigin(args.repoPath);
+  await saveOrigin(paths.origin, origin.origin, origin.why);
+  await saveOrigin(originCopy, origin.origin, origin.why);
+
   // The repository's secret values, found once: everything that leaves the worker is redacted with them.
   const secrets = await scanRepository(paths.baseline, repoFiles);
   await saveSecretMap(paths.secrets, secrets);
@@ -216,7 +233,32 @@ export async function setupWorkspace(
         }
       : null,
     ...(origin.why ? { originNote: origin.why } : {}),
+    treeDigest: digest,
+    ...(pinnedTo ? { host: pinnedTo } : {}),
   };
+}
+
+/** The origin a moved incident recorded when it started; null (and why) when it had none. */
+async function recordedOrigin(file: string): Promise<Awaited<ReturnType<typeof readOrigin>>> {
+  const { origin, why } = await loadOrigin(file);
+  return origin ? { origin } : { origin: null, why };
+}
+
+/**
+ * A moved incident's attempts (scripts, answers, patches) are in its artifact folder: a worker that
+ * cannot see it cannot continue the incident, and says how to make it see it.
+ */
+async function mustSeeArtifacts(paths: IncidentPaths, from: string): Promise<void> {
+  const seen = await fs
+    .access(path.join(paths.artifactDir, 'incident.log'))
+    .then(() => true)
+    .catch(() => false);
+  if (!seen) {
+    throw ApplicationFailure.nonRetryable(
+      `The incident cannot move from worker ${from}: its artifact folder ${paths.artifactDir} is not on this worker. Workers that may take over each other's incidents need OPSGUARD_ARTIFACTS_DIR on a folder they all share (NFS, EFS...).`,
+      ERROR_TYPES.incidentFilesLost,
+    );
+  }
 }
 
 /** After a failed fix attempt: the workspace becomes the baseline again, whole. */

@@ -41,6 +41,11 @@ export interface WorkerOptions {
    * not even an older incident's on the main queue, until `startSandbox()`.
    */
   sandbox?: 'now' | 'later';
+  /**
+   * This worker's own queue (activities/incident-host.ts): every activity, for the incidents whose
+   * workspace this worker holds (workflows/host-pinning.ts). Absent: incidents are not pinned here.
+   */
+  hostQueue?: string;
 }
 
 let runtimeInstalled = false;
@@ -64,8 +69,9 @@ export function installRuntimeOnce(level: LogLevel = 'WARN'): void {
 }
 
 /**
- * A worker for OpsGuard's workflows and the given activities: the incident's task queue, and beside it
- * the sandbox queue its container steps go to (worker-group.ts). The caller runs and shuts it down.
+ * A worker for OpsGuard's workflows and the given activities: the incident's task queue, beside it
+ * the sandbox queue its container steps go to, and (hostQueue) its own queue for the incidents pinned
+ * to it (worker-group.ts). The caller runs and shuts it down.
  */
 export async function createWorker(
   opts: WorkerOptions,
@@ -94,7 +100,8 @@ export async function createWorker(
   const makeSandbox = Object.keys(sandboxOnes).length
     ? () => Worker.create({ ...common, taskQueue: sandboxTaskQueue(opts.taskQueue), activities: sandboxOnes })
     : null;
-  const worker = new WorkerGroup(main, makeSandbox);
+  const host = opts.hostQueue ? [await Worker.create({ ...common, taskQueue: opts.hostQueue, activities: all })] : [];
+  const worker = new WorkerGroup(main, makeSandbox, host);
   if (!later) await worker.startSandbox();
   return { worker, connection };
 }

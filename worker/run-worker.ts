@@ -12,6 +12,9 @@ import { checkSearchAttributes } from './search-attribute-check';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/search-attributes';
 import { workerActivities } from './worker-activities';
 import { prebuiltWorkflowBundle } from './workflow-bundle';
+import { hostTaskQueue } from '../activities/incident-host';
+import type { HostOf } from '../activities/incident-host';
+import type { WorkerGroup } from './worker-group';
 
 /** Run a worker on the task queue until SIGINT/SIGTERM, then drain and stop. */
 export async function runWorker(settings: Settings, log: (line: string) => void): Promise<void> {
@@ -52,14 +55,24 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
   // worker that can run them) until its engine answers.
   const engineUp = await engineAnswers(docker, 2000);
   const visibility = lazyClient(settings);
+  // Incidents whose workspace this worker makes are pinned to its own queue while it takes container
+  // steps (workflows/host-pinning.ts); a worker without an engine pins none.
+  const hostQueue = hostTaskQueue(settings.taskQueue, settings.host.workerId);
+  const made: { group?: WorkerGroup } = {};
+  const host: HostOf = () =>
+    made.group?.takesSandboxWork
+      ? { queue: hostQueue, worker: settings.host.workerId, waitSeconds: settings.host.waitSeconds }
+      : null;
   const { worker, connection } = await createWorker({
     connection: settings.temporal.connectionOptions,
     namespace: settings.temporal.namespace,
     taskQueue: settings.taskQueue,
-    activities: workerActivities(settings, visibility.client),
+    activities: workerActivities(settings, visibility.client, host),
     workflowBundle: await prebuiltWorkflowBundle(log),
     sandbox: engineUp ? 'now' : 'later',
+    hostQueue,
   });
+  made.group = worker;
   const sandboxQueue = sandboxTaskQueue(settings.taskQueue);
   let engineWatch: NodeJS.Timeout | undefined;
   if (!engineUp) {
@@ -90,7 +103,7 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
   };
   await sweep();
   log(
-    `[WORKER] polling task queue '${settings.taskQueue}'${engineUp ? ` and '${sandboxQueue}'` : ''} on ${settings.temporal.address}${settings.temporal.secure ? ' (TLS)' : ''}, namespace '${settings.temporal.namespace}' (Ctrl-C to stop)`,
+    `[WORKER] polling task queue '${settings.taskQueue}'${engineUp ? `, '${sandboxQueue}'` : ''} and its own '${hostQueue}' (worker ${settings.host.workerId}) on ${settings.temporal.address}${settings.temporal.secure ? ' (TLS)' : ''}, namespace '${settings.temporal.namespace}' (Ctrl-C to stop)`,
   );
   log(`[WORKER] reads repositories under ${settings.repositories.roots.join(', ')} only (OPSGUARD_REPO_ROOTS)`);
   const janitor = setInterval(() => void sweep(), JANITOR_SWEEP_SECONDS * 1000);

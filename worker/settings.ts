@@ -15,6 +15,7 @@
 import { FAULT_POINTS } from '../activities/fault-points';
 import type { FaultPoint } from '../activities/fault-points';
 import fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
@@ -117,8 +118,17 @@ export interface DeliverySettings {
   webUiUrl: string;
 }
 
+/** This worker as the holder of incidents' workspaces (workflows/host-pinning.ts). */
+export interface HostSettings {
+  /** Names its own task queue `<queue>-host-<id>`: stable across restarts with the same work folder. */
+  workerId: string;
+  /** How long a pinned incident's step waits for this worker before the incident moves elsewhere. */
+  waitSeconds: number;
+}
+
 export interface Settings {
   temporal: TemporalSettings;
+  host: HostSettings;
   /** The Docker engine the sandbox uses (DOCKER_HOST, which dockerode reads; else the local socket). */
   dockerHost: string;
   /** A worker may create OpsGuard's search attributes it finds missing (OPSGUARD_CREATE_SEARCH_ATTRIBUTES). */
@@ -343,8 +353,10 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
       `OPSGUARD_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not '${env.OPSGUARD_LOG_LEVEL}'`,
     );
   }
+  const workDir = path.resolve(env.OPSGUARD_WORK_DIR ?? path.join(home, 'work'));
   return {
     temporal: temporalFromEnv(env),
+    host: hostFromEnv(env, workDir),
     approval: approvalFromEnv(env),
     delivery: deliveryFromEnv(env),
     createSearchAttributes: env.OPSGUARD_CREATE_SEARCH_ATTRIBUTES === 'true',
@@ -359,7 +371,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
     taskQueue: env.OPSGUARD_TASK_QUEUE ?? 'opsguard',
     uiPort: positiveNumber(env, 'OPSGUARD_UI_PORT', 8233),
     artifactsDir: path.resolve(env.OPSGUARD_ARTIFACTS_DIR ?? path.join(home, 'artifacts')),
-    workDir: path.resolve(env.OPSGUARD_WORK_DIR ?? path.join(home, 'work')),
+    workDir,
     sandboxImage: env.OPSGUARD_SANDBOX_IMAGE ?? 'opsguard/sandbox-python:3.11',
     environment: {
       cacheDir: path.resolve(env.OPSGUARD_CACHE_DIR ?? path.join(home, 'cache')),
@@ -377,6 +389,24 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
     decisionTimeoutMs: positiveNumber(env, 'OPSGUARD_DECISION_TIMEOUT_MS', 15_000),
     testPauseAt: faultPointFromEnv(env),
   };
+}
+
+/**
+ * OPSGUARD_WORKER_ID (default: the host name and a hash of the work folder, so a worker restarted
+ * with the same folder gets its incidents back, and two workers with their own folders on one machine
+ * are two hosts) and OPSGUARD_HOST_WAIT_SECONDS (default 60: a restart within it keeps the incidents).
+ */
+function hostFromEnv(env: NodeJS.ProcessEnv, workDir: string): HostSettings {
+  const fallback = `${os
+    .hostname()
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .slice(0, 40)}-${createHash('sha256').update(workDir).digest('hex').slice(0, 8)}`;
+  const workerId = env.OPSGUARD_WORKER_ID || fallback;
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(workerId))
+    throw new SettingsError(
+      `OPSGUARD_WORKER_ID must be 1 to 64 letters, digits, '.', '_' or '-' (it names a task queue), not '${workerId}'`,
+    );
+  return { workerId, waitSeconds: positiveNumber(env, 'OPSGUARD_HOST_WAIT_SECONDS', 60) };
 }
 
 function deliveryFromEnv(env: NodeJS.ProcessEnv): DeliverySettings {

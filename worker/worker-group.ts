@@ -1,8 +1,10 @@
 /**
- * One OpsGuard worker is two Temporal workers on one connection: the main one (workflows, files,
- * model, delivery) on the incident's task queue, and the sandbox one (container steps) on the queue
- * beside it (workflows/task-queues.ts), which may start later, once the Docker engine answers. They
- * run and stop together: SIGINT/SIGTERM, the end of `runUntil`'s promise, or either one failing.
+ * One OpsGuard worker is up to three Temporal workers on one connection: the main one (workflows,
+ * files, model, delivery) on the incident's task queue, the sandbox one (container steps) on the queue
+ * beside it (workflows/task-queues.ts), which may start later, once the Docker engine answers, and
+ * the host one on this worker's own queue, where incidents pinned here send every step
+ * (workflows/host-pinning.ts). They run and stop together: SIGINT/SIGTERM, the end of `runUntil`'s
+ * promise, or any one failing.
  */
 import type { Worker } from '@temporalio/worker';
 
@@ -16,8 +18,9 @@ export class WorkerGroup {
   constructor(
     readonly main: Worker,
     private readonly makeSandbox: (() => Promise<Worker>) | null,
+    others: Worker[] = [],
   ) {
-    this.workers.push(main);
+    this.workers.push(main, ...others);
   }
 
   /** Whether container steps are being taken (false until the engine answered, for a 'later' worker). */

@@ -21,7 +21,11 @@ export interface Waiting {
 }
 
 /** Run `call`; while the engine does not answer, wait and call again (incidents since the patch). */
-export async function waitingForDocker<T>(call: () => Promise<T>, waiting: Waiting): Promise<T> {
+export async function waitingForDocker<T>(
+  call: () => Promise<T>,
+  waiting: Waiting,
+  opts: { scheduleToStartIsDocker: boolean } = { scheduleToStartIsDocker: true },
+): Promise<T> {
   let waitedMs = 0;
   for (let n = 0; ; n++) {
     try {
@@ -29,7 +33,7 @@ export async function waitingForDocker<T>(call: () => Promise<T>, waiting: Waiti
       if (n > 0) waiting.waitingFor(null);
       return result;
     } catch (err) {
-      const why = dockerAbsence(err);
+      const why = dockerAbsence(err, opts.scheduleToStartIsDocker);
       if (why === null || waitedMs >= DOCKER_WAIT_WINDOW_MS || !patched(DOCKER_WAIT_V1)) throw err;
       const pause = PAUSES_S[Math.min(n, PAUSES_S.length - 1)] as number;
       waiting.waitingFor(`Docker: ${why} (next try in ${pause} s)`);
@@ -40,11 +44,12 @@ export async function waitingForDocker<T>(call: () => Promise<T>, waiting: Waiti
 }
 
 /** Why a step failed for want of a Docker engine, or null when it failed for another reason. */
-function dockerAbsence(err: unknown): string | null {
+function dockerAbsence(err: unknown, scheduleToStartIsDocker: boolean): string | null {
   const cause = err instanceof ActivityFailure ? err.cause : undefined;
   if (cause instanceof ApplicationFailure && cause.type === TRANSIENT_ERROR_TYPES.dockerUnavailable)
     return cause.message;
-  if (cause instanceof TimeoutFailure && cause.timeoutType === 'SCHEDULE_TO_START')
+  // On a pinned incident's own queue, a step nobody starts means the worker is gone (host-pinning.ts).
+  if (scheduleToStartIsDocker && cause instanceof TimeoutFailure && cause.timeoutType === 'SCHEDULE_TO_START')
     return 'no worker with a Docker engine has taken the step (is a worker with an engine polling the sandbox queue?)';
   return null;
 }

@@ -17,6 +17,10 @@ export const ERROR_TYPES = {
   artifactTampered: 'ArtifactTampered',
   /** The sandbox image is not on the Docker engine. */
   sandboxImageMissing: 'SandboxImageMissing',
+  /** A moving incident's repository is no longer the tree it started on (activities/workspace.ts). */
+  repositoryChanged: 'RepositoryChanged',
+  /** A moving incident's artifact folder is not visible to the worker taking it over. */
+  incidentFilesLost: 'IncidentFilesLost',
 } as const;
 
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];

@@ -60,12 +60,10 @@ export async function fix(run: IncidentRun, reproduced: Reproduced, baseline: Te
       feedback.push({ attempt, reason });
       continue;
     }
-    const applied = await run.act(FILES_ACTIVITY, `check the patch policy, diff and apply fix ${attempt}`).applyFix({
-      incidentId,
-      attempt,
-      proposalPath: authored.proposalPath,
-      patchPolicy: input.patchPolicy,
-    });
+    const applyArgs = { incidentId, attempt, proposalPath: authored.proposalPath, patchPolicy: input.patchPolicy };
+    const applied = await run
+      .act(FILES_ACTIVITY, `check the patch policy, diff and apply fix ${attempt}`)
+      .applyFix(applyArgs);
     if (!applied.ok) {
       result.fixAttempts.push({
         attempt,
@@ -79,6 +77,7 @@ export async function fix(run: IncidentRun, reproduced: Reproduced, baseline: Te
       continue; // a refused patch wrote nothing: no restore needed
     }
 
+    run.appliedFix = applyArgs; // applied again on another worker if the incident moves
     const variants = reproduced.variants;
     const scripts: ScriptToRun[] = [
       { ...reproduced.primary, repeats: FIX_REPEATS },
@@ -141,6 +140,7 @@ export async function fix(run: IncidentRun, reproduced: Reproduced, baseline: Te
     feedback.push({ attempt, reason: verdict.reason, stdoutTail: shown?.stdoutTail, stderrTail: shown?.stderrTail });
     run.transition(`restore_workspace_${attempt}`);
     await run.act(FILES_ACTIVITY, 'restore the workspace to the baseline').restoreWorkspace({ incidentId });
+    run.appliedFix = undefined;
   }
   return null;
 }

@@ -18,6 +18,10 @@ import type { IncidentInput } from './incident-input';
 import type { RepositoryProfile } from './repo-profile';
 import { OPEN_POLICY } from './approval-policy';
 import type {
+  ApplyFixArgs,
+  IncidentHost,
+  PrepareEnvironmentArgs,
+  WorkspaceInfo,
   ApprovalPolicy,
   ArtifactInput,
   DeliveryConfig,
@@ -33,6 +37,7 @@ import type {
 import { FILES_ACTIVITY } from './retry-rules';
 import { SANDBOX_QUEUE_V1, SANDBOX_SCHEDULE_TO_START, isSandboxActivity, sandboxTaskQueue } from './task-queues';
 import { TAG } from './log-tags';
+import { hostLost, isPinned, moveIncident, onHost } from './host-pinning';
 
 export interface IncidentRun {
   /** The input; after preparation, with the repository profile merged under it (the input wins). */
@@ -58,6 +63,16 @@ export interface IncidentRun {
   delivery: DeliveryConfig;
   /** The activities with these options, and a one-line summary for the Web UI. */
   act(options: ActivityOptions, summary: string): OpsGuardActivities;
+  /** The worker holding the workspace (host-pinning.ts); absent: the steps go to the shared queues. */
+  host?: IncidentHost;
+  /** The workspace's content digest at setup, checked when the incident moves. */
+  treeDigest?: string;
+  /** Pin the incident to the worker that made this workspace (setupWorkspace's answer). */
+  pin(workspace: WorkspaceInfo): void;
+  /** How the environment was prepared (prepared again on the new worker after a move). */
+  environmentArgs?: PrepareEnvironmentArgs;
+  /** The fix applied to the workspace now (applied again on the new worker after a move). */
+  appliedFix?: ApplyFixArgs;
   transition(step: Step): void;
   countTokens(call: ModelCall): void;
   /** Log a container run the way the seed's README does (`${TAG.docker} exit_code=...`). */
@@ -113,24 +128,43 @@ export function openIncident(input: IncidentInput, workflowId: string, bound = f
       : undefined,
   );
   const deliveryRetry = registerDeliveryRetry(result);
-  // Every step waits out an engine that does not answer (docker-wait.ts) instead of failing; container
-  // steps go to the sandbox queue, polled only by workers whose engine answers (task-queues.ts).
+  // Every step waits out an engine that does not answer (docker-wait.ts) instead of failing. Once the
+  // incident is pinned, every step that reads its workspace goes to that worker's own queue and a
+  // worker that stops taking them makes the incident move (host-pinning.ts); before that (or for an
+  // incident not pinned), container steps go to the sandbox queue, polled only by workers whose
+  // engine answers (task-queues.ts).
   const act = (options: ActivityOptions, summary: string): OpsGuardActivities => {
     const proxied = proxyActivities<OpsGuardActivities>({ ...options, summary });
     let onSandboxQueue: OpsGuardActivities | undefined;
+    const shared = (name: string): OpsGuardActivities => {
+      const sandbox = isSandboxActivity(name) && patched(SANDBOX_QUEUE_V1);
+      return sandbox
+        ? (onSandboxQueue ??= proxyActivities<OpsGuardActivities>({
+            ...options,
+            summary,
+            taskQueue: sandboxTaskQueue(workflowInfo().taskQueue),
+            scheduleToStartTimeout: SANDBOX_SCHEDULE_TO_START,
+          }))
+        : proxied;
+    };
     return new Proxy(proxied, {
       get(target, name) {
-        const sandbox = typeof name === 'string' && isSandboxActivity(name) && patched(SANDBOX_QUEUE_V1);
-        const from = sandbox
-          ? (onSandboxQueue ??= proxyActivities<OpsGuardActivities>({
-              ...options,
-              summary,
-              taskQueue: sandboxTaskQueue(workflowInfo().taskQueue),
-              scheduleToStartTimeout: SANDBOX_SCHEDULE_TO_START,
-            }))
-          : target;
-        const fn = Reflect.get(from, name) as (...args: unknown[]) => Promise<unknown>;
-        return (...args: unknown[]) => waitingForDocker(() => fn(...args), tracker);
+        if (typeof name !== 'string') return Reflect.get(target, name) as unknown;
+        return async (...args: unknown[]) => {
+          for (;;) {
+            const host = isPinned(name) ? run.host : undefined;
+            const from = host
+              ? proxyActivities<OpsGuardActivities>({ ...onHost(options, host), summary })
+              : shared(name);
+            const fn = Reflect.get(from, name) as (...a: unknown[]) => Promise<unknown>;
+            try {
+              return await waitingForDocker(() => fn(...args), tracker, { scheduleToStartIsDocker: !host });
+            } catch (err) {
+              if (!host || !hostLost(err)) throw err;
+              await moveIncident(run, name);
+            }
+          }
+        };
       },
     });
   };
@@ -152,6 +186,11 @@ export function openIncident(input: IncidentInput, workflowId: string, bound = f
       run.sandbox = { image: summary.image, limits: run.input.limits, environment };
     },
     act,
+    pin(workspace) {
+      run.host = workspace.host;
+      run.treeDigest ??= workspace.treeDigest;
+      if (workspace.host) result.host = workspace.host.worker;
+    },
     transition: (step) => tracker.transition(step),
     countTokens(call) {
       result.tokenUsage.inputTokens += call.usage.inputTokens;

@@ -447,6 +447,10 @@ export interface WorkspaceInfo {
   /** The git commit analysed (null: not a git repository, and why). */
   origin?: RepositoryOriginSummary | null;
   originNote?: string;
+  /** The worker that holds this workspace (absent: not pinned; any worker shares the disk). */
+  host?: IncidentHost;
+  /** The workspace's content digest (activities/incident-host.ts), checked when the incident moves. */
+  treeDigest?: string;
 }
 
 export interface RemediationResult {
@@ -475,6 +479,10 @@ export interface RemediationResult {
   origin?: RepositoryOriginSummary;
   /** The branch, commit and pull request made after approval (incidents since delivery-v1). */
   delivery?: DeliveryRecord;
+  /** The worker holding the workspace now (incidents pinned to a host: workflows/host-pinning.ts). */
+  host?: string;
+  /** Moves from a worker that stopped taking the incident's work to another (in order). */
+  moves?: IncidentMove[];
   /** How gate 1 matched: through the incident's code location, or by type alone (and why). */
   reproductionCriterion?: string;
   /** The fidelity rule gate 1 applied to the accepted reproduction. */
@@ -693,6 +701,30 @@ export interface SetupWorkspaceArgs {
   incidentId: string;
   repoPath: string;
   errorLog: string;
+  /**
+   * The incident moves here from a worker that stopped taking its work (workflows/host-pinning.ts):
+   * rebuild its workspace, keep the origin recorded at the start, and (sameTree) refuse when the
+   * repository's content is no longer the digest the incident started on.
+   */
+  adopt?: { treeDigest: string; sameTree: boolean; from: string };
+}
+
+/** The worker holding an incident's workspace: its own task queue, and how long to wait for it. */
+export interface IncidentHost {
+  /** `<queue>-host-<worker id>`: polled by that worker only. */
+  queue: string;
+  worker: string;
+  /** How long a step may wait on that queue before the incident moves (OPSGUARD_HOST_WAIT_SECONDS). */
+  waitSeconds: number;
+}
+
+/** An incident moved from one worker to another (its history shows the step that timed out first). */
+export interface IncidentMove {
+  step: string;
+  activity: string;
+  from: string;
+  to: string | null;
+  reason: string;
 }
 
 export interface WriteReproductionArgs {

@@ -16,6 +16,7 @@ export const TAG = {
   end: '[END]',
   approval: '[APPROVAL]',
   delivery: '[DELIVERY]',
+  move: '[MOVE]',
 } as const;
 
 /** True for a line an operator must see. */

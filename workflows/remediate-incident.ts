@@ -88,6 +88,7 @@ async function runIncident(run: IncidentRun): Promise<RemediationResult> {
   });
   result.redactions = workspace.redactions;
   if (workspace.origin) result.origin = workspace.origin;
+  run.pin(workspace); // later steps go to this worker (host-pinning.ts)
 
   // 2. Classification: pure rules over the log and where its frames land in the repository.
   run.transition('classify_error');
@@ -106,12 +107,14 @@ async function runIncident(run: IncidentRun): Promise<RemediationResult> {
   // 3. The environment: the repository profile, the right Python, the dependencies (cached).
   if (patched(ENVIRONMENT_V1)) {
     run.transition('prepare_environment');
+    const environmentArgs = { incidentId, image: input.image, profile: input.profile };
     const prepared = await run
       .act(PREPARE_ACTIVITY, 'prepare the Python and the dependencies')
-      .prepareEnvironment({ incidentId, image: input.image, profile: input.profile });
+      .prepareEnvironment(environmentArgs);
     if (prepared.summary) result.environment = prepared.summary;
     if (!prepared.ok) return await run.finish('environment_failed', prepared.reason);
     run.useEnvironment(prepared); // run.input now has the profile under it
+    run.environmentArgs = environmentArgs; // prepared again if the incident moves
     const env = prepared.summary;
     log.info(
       `${TAG.environment} Python ${env.pythonFull ?? env.python ?? '?'} (${env.image}; ${env.pythonReason}); ${env.installed.length} packages, ${env.cacheHit ? 'cache hit' : `prepared in ${Math.round(env.durationMs / 100) / 10} s`}`,

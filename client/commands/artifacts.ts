@@ -13,15 +13,25 @@ export function registerArtifacts(program: Command): void {
     .option('--out <dir>', 'copy the artifacts (and the attempts/ folder) into <dir>/<id>/')
     .option('--json', 'print name -> path as JSON')
     .action(async (id: string, opts: { out?: string; json?: boolean }) => {
-      const [{ settingsFromEnv }, { openIncidentReader }, { readIncident }] = await Promise.all([
+      const [{ settingsFromEnv }, { openIncidentReader }, { readIncident }, { readableArtifact }] = await Promise.all([
         import('../../worker/settings'),
         import('../incident-reader'),
         import('../incident-state'),
+        import('../artifact-location'),
       ]);
-      const reader = await openIncidentReader(settingsFromEnv());
+      const settings = settingsFromEnv();
+      const reader = await openIncidentReader(settings);
       try {
         const view = await readIncident(reader, id);
-        const artifacts = view.result?.artifacts ?? {};
+        const recorded = view.result?.artifacts ?? {};
+        const incidentId = view.result?.incidentId ?? id;
+        // The recorded path, or the same file in this machine's view of the shared artifacts folder.
+        const artifacts = Object.fromEntries(
+          Object.entries(recorded).map(([name, p]) => [
+            name,
+            readableArtifact(p, incidentId, settings.artifactsDir) ?? p,
+          ]),
+        );
         if (!Object.keys(artifacts).length) {
           throw new UserError(
             `Incident ${id} has no artifacts yet (status ${view.status}${view.step ? `, step ${view.step}` : ''}).`,
@@ -31,7 +41,7 @@ export function registerArtifacts(program: Command): void {
         const missing = Object.values(artifacts).filter((p) => !fs.existsSync(p));
         if (missing.length)
           throw new UserError(
-            `These artifacts are not readable from here (is the worker on another machine?): ${missing.join(', ')}`,
+            `These artifacts are not readable from here (is the worker on another machine? Workers on many hosts write into one shared folder; set OPSGUARD_ARTIFACTS_DIR to where it is mounted here): ${missing.join(', ')}`,
             4,
           );
         if (opts.out) {

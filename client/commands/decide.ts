@@ -41,8 +41,16 @@ async function reviewedPatch(
   const awaiting = state.result.patchSha256;
   if (opts.patchSha256) return opts.patchSha256.toLowerCase();
   if (!awaiting) return undefined; // an incident started before decisions named the patch
-  const [fs, { createHash }] = await Promise.all([import('node:fs'), import('node:crypto')]);
-  const file = state.result.artifacts['patch.diff'];
+  const [fs, { createHash }, { readableArtifact }, { settingsFromEnv }] = await Promise.all([
+    import('node:fs'),
+    import('node:crypto'),
+    import('../artifact-location'),
+    import('../../worker/settings'),
+  ]);
+  const recorded = state.result.artifacts['patch.diff'];
+  const file = recorded
+    ? (readableArtifact(recorded, state.result.incidentId, settingsFromEnv().artifactsDir) ?? recorded)
+    : undefined;
   const bytes = file && fs.existsSync(file) ? fs.readFileSync(file) : null;
   const shown = bytes ? createHash('sha256').update(bytes).digest('hex') : awaiting;
   if (!process.stdin.isTTY || opts.json) {
