@@ -10,7 +10,6 @@
  * peak RSS, and where the CPU went (worker, Temporal, dockerd + containerd, everything else: the
  * containers) — the bottleneck. Targets: >= 60 incidents/min at 20, worker RSS <= 400 MB.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,42 +21,9 @@ import { startScriptedModel } from '../test/support/scripted-model-server';
 import { startTestServer, TEST_TEMPORAL_ADDRESS } from '../test/support/temporal';
 import { startIncident, startWorkerProcess, workerEnv } from '../test/support/worker-process';
 import { summary } from './stats';
+import { cpuSeconds, machineBusySeconds, pidsOf, rssMiB, sumCpu } from './proc-stats';
 
 const loads = (process.argv[2] ?? '1,5,20,50').split(',').map(Number);
-const TICKS = 100; // USER_HZ: /proc's CPU times are in 1/100 s
-
-/** Resident memory of a process (MiB), 0 once it is gone. */
-function rssMiB(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
-  return status ? Number(status[1]) / 1024 : 0;
-}
-/** CPU seconds a process (and its waited-for children) has used. */
-function cpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return [11, 12, 13, 14].reduce((a, i) => a + Number(fields[i] ?? 0), 0) / TICKS;
-}
-/** The machine's busy CPU seconds (all cores). */
-function machineBusySeconds(): number {
-  const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
-  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
-  return (cpu.reduce((a, b) => a + b, 0) - idle) / TICKS;
-}
-const pidsOf = (pattern: string): number[] => {
-  try {
-    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-};
-const sumCpu = (pids: number[]) =>
-  pids.reduce((a, p) => {
-    try {
-      return a + cpuSeconds(p);
-    } catch {
-      return a;
-    }
-  }, 0);
-
 const server = await startTestServer();
 const temporalPid = pidsOf(`start-dev.*${TEST_TEMPORAL_ADDRESS.split(':')[1]}`)[0];
 const dockerPids = [...new Set([...pidsOf('^(/usr/sbin/)?dockerd'), ...pidsOf('^containerd')])];
