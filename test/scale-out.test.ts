@@ -1,8 +1,9 @@
 /**
  * Many workers, each with its own disk: two real worker processes on one task queue, each with its
  * own OPSGUARD_HOME (their own work folders, dependency caches and host queues), writing artifacts
- * into one shared folder. Four incidents start; each is pinned to the worker that made its workspace
- * (workflows/host-pinning.ts). One worker is killed (SIGKILL) while it holds incidents: their next
+ * into one shared folder. Each incident is pinned to the worker that made its workspace
+ * (workflows/host-pinning.ts). Alpha, alone, takes two incidents; beta joins; alpha is killed (SIGKILL)
+ * mid-reproduction, and two more incidents start on beta alone. Alpha's incidents: their next
  * step waits OPSGUARD_HOST_WAIT_SECONDS on the dead worker's queue, then each incident moves to the
  * live worker, which rebuilds the workspace from the repository and goes on. Every incident ends
  * approved with its proof in the shared folder; the history shows the move; the command line reads
@@ -62,16 +63,18 @@ test('two workers with their own disks: one is killed mid-incident, its incident
   const connection = await Connection.connect({ address: TEST_TEMPORAL_ADDRESS });
   const client = new Client({ connection });
   try {
+    // Alpha starts alone and takes the first two incidents: it is certain to hold incidents when it
+    // is killed (with both workers polling from the start, the shared queue may hand all to one).
     const alpha = startWorkerProcess(envOf('alpha'));
-    const beta = startWorkerProcess(envOf('beta'));
-    workers.push(alpha, beta);
-    await Promise.all([alpha.polling, beta.polling]);
+    workers.push(alpha);
+    await alpha.polling;
     assert.match(alpha.output(), new RegExp(`and its own '${taskQueue}-host-alpha' \\(worker alpha\\)`));
-    const output = () => `--- alpha\n${alpha.output()}\n--- beta\n${beta.output()}`;
+    const joined: { beta?: WorkerProcess } = {};
+    const output = () => `--- alpha\n${alpha.output()}\n--- beta\n${joined.beta?.output() ?? '(not started)'}`;
 
     const incidents: { id: string; repo: string; before: string; handle: WorkflowHandle<typeof remediateIncident> }[] =
       [];
-    for (let i = 0; i < INCIDENTS; i++) {
+    const start = async (i: number) => {
       const repo = path.join(tmp, `repo-${i}`);
       fs.cpSync(path.join(exampleDir('config-loader'), 'repo'), repo, { recursive: true });
       const id = `scale-out-${i}-${randomUUID().slice(0, 8)}`;
@@ -81,28 +84,35 @@ test('two workers with their own disks: one is killed mid-incident, its incident
         before: hashTree(repo),
         handle: await startIncident(client, { taskQueue, workflowId: id, repo }),
       });
-    }
-
-    // Each incident is pinned to the worker that made its workspace; wait until alpha holds one mid-way.
-    const hostOf = async (h: WorkflowHandle<typeof remediateIncident>) =>
-      (await h.query(stateQuery).catch(() => null))?.result.host;
-    const heldByAlpha = async () => {
-      const held: string[] = [];
-      for (const inc of incidents) {
-        const state = await inc.handle.query(stateQuery).catch(() => null);
-        if (state?.result.host === 'alpha' && state.step.startsWith('reproduce')) held.push(inc.id);
-      }
-      return held;
     };
-    let moving: string[] = [];
-    for (let i = 0; i < 300 && !moving.length; i++) {
-      moving = await heldByAlpha();
-      if (!moving.length) await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.ok(moving.length > 0, `alpha held no incident mid-reproduction\n${output()}`);
-    const pinned = new Map<string, string | undefined>();
-    for (const inc of incidents) pinned.set(inc.id, await hostOf(inc.handle));
+    const stateOf = (h: WorkflowHandle<typeof remediateIncident>) => h.query(stateQuery).catch(() => null);
+    const hostsNow = async () => Promise.all(incidents.map(async (inc) => (await stateOf(inc.handle))?.result.host));
+    const untilEveryIncidentHasAHost = async () => {
+      for (let i = 0; i < 600; i++) {
+        if ((await hostsNow()).every(Boolean)) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.fail(`not every incident got a workspace: ${JSON.stringify(await hostsNow())}\n${output()}`);
+    };
+    for (let i = 0; i < INCIDENTS / 2; i++) await start(i);
+    await untilEveryIncidentHasAHost();
+
+    // Beta joins; alpha is killed while it holds both (no decision is sent before, so each has pinned
+    // steps left); the other incidents start after the kill and are beta's alone. Both paths run.
+    const beta = startWorkerProcess(envOf('beta'));
+    joined.beta = beta;
+    workers.push(beta);
+    await beta.polling;
+    const steps = await Promise.all(incidents.map(async (inc) => (await stateOf(inc.handle))?.step));
+    const hosts = await hostsNow();
+    assert.deepEqual(hosts, ['alpha', 'alpha'], 'alpha, alone, made both workspaces');
+    const moving = incidents.map((inc) => inc.id);
+    const pinned = new Map<string, string | undefined>(incidents.map((inc, i) => [inc.id, hosts[i]]));
     await alpha.kill();
+    console.log(`[TEST] alpha killed holding ${moving.length} incidents; their steps then: ${steps.join(', ')}`);
+    for (let i = INCIDENTS / 2; i < INCIDENTS; i++) await start(i);
+    await untilEveryIncidentHasAHost();
+    for (const inc of incidents.slice(INCIDENTS / 2)) pinned.set(inc.id, (await stateOf(inc.handle))?.result.host);
 
     for (const inc of incidents) await approveWhenVerified(inc.handle, output);
     for (const inc of incidents) {
@@ -145,7 +155,6 @@ test('two workers with their own disks: one is killed mid-incident, its incident
       }
       assert.equal(hashTree(inc.repo), inc.before, 'the original repository is untouched');
     }
-    assert.ok([...pinned.values()].includes('beta'), `both workers took incidents: ${JSON.stringify([...pinned])}`);
     assert.match(beta.output(), /\[MOVE\] worker alpha started no \w+ within 5 s; moving the incident/);
 
     // The command line on a machine that mounts the shared folder elsewhere reads the artifacts there.
