@@ -151,11 +151,12 @@ export async function setupWorkspace(
   await fs.rename(staging, paths.workDir);
 
   const repoFiles = await listFiles(paths.baseline, { withSymlinks: true });
-  const digest = await treeDigest(paths.baseline, repoFiles);
+  // The content digest (another read of every file) only serves a move: computed for pinned incidents.
+  const digest = pinnedTo || args.adopt ? await treeDigest(paths.baseline, repoFiles) : undefined;
   if (args.adopt?.sameTree && digest !== args.adopt.treeDigest) {
     await fs.rm(paths.workDir, { recursive: true, force: true });
     throw ApplicationFailure.nonRetryable(
-      `The incident cannot move from worker ${args.adopt.from}: ${args.repoPath} is no longer the tree it started on (content digest ${digest.slice(0, 12)}, was ${args.adopt.treeDigest.slice(0, 12)}), so its reproduction and fix attempts would not be about the same code. Start a new incident on the current repository.`,
+      `The incident cannot move from worker ${args.adopt.from}: ${args.repoPath} is no longer the tree it started on (content digest ${digest?.slice(0, 12)}, was ${args.adopt.treeDigest.slice(0, 12)}), so its reproduction and fix attempts would not be about the same code. Start a new incident on the current repository.`,
       ERROR_TYPES.repositoryChanged,
     );
   }
@@ -233,7 +234,7 @@ export async function setupWorkspace(
         }
       : null,
     ...(origin.why ? { originNote: origin.why } : {}),
-    treeDigest: digest,
+    ...(digest ? { treeDigest: digest } : {}),
     ...(pinnedTo ? { host: pinnedTo } : {}),
   };
 }
