@@ -17,11 +17,11 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { PROJECT_ROOT } from '../worker/settings';
-import { stateQuery } from '../workflows/operator-api';
-import { exampleDir, recordedTurns } from '../test/support/remediation-harness';
+import { recordedTurns } from '../test/support/remediation-harness';
 import { startScriptedModel } from '../test/support/scripted-model-server';
 import { startTestServer, TEST_TEMPORAL_ADDRESS } from '../test/support/temporal';
-import { startIncident, startWorkerProcess, workerEnv } from '../test/support/worker-process';
+import { startWorkerProcess, workerEnv } from '../test/support/worker-process';
+import { startIncidentBatch } from './incident-batch';
 import type { WorkerProcess } from '../test/support/worker-process';
 import { machineBusySeconds, rssMiB } from './proc-stats';
 import { summary } from './stats';
@@ -65,64 +65,39 @@ for (const count of workerCounts) {
     );
   }
   await Promise.all(workers.map((w) => w.polling));
-  const repos = Array.from({ length: INCIDENTS }, (_, i) => {
-    const repo = path.join(tmp, `repo-${count}-${i}`);
-    fs.cpSync(path.join(exampleDir('config-loader'), 'repo'), repo, { recursive: true });
-    return repo;
-  });
   const busy0 = machineBusySeconds();
   let peak = 0;
   const started = performance.now();
-  const handles = await Promise.all(
-    repos.map((repo, i) =>
-      startIncident(client, {
-        taskQueue,
-        workflowId: `bench-scale-${process.pid}-${count}-${i}`,
-        repo,
-        input: { profile: { delivery: { enabled: false } } },
-      }),
-    ),
-  );
-  const done = new Map<number, { ms: number; status: string; host?: string }>();
-  while (done.size < INCIDENTS) {
-    await Promise.all(
-      handles.map(async (h, i) => {
-        if (done.has(i)) return;
-        const state = await h.query(stateQuery).catch(() => null);
-        const status = state?.status ?? 'running';
-        if (status !== 'running')
-          done.set(i, {
-            ms: performance.now() - started,
-            status,
-            ...(state?.result.host ? { host: state.result.host } : {}),
-          });
-      }),
-    );
+  const batch = await startIncidentBatch(client, {
+    taskQueue,
+    dir: tmp,
+    count: INCIDENTS,
+    idPrefix: `bench-scale-${process.pid}-${count}`,
+  });
+  const done = await batch.settle(() => {
     peak = Math.max(
       peak,
       workers.reduce((a, w) => a + rssMiB(w.child.pid ?? 0), 0),
     );
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  });
   const wallS = (performance.now() - started) / 1000;
   const busy = machineBusySeconds() - busy0;
   const perWorker: Record<string, number> = {};
-  for (const d of done.values()) perWorker[d.host ?? '?'] = (perWorker[d.host ?? '?'] ?? 0) + 1;
-  sampleHistory ??= await handles[0]!.fetchHistory();
+  for (const d of done) perWorker[d.host ?? '?'] = (perWorker[d.host ?? '?'] ?? 0) + 1;
+  sampleHistory ??= await batch.handles[0]!.fetchHistory();
   rows.push({
     workers: count,
     incidents: INCIDENTS,
     wallS: Math.round(wallS * 10) / 10,
     perMinute: Math.round((INCIDENTS / wallS) * 600) / 10,
-    latencyMs: summary([...done.values()].map((d) => Math.round(d.ms))),
+    latencyMs: summary(done.map((d) => Math.round(d.ms))),
     workersPeakRssMiB: Math.round(peak),
     machineBusyShare: Math.round((busy / (wallS * os.cpus().length)) * 100) / 100,
     perWorker,
-    notVerified: [...done.values()].filter((d) => d.status !== 'awaiting_approval').length,
+    notVerified: done.filter((d) => d.status !== 'awaiting_approval').length,
   });
-  await Promise.all(handles.map((h) => h.terminate('benchmark done').catch(() => undefined)));
+  await batch.close();
   for (const w of workers) await w.kill();
-  for (const repo of repos) fs.rmSync(repo, { recursive: true, force: true });
 }
 
 // What one incident (through awaiting_approval) costs Temporal, from its own history.

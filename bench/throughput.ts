@@ -15,11 +15,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { PROJECT_ROOT } from '../worker/settings';
-import { stateQuery } from '../workflows/operator-api';
-import { exampleDir, recordedTurns } from '../test/support/remediation-harness';
+import { recordedTurns } from '../test/support/remediation-harness';
 import { startScriptedModel } from '../test/support/scripted-model-server';
 import { startTestServer, TEST_TEMPORAL_ADDRESS } from '../test/support/temporal';
-import { startIncident, startWorkerProcess, workerEnv } from '../test/support/worker-process';
+import { startWorkerProcess, workerEnv } from '../test/support/worker-process';
+import { startIncidentBatch } from './incident-batch';
 import { summary } from './stats';
 import { cpuSeconds, machineBusySeconds, pidsOf, rssMiB, sumCpu } from './proc-stats';
 
@@ -47,13 +47,7 @@ interface LoadResult {
   notVerified: number;
 }
 const results: LoadResult[] = [];
-let serial = 0;
 for (const n of loads) {
-  const repos = Array.from({ length: n }, () => {
-    const repo = path.join(tmp, `repo-${serial++}`);
-    fs.cpSync(path.join(exampleDir('config-loader'), 'repo'), repo, { recursive: true });
-    return repo;
-  });
   const cpu0 = {
     worker: cpuSeconds(workerPid),
     temporal: temporalPid ? cpuSeconds(temporalPid) : 0,
@@ -63,30 +57,16 @@ for (const n of loads) {
   let workerPeak = rssMiB(workerPid);
   let temporalPeak = temporalPid ? rssMiB(temporalPid) : 0;
   const started = performance.now();
-  const handles = await Promise.all(
-    repos.map((repo, i) =>
-      startIncident(client, {
-        taskQueue,
-        workflowId: `bench-throughput-${process.pid}-${n}-${i}`,
-        repo,
-        input: { profile: { delivery: { enabled: false } } },
-      }),
-    ),
-  );
-  const done = new Map<number, { ms: number; status: string }>();
-  while (done.size < n) {
-    await Promise.all(
-      handles.map(async (h, i) => {
-        if (done.has(i)) return;
-        const state = await h.query(stateQuery).catch(() => null);
-        const status = state?.status ?? 'running';
-        if (status !== 'running' && status !== 'delivering') done.set(i, { ms: performance.now() - started, status });
-      }),
-    );
+  const batch = await startIncidentBatch(client, {
+    taskQueue,
+    dir: tmp,
+    count: n,
+    idPrefix: `bench-throughput-${process.pid}-${n}`,
+  });
+  const done = await batch.settle(() => {
     workerPeak = Math.max(workerPeak, rssMiB(workerPid));
     if (temporalPid) temporalPeak = Math.max(temporalPeak, rssMiB(temporalPid));
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  });
   const wallS = (performance.now() - started) / 1000;
   const cpu = {
     worker: cpuSeconds(workerPid) - cpu0.worker,
@@ -99,7 +79,7 @@ for (const n of loads) {
     incidents: n,
     wallS: round(wallS),
     perMinute: round((n / wallS) * 60),
-    latencyMs: summary([...done.values()].map((d) => Math.round(d.ms))),
+    latencyMs: summary(done.map((d) => Math.round(d.ms))),
     workerPeakRssMiB: Math.round(workerPeak),
     temporalPeakRssMiB: temporalPid ? Math.round(temporalPeak) : null,
     cpuSeconds: {
@@ -109,10 +89,9 @@ for (const n of loads) {
       rest: round(cpu.machine - cpu.worker - cpu.temporal - cpu.docker),
       machine: round(cpu.machine),
     },
-    notVerified: [...done.values()].filter((d) => d.status !== 'awaiting_approval').length,
+    notVerified: done.filter((d) => d.status !== 'awaiting_approval').length,
   });
-  await Promise.all(handles.map((h) => h.terminate('benchmark done').catch(() => undefined)));
-  for (const repo of repos) fs.rmSync(repo, { recursive: true, force: true });
+  await batch.close();
 }
 await worker.kill();
 await connection.close();
