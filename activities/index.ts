@@ -5,7 +5,13 @@ import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/activity';
 import { ERROR_TYPES } from '../workflows/error-types';
 import { withDefaults } from '../sandbox/limits';
-import { DEFAULT_PER_TEST_SECONDS, DEFAULT_TESTS_TIMEOUT_SECONDS } from '../workflows/proof-rules';
+import {
+  DEFAULT_PER_TEST_SECONDS,
+  DEFAULT_TESTS_TIMEOUT_SECONDS,
+  FIX_REPEATS,
+  REPRODUCTION_REPEATS,
+} from '../workflows/proof-rules';
+import type { WarmContainers } from '../sandbox/warm-containers';
 import type {
   ApplyFixArgs,
   ApplyFixResult,
@@ -76,6 +82,8 @@ export interface ActivityDeps {
   pauseAt?: FaultPoint | null;
   /** This worker's own queue, returned by setupWorkspace to pin the incident here (incident-host.ts). */
   host?: HostOf;
+  /** Containers made while the model writes (sandbox/warm-containers.ts); none: every run makes its own. */
+  warm?: WarmContainers;
 }
 
 /** Delivery without a configured GitHub: branches and pushes work, pull requests say what is missing. */
@@ -131,6 +139,32 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
     };
   };
 
+  /**
+   * Ask the model with the containers for its answer's first runs being made meanwhile (the
+   * reproduction's or the fix's `repeats` runs of the guarded runner). A failed or cancelled call
+   * removes them; an incident that ends before its runs removes them in writeArtifacts.
+   */
+  const whileContainersWarm = async <T>(
+    incidentId: string,
+    runsIn: SandboxChoice | undefined,
+    purpose: 'reproduction' | 'verification',
+    repeats: number,
+    ask: () => Promise<T>,
+  ): Promise<T> => {
+    const warm = deps.warm;
+    if (!warm || !runsIn) return await ask();
+    const p = paths(incidentId);
+    const { image, limits, environment } = sandbox(runsIn);
+    const template = { entry: 'opsguard_runner.py' as const, image, limits, workspace: p.workspace, environment };
+    warm.prepare({ ...template, incidentId, purpose }, repeats, path.join(p.workDir, 'sandbox-slots'));
+    try {
+      return await ask();
+    } catch (err) {
+      await warm.release(incidentId);
+      throw err;
+    }
+  };
+
   return withHeartbeats<OpsGuardActivities>({
     ...createSmokeActivities(),
 
@@ -165,17 +199,20 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
 
     /** The reproduction and (with maxVariants) hidden variants: other inputs, same bug. */
     async writeReproduction(args: WriteReproductionArgs) {
-      return await writeReproduction(getModel(), paths(args.incidentId), args, promptLimits);
+      return await whileContainersWarm(args.incidentId, args.runsIn, 'reproduction', REPRODUCTION_REPEATS, () =>
+        writeReproduction(getModel(), paths(args.incidentId), args, promptLimits),
+      );
     },
 
     /** Scripts (the reproduction and its variants), each run `repeats` times under the guard. */
     async runReproductions(args: RunReproductionsArgs) {
       const p = runPaths(args.incidentId, args.onHead);
-      return await runReproductions(deps.docker, p, {
-        ...args,
-        ...sandbox(args),
-        outDir: p.attempt(args.step, args.attempt),
-      });
+      return await runReproductions(
+        deps.docker,
+        p,
+        { ...args, ...sandbox(args), outDir: p.attempt(args.step, args.attempt) },
+        deps.warm,
+      );
     },
 
     /** One run of one script: what incidents started before proof v2 call (legacy/remediate-incident-v1.ts). */
@@ -210,7 +247,9 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
     },
 
     async writeFix(args: WriteFixArgs) {
-      return await writeFix(getModel(), paths(args.incidentId), args, promptLimits);
+      return await whileContainersWarm(args.incidentId, args.runsIn, 'verification', FIX_REPEATS, () =>
+        writeFix(getModel(), paths(args.incidentId), args, promptLimits),
+      );
     },
 
     /** Check the proposal against the patch policy, diff it against the baseline, write it. */
@@ -258,6 +297,8 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
     },
 
     async writeArtifacts(args: WriteArtifactsArgs) {
+      // The proof is complete: no run of this incident needs a container made ahead any more.
+      await deps.warm?.release(args.result.incidentId);
       return await writeArtifacts(
         paths(args.result.incidentId),
         { ...args, input: { ...args.input, image: args.input.image ?? deps.defaultImage } },

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { ApplicationFailure } from '@temporalio/activity';
 import { IN_CONTAINER, runGuarded } from '../sandbox/guarded-run';
-import type { RunEnvironment } from '../sandbox/guarded-run';
+import type { GuardedSlotSource, RunEnvironment } from '../sandbox/guarded-run';
 import type { SandboxLimits } from '../sandbox/limits';
 import type { ScriptRuns, ScriptToRun } from '../workflows/incident-types';
 import { guardSpecFor } from './changed-files';
@@ -55,6 +55,7 @@ export async function runReproductions(
   docker: Docker,
   paths: IncidentPaths,
   req: ReproductionRunsRequest,
+  warm?: GuardedSlotSource,
 ): Promise<ScriptRuns[]> {
   for (const s of req.scripts) {
     if (sha256(await fs.readFile(s.path)) !== s.sha256) {
@@ -73,24 +74,28 @@ export async function runReproductions(
       const dir = path.join(req.outDir, `${s.name}-run-${k + 1}`);
       const inContainer = `${IN_CONTAINER.scripts}/${s.name}.py`;
       const run = await inSandboxActivity(req.image, (signal) =>
-        runGuarded(docker, {
-          entry: 'opsguard_runner.py',
-          image: req.image,
-          limits: req.limits,
-          workspace: paths.workspace,
-          runDir: dir,
-          scripts: [{ hostPath: s.path, name: `${s.name}.py` }],
-          incidentId: req.incidentId,
-          purpose: req.changed ? 'verification' : 'reproduction',
-          environment: req.environment,
-          signal,
-          spec: {
-            script: inContainer,
-            scripts: [inContainer],
-            memory_limit_bytes: memoryLimitBytes(req.limits),
-            ...guard,
+        runGuarded(
+          docker,
+          {
+            entry: 'opsguard_runner.py',
+            image: req.image,
+            limits: req.limits,
+            workspace: paths.workspace,
+            runDir: dir,
+            scripts: [{ hostPath: s.path, name: `${s.name}.py` }],
+            incidentId: req.incidentId,
+            purpose: req.changed ? 'verification' : 'reproduction',
+            environment: req.environment,
+            signal,
+            spec: {
+              script: inContainer,
+              scripts: [inContainer],
+              memory_limit_bytes: memoryLimitBytes(req.limits),
+              ...guard,
+            },
           },
-        }),
+          warm,
+        ),
       );
       return await summariseReproductionRun(run, { workspace: paths.workspace, dir, keepTails: k === 0, redactText });
     }),

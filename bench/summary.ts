@@ -29,6 +29,11 @@ interface ScaleWorkers {
   thousandAnHour: { actionsPerSecond: number };
 }
 
+interface SandboxStart {
+  ms: Record<'cli' | 'warm', { toRunning: Pct }>;
+  ratioToCli: { warm: number };
+}
+
 function read<T>(name: string): T | null {
   const file = path.join(PROJECT_ROOT, 'bench', 'results', `${name}.json`);
   return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as T) : null;
@@ -87,8 +92,16 @@ if (sc) {
   );
 } else add('scale by workers', '-', '-', null);
 
-// Item 1 (a container created while the model writes) is not built: said, never left out.
-add('container ready before the model answers', '-', 'p50 <= 0.5x docker run', null);
+const start = read<SandboxStart>('sandbox-start');
+if (start) {
+  const { warm, cli } = start.ms;
+  add(
+    'answer to reproduction running (warm container)',
+    `p50 ${warm.toRunning.p50} ms vs docker run ${cli.toRunning.p50} ms = ${start.ratioToCli.warm}x`,
+    'p50 <= 0.5x docker run',
+    start.ratioToCli.warm <= 0.5,
+  );
+} else add('container ready before the model answers', '-', 'p50 <= 0.5x docker run', null);
 
 const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0), 6));
 const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ');

@@ -1,7 +1,7 @@
 /**
  * A guarded run: one of OpsGuard's Python entry points (sandbox/runner/) in a fresh container, with
- * a fresh random key written on its stdin, its spec mounted read-only, and one host file mounted
- * writable for its records. The key stays in this function: it is not in argv, the environment, a
+ * a fresh random key written on its stdin, its spec and scripts mounted read-only, and one host file
+ * mounted writable for its records. The key stays in this function: it is not in argv, the environment, a
  * file, Temporal's history or any artifact; the records are checked against it before anyone reads them.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import type { SandboxLimits } from './limits';
-import { runInSandbox } from './run-container';
+import { SandboxContainer } from './run-container';
 import type { SandboxMount, SandboxResult } from './run-container';
 import { verifyRecords } from './run-records';
 import type { VerifiedRecords } from './run-records';
@@ -84,7 +84,7 @@ export interface GuardedRunSpec {
   workspace: string;
   /** A folder of this run's own on the host: spec.json and records are written there. */
   runDir: string;
-  /** Files mounted read-only under /opsguard/scripts (reproduction scripts), by file name. */
+  /** Files copied into the read-only /opsguard/scripts (reproduction scripts), by file name. */
   scripts?: { hostPath: string; name: string }[];
   /** The entry point's spec (changed files, script, test options...); workspace and records are added. */
   spec: Record<string, unknown>;
@@ -101,55 +101,126 @@ export interface GuardedRunResult {
   recordsPath: string;
 }
 
-export async function runGuarded(docker: Docker, run: GuardedRunSpec): Promise<GuardedRunResult> {
-  await fs.mkdir(run.runDir, { recursive: true });
-  const specPath = path.join(run.runDir, 'spec.json');
-  const recordsPath = path.join(run.runDir, 'records');
-  await fs.writeFile(
-    specPath,
-    JSON.stringify(
-      {
-        ...run.spec,
-        workspace: IN_CONTAINER.workspace,
-        records: IN_CONTAINER.records,
-        sys_path: containerPythonPaths(run.environment),
-        ...(run.environment?.depsDir ? { deps_dir: IN_CONTAINER.deps, thirdparty_dirs: [IN_CONTAINER.deps] } : {}),
-      },
-      null,
-      2,
-    ),
-  );
+/** What a guarded run's container is made from: everything but the run's spec, scripts and key. */
+export interface GuardedContainerTemplate {
+  entry: GuardedEntry;
+  image: string;
+  limits: SandboxLimits;
+  workspace: string;
+  environment?: RunEnvironment;
+  incidentId?: string;
+  purpose?: string;
+}
+
+export function templateOf(run: GuardedRunSpec): GuardedContainerTemplate {
+  const { entry, image, limits, workspace, environment, incidentId, purpose } = run;
+  return { entry, image, limits, workspace, environment, incidentId, purpose };
+}
+
+/**
+ * A guarded run's container and its slot: a host folder holding the three things mounted into it,
+ * spec.json (read-only), records (the one writable file) and scripts/ (read-only). The container is
+ * started: its runner waits on stdin for the run key, and reads nothing else before it.
+ */
+export interface GuardedSlot {
+  sandbox: SandboxContainer;
+  dir: string;
+}
+
+const slotFiles = (dir: string) => ({
+  spec: path.join(dir, 'spec.json'),
+  records: path.join(dir, 'records'),
+  scripts: path.join(dir, 'scripts'),
+});
+
+export async function createGuardedSlot(
+  docker: Docker,
+  template: GuardedContainerTemplate,
+  dir: string,
+  holdSeconds = 0,
+): Promise<GuardedSlot> {
+  const files = slotFiles(dir);
+  await fs.mkdir(files.scripts, { recursive: true });
+  await fs.writeFile(files.spec, '');
   // The container's user (nobody) may append to this one file; the folder it is in stays ours.
-  await fs.writeFile(recordsPath, '');
-  await fs.chmod(recordsPath, 0o666);
-  const key = randomBytes(32);
+  await fs.writeFile(files.records, '');
+  await fs.chmod(files.records, 0o666);
   const mounts: SandboxMount[] = [
-    { hostPath: run.workspace, containerPath: IN_CONTAINER.workspace, readOnly: true },
+    { hostPath: template.workspace, containerPath: IN_CONTAINER.workspace, readOnly: true },
     { hostPath: RUNNER_ON_HOST, containerPath: IN_CONTAINER.runner, readOnly: true },
-    { hostPath: specPath, containerPath: IN_CONTAINER.spec, readOnly: true },
-    { hostPath: recordsPath, containerPath: IN_CONTAINER.records, readOnly: false },
-    ...(run.scripts ?? []).map((s) => ({
-      hostPath: s.hostPath,
-      containerPath: `${IN_CONTAINER.scripts}/${s.name}`,
-      readOnly: true,
-    })),
-    ...environmentMounts(run.environment),
+    { hostPath: files.spec, containerPath: IN_CONTAINER.spec, readOnly: true },
+    { hostPath: files.records, containerPath: IN_CONTAINER.records, readOnly: false },
+    { hostPath: files.scripts, containerPath: IN_CONTAINER.scripts, readOnly: true },
+    ...environmentMounts(template.environment),
   ];
-  const sandbox = await runInSandbox(docker, {
-    image: run.image,
-    // -I: isolated mode, so PYTHONPATH and files in the workspace cannot shadow the runner's imports.
-    // It also ignores PYTHONUNBUFFERED and PYTHONDONTWRITEBYTECODE, hence -u and -B.
-    argv: ['python3', '-I', '-u', '-B', `${IN_CONTAINER.runner}/${run.entry}`],
-    env: { ...run.environment?.env, ...SANDBOX_ENV },
-    workdir: IN_CONTAINER.workspace,
-    mounts,
-    limits: run.limits,
-    incidentId: run.incidentId,
-    purpose: run.purpose,
-    signal: run.signal,
-    stdin: `${key.toString('hex')}\n`,
-  });
-  const records = verifyRecords(await fs.readFile(recordsPath), key);
-  key.fill(0);
-  return { sandbox, records, recordsPath };
+  const sandbox = await SandboxContainer.create(
+    docker,
+    {
+      image: template.image,
+      // -I: isolated mode, so PYTHONPATH and files in the workspace cannot shadow the runner's imports.
+      // It also ignores PYTHONUNBUFFERED and PYTHONDONTWRITEBYTECODE, hence -u and -B.
+      argv: ['python3', '-I', '-u', '-B', `${IN_CONTAINER.runner}/${template.entry}`],
+      env: { ...template.environment?.env, ...SANDBOX_ENV },
+      workdir: IN_CONTAINER.workspace,
+      mounts,
+      limits: template.limits,
+      incidentId: template.incidentId,
+      purpose: template.purpose,
+      stdin: '', // the key comes at release; until then the runner waits on stdin
+    },
+    holdSeconds,
+  );
+  await sandbox.start();
+  return { sandbox, dir };
+}
+
+/** Something that may hold a started container for this run (warm-containers.ts). */
+export interface GuardedSlotSource {
+  take(template: GuardedContainerTemplate): Promise<GuardedSlot | null>;
+}
+
+/**
+ * Run one guarded run: a container made ahead for it (`warm`) when there is one, else a fresh one
+ * now. Either way the spec and scripts are written into its slot, then the key, which releases it.
+ * The run's folder keeps spec.json and records as evidence.
+ */
+export async function runGuarded(
+  docker: Docker,
+  run: GuardedRunSpec,
+  warm?: GuardedSlotSource,
+): Promise<GuardedRunResult> {
+  await fs.mkdir(run.runDir, { recursive: true });
+  const slot = (await warm?.take(templateOf(run))) ?? (await createGuardedSlot(docker, templateOf(run), run.runDir));
+  const files = slotFiles(slot.dir);
+  const key = randomBytes(32);
+  try {
+    // Written in place: the container's mount is this file, not this path.
+    await fs.writeFile(
+      files.spec,
+      JSON.stringify(
+        {
+          ...run.spec,
+          workspace: IN_CONTAINER.workspace,
+          records: IN_CONTAINER.records,
+          sys_path: containerPythonPaths(run.environment),
+          ...(run.environment?.depsDir ? { deps_dir: IN_CONTAINER.deps, thirdparty_dirs: [IN_CONTAINER.deps] } : {}),
+        },
+        null,
+        2,
+      ),
+    );
+    for (const s of run.scripts ?? []) await fs.copyFile(s.hostPath, path.join(files.scripts, s.name));
+    const sandbox = await slot.sandbox.run({ stdin: `${key.toString('hex')}\n`, signal: run.signal });
+    const recordsPath = path.join(run.runDir, 'records');
+    if (slot.dir !== run.runDir) {
+      await fs.copyFile(files.spec, path.join(run.runDir, 'spec.json'));
+      await fs.copyFile(files.records, recordsPath);
+    }
+    const records = verifyRecords(await fs.readFile(recordsPath), key);
+    return { sandbox, records, recordsPath };
+  } finally {
+    key.fill(0);
+    await slot.sandbox.remove();
+    if (slot.dir !== run.runDir) await fs.rm(slot.dir, { recursive: true, force: true });
+  }
 }

@@ -110,97 +110,172 @@ function createWithWarnings(docker: Docker, options: Docker.ContainerCreateOptio
 }
 
 /**
+ * One fresh container, in three steps: created (image, mounts, limits and labels set, output
+ * attached), started, run (stdin written, deadline armed, waited for, removed in every outcome).
+ * runInSandbox does all three at once; warm-containers.ts does the first two ahead of time, for a
+ * process that waits on its stdin until the run is released.
+ */
+export class SandboxContainer {
+  private readonly stdout: CappedBuffer;
+  private readonly stderr: CappedBuffer;
+  private removed = false;
+
+  private constructor(
+    private readonly spec: SandboxRunSpec,
+    private readonly container: Docker.Container,
+    private readonly warnings: string[],
+    private readonly stream: NodeJS.ReadWriteStream,
+    private readonly streamEnded: Promise<void>,
+    buffers: { stdout: CappedBuffer; stderr: CappedBuffer },
+  ) {
+    this.stdout = buffers.stdout;
+    this.stderr = buffers.stderr;
+  }
+
+  /**
+   * Create the container and attach to its output (before start, so no early output is lost).
+   * `holdSeconds`: how long it may wait before its run; the janitor's deadline label counts it.
+   */
+  static async create(docker: Docker, spec: SandboxRunSpec, holdSeconds = 0): Promise<SandboxContainer> {
+    const now = Math.ceil(Date.now() / 1000);
+    const labels: Record<string, string> = {
+      [SANDBOX_LABEL]: '1',
+      [OWNER_LABEL]: ownerLabel(),
+      // Past this, no live run can own the container (its own timer would have killed it).
+      [DEADLINE_LABEL]: String(now + holdSeconds + spec.limits.timeoutSeconds + JANITOR_GRACE_SECONDS),
+    };
+    if (spec.incidentId) labels[INCIDENT_LABEL] = spec.incidentId;
+    if (spec.purpose) labels[PURPOSE_LABEL] = spec.purpose;
+    const withStdin = spec.stdin !== undefined;
+    const created = await createWithWarnings(docker, {
+      Image: spec.image,
+      Cmd: spec.argv,
+      WorkingDir: spec.workdir,
+      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      User: SANDBOX_USER,
+      Tty: false,
+      OpenStdin: withStdin,
+      StdinOnce: withStdin,
+      AttachStdin: withStdin,
+      AttachStdout: true,
+      AttachStderr: true,
+      NetworkDisabled: (spec.network ?? 'none') === 'none',
+      Labels: labels,
+      HostConfig: hostConfigFor(spec),
+    });
+    const container = docker.getContainer(created.Id);
+    try {
+      // With stdin the connection is hijacked (duplex).
+      const stream = await container.attach({
+        stream: true,
+        stdout: true,
+        stderr: true,
+        ...(withStdin ? { stdin: true, hijack: true } : {}),
+      });
+      const streamEnded = new Promise<void>((resolve) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', () => resolve());
+      });
+      const buffers = {
+        stdout: new CappedBuffer(spec.limits.outputBytes),
+        stderr: new CappedBuffer(spec.limits.outputBytes),
+      };
+      docker.modem.demuxStream(stream, buffers.stdout, buffers.stderr);
+      return new SandboxContainer(spec, container, created.Warnings ?? [], stream, streamEnded, buffers);
+    } catch (err) {
+      await container.remove({ force: true, v: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  get id(): string {
+    return this.container.id;
+  }
+
+  /** Start the process. With stdin it waits there until run() writes the run's input. */
+  async start(): Promise<void> {
+    try {
+      await this.container.start();
+    } catch (err) {
+      await this.remove();
+      throw err;
+    }
+  }
+
+  /**
+   * Release the run: write stdin, arm the deadline, wait for the exit, read the state. The container
+   * is removed in every outcome; the duration counts from here, not from create or start.
+   */
+  async run(input: { stdin?: string; signal?: AbortSignal } = {}): Promise<SandboxResult> {
+    const { spec, container } = this;
+    const started = Date.now();
+    let timedOut = false;
+    let cancelled = false;
+    let deadline: NodeJS.Timeout | undefined;
+    const kill = () => container.kill().catch(() => undefined); // already exited: nothing to kill
+    const onAbort = () => {
+      cancelled = true;
+      void kill();
+    };
+    try {
+      if (input.stdin !== undefined) this.stream.write(input.stdin);
+      deadline = setTimeout(() => {
+        timedOut = true;
+        void kill();
+      }, spec.limits.timeoutSeconds * 1000);
+      input.signal?.addEventListener('abort', onAbort, { once: true });
+      if (input.signal?.aborted) onAbort();
+
+      const waited = (await container.wait()) as { StatusCode: number };
+      clearTimeout(deadline);
+      // The attach stream may deliver its last frames just after the process exits.
+      await Promise.race([this.streamEnded, new Promise((r) => setTimeout(r, 2000))]);
+      const info = await container.inspect();
+      return {
+        exitCode: waited.StatusCode,
+        stdout: this.stdout.text(),
+        stderr: this.stderr.text(),
+        stdoutBytes: this.stdout.totalBytes,
+        stderrBytes: this.stderr.totalBytes,
+        stdoutTruncated: this.stdout.truncated,
+        stderrTruncated: this.stderr.truncated,
+        timedOut,
+        oomKilled: info.State.OOMKilled,
+        cancelled,
+        durationMs: Date.now() - started,
+        imageId: info.Image,
+        warnings: this.warnings,
+        limits: spec.limits,
+      };
+    } finally {
+      clearTimeout(deadline);
+      input.signal?.removeEventListener('abort', onAbort);
+      await this.remove();
+    }
+  }
+
+  /** Whether its process is still up (a started container waiting for its run). */
+  async running(): Promise<boolean> {
+    if (this.removed) return false;
+    const info = await this.container.inspect().catch(() => null);
+    return info?.State.Running === true;
+  }
+
+  /** Kill and remove it (gone already is fine). */
+  async remove(): Promise<void> {
+    if (this.removed) return;
+    this.removed = true;
+    await this.container.remove({ force: true, v: true }).catch(() => undefined);
+  }
+}
+
+/**
  * Run one command in a fresh container and remove it in every outcome. stdout and stderr come back
  * separately (Tty off, demultiplexed), each capped; the deadline kills the container.
  */
 export async function runInSandbox(docker: Docker, spec: SandboxRunSpec): Promise<SandboxResult> {
-  const started = Date.now();
-  const labels: Record<string, string> = {
-    [SANDBOX_LABEL]: '1',
-    [OWNER_LABEL]: ownerLabel(),
-    // Past this, no live run can own the container (its own timer would have killed it).
-    [DEADLINE_LABEL]: String(Math.ceil(started / 1000) + spec.limits.timeoutSeconds + JANITOR_GRACE_SECONDS),
-  };
-  if (spec.incidentId) labels[INCIDENT_LABEL] = spec.incidentId;
-  if (spec.purpose) labels[PURPOSE_LABEL] = spec.purpose;
-
-  const created = await createWithWarnings(docker, {
-    Image: spec.image,
-    Cmd: spec.argv,
-    WorkingDir: spec.workdir,
-    Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
-    User: SANDBOX_USER,
-    Tty: false,
-    OpenStdin: spec.stdin !== undefined,
-    StdinOnce: spec.stdin !== undefined,
-    AttachStdin: spec.stdin !== undefined,
-    AttachStdout: true,
-    AttachStderr: true,
-    NetworkDisabled: (spec.network ?? 'none') === 'none',
-    Labels: labels,
-    HostConfig: hostConfigFor(spec),
-  });
-  const container = docker.getContainer(created.Id);
-  const stdout = new CappedBuffer(spec.limits.outputBytes);
-  const stderr = new CappedBuffer(spec.limits.outputBytes);
-  let timedOut = false;
-  let cancelled = false;
-  let deadline: NodeJS.Timeout | undefined;
-  const kill = () => container.kill().catch(() => undefined); // already exited: nothing to kill
-  const onAbort = () => {
-    cancelled = true;
-    void kill();
-  };
-
-  try {
-    // Attach before start so no early output is lost. With stdin the connection is hijacked (duplex).
-    const withStdin = spec.stdin !== undefined;
-    const stream = await container.attach({
-      stream: true,
-      stdout: true,
-      stderr: true,
-      ...(withStdin ? { stdin: true, hijack: true } : {}),
-    });
-    const streamEnded = new Promise<void>((resolve) => {
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', () => resolve());
-    });
-    docker.modem.demuxStream(stream, stdout, stderr);
-
-    await container.start();
-    if (spec.stdin !== undefined) stream.write(spec.stdin);
-    deadline = setTimeout(() => {
-      timedOut = true;
-      void kill();
-    }, spec.limits.timeoutSeconds * 1000);
-    spec.signal?.addEventListener('abort', onAbort, { once: true });
-    if (spec.signal?.aborted) onAbort();
-
-    const waited = (await container.wait()) as { StatusCode: number };
-    clearTimeout(deadline);
-    // The attach stream may deliver its last frames just after the process exits.
-    await Promise.race([streamEnded, new Promise((r) => setTimeout(r, 2000))]);
-    const info = await container.inspect();
-    return {
-      exitCode: waited.StatusCode,
-      stdout: stdout.text(),
-      stderr: stderr.text(),
-      stdoutBytes: stdout.totalBytes,
-      stderrBytes: stderr.totalBytes,
-      stdoutTruncated: stdout.truncated,
-      stderrTruncated: stderr.truncated,
-      timedOut,
-      oomKilled: info.State.OOMKilled,
-      cancelled,
-      durationMs: Date.now() - started,
-      imageId: info.Image,
-      warnings: created.Warnings ?? [],
-      limits: spec.limits,
-    };
-  } finally {
-    clearTimeout(deadline);
-    spec.signal?.removeEventListener('abort', onAbort);
-    await container.remove({ force: true, v: true }).catch(() => undefined); // gone already is fine
-  }
+  const sandbox = await SandboxContainer.create(docker, spec);
+  await sandbox.start();
+  return await sandbox.run({ stdin: spec.stdin, signal: spec.signal });
 }

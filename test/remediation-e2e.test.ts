@@ -122,6 +122,8 @@ test('reproduced and fixed on the first tries (chat completions API)', async () 
   // interpreter and setup.py); gate 1 runs the reproduction 3 times, the baseline tests once, gate 2
   // the reproduction 3 times, the tests once.
   assert.equal(run.containers.created, 9);
+  // Gate 1's and gate 2's three runs each took a container made while the model wrote; none was wasted.
+  assert.deepEqual(run.warm, { prepared: 6, used: 6, discarded: 0 });
   assert.ok(run.model.requests.every((r) => r.path === '/v1/chat/completions'));
 });
 

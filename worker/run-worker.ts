@@ -1,5 +1,6 @@
 import { dockerFromEnv } from '../sandbox/docker-client';
 import { JANITOR_SWEEP_SECONDS, removeLeftoverContainers } from '../sandbox/janitor';
+import { WARM_HOLD_SECONDS, WarmContainers } from '../sandbox/warm-containers';
 import { NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createWorker, installRuntimeOnce } from './create-worker';
@@ -63,11 +64,20 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
     made.group?.takesSandboxWork
       ? { queue: hostQueue, worker: settings.host.workerId, waitSeconds: settings.host.waitSeconds }
       : null;
+  // Containers made while the model writes, only while this worker takes container steps.
+  const warm = settings.host.warmContainers
+    ? new WarmContainers(docker, {
+        max: settings.host.warmContainers,
+        holdSeconds: WARM_HOLD_SECONDS,
+        enabled: () => made.group?.takesSandboxWork === true,
+        log: (m) => log(`[SANDBOX] ${m}`),
+      })
+    : undefined;
   const { worker, connection } = await createWorker({
     connection: settings.temporal.connectionOptions,
     namespace: settings.temporal.namespace,
     taskQueue: settings.taskQueue,
-    activities: workerActivities(settings, visibility.client, host),
+    activities: workerActivities(settings, visibility.client, { host, warm }),
     workflowBundle: await prebuiltWorkflowBundle(log),
     sandbox: engineUp ? 'now' : 'later',
     hostQueue,
@@ -112,6 +122,7 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
   } finally {
     clearInterval(janitor);
     clearInterval(engineWatch);
+    await warm?.close();
     await connection.close();
     await visibility.close();
   }

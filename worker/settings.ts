@@ -124,6 +124,11 @@ export interface HostSettings {
   workerId: string;
   /** How long a pinned incident's step waits for this worker before the incident moves elsewhere. */
   waitSeconds: number;
+  /**
+   * Containers this worker makes ahead, while the model writes, for the runs of its answer
+   * (sandbox/warm-containers.ts); 0: none, every run makes its own.
+   */
+  warmContainers: number;
 }
 
 export interface Settings {
@@ -394,7 +399,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
 /**
  * OPSGUARD_WORKER_ID (default: the host name and a hash of the work folder, so a worker restarted
  * with the same folder gets its incidents back, and two workers with their own folders on one machine
- * are two hosts) and OPSGUARD_HOST_WAIT_SECONDS (default 60: a restart within it keeps the incidents).
+ * are two hosts), OPSGUARD_HOST_WAIT_SECONDS (default 60: a restart within it keeps the incidents) and
+ * OPSGUARD_WARM_CONTAINERS (default 8: containers held ready across this worker's incidents).
  */
 function hostFromEnv(env: NodeJS.ProcessEnv, workDir: string): HostSettings {
   const fallback = `${os
@@ -406,7 +412,11 @@ function hostFromEnv(env: NodeJS.ProcessEnv, workDir: string): HostSettings {
     throw new SettingsError(
       `OPSGUARD_WORKER_ID must be 1 to 64 letters, digits, '.', '_' or '-' (it names a task queue), not '${workerId}'`,
     );
-  return { workerId, waitSeconds: positiveNumber(env, 'OPSGUARD_HOST_WAIT_SECONDS', 60) };
+  return {
+    workerId,
+    waitSeconds: positiveNumber(env, 'OPSGUARD_HOST_WAIT_SECONDS', 60),
+    warmContainers: countSetting(env, 'OPSGUARD_WARM_CONTAINERS', 8, 64),
+  };
 }
 
 function deliveryFromEnv(env: NodeJS.ProcessEnv): DeliverySettings {

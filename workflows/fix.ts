@@ -51,6 +51,7 @@ export async function fix(run: IncidentRun, reproduced: Reproduced, baseline: Te
         scriptPath: reproduced.primary.path,
         reproductionStderrPath: reproduced.firstRun.stderrPath,
         feedback,
+        runsIn: run.sandbox,
       }),
     );
     run.countTokens(authored.model);

@@ -733,6 +733,8 @@ export interface WriteReproductionArgs {
   feedback: AttemptFeedback[];
   /** How many hidden variants to keep from the answer (0: none). */
   maxVariants?: number;
+  /** The sandbox the answer will run in: the worker makes its containers while the model writes. */
+  runsIn?: SandboxChoice;
 }
 
 /** The model's reproduction: the primary script (pinned) and the hidden variants. */
@@ -802,6 +804,8 @@ export interface WriteFixArgs {
   scriptPath: string;
   reproductionStderrPath: string;
   feedback: AttemptFeedback[];
+  /** The sandbox the fix will be verified in: the worker makes its containers while the model writes. */
+  runsIn?: SandboxChoice;
 }
 
 /** The model's fix: the proposal (full file contents) saved as an artifact. */

@@ -40,7 +40,7 @@ export async function reproduce(run: IncidentRun, signature: IncidentSignature):
     const authored = await askModel(() =>
       run
         .act(MODEL_ACTIVITY, `model writes the reproduction and hidden variants, attempt ${attempt}`)
-        .writeReproduction({ incidentId, attempt, feedback, maxVariants: MAX_VARIANTS }),
+        .writeReproduction({ incidentId, attempt, feedback, maxVariants: MAX_VARIANTS, runsIn: run.sandbox }),
     );
     run.countTokens(authored.model);
     if (!authored.model.ok || !authored.scriptPath || !authored.scriptSha256) {

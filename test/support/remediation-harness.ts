@@ -7,6 +7,7 @@ import { createActivities } from '../../activities';
 import { createModelClient } from '../../activities/model-client';
 import { dockerFromEnv } from '../../sandbox/docker-client';
 import { INCIDENT_LABEL } from '../../sandbox/labels';
+import { WARM_HOLD_SECONDS, WarmContainers } from '../../sandbox/warm-containers';
 import { modelApiKey, PROJECT_ROOT, settingsFromEnv } from '../../worker/settings';
 import type { RemediationResult } from '../../workflows/incident-types';
 import type { remediateIncident } from '../../workflows/remediate-incident';
@@ -141,6 +142,8 @@ export interface RemediationRun {
   original: string;
   originalUnchanged: boolean;
   containers: ContainerEvents;
+  /** Containers made while the model wrote: made, used by a run, removed unused (none: warm off). */
+  warm?: WarmContainers['counts'];
   roots: { artifactsDir: string; workDir: string };
   /** The workflow's whole history, as JSON text (for searching) and as events (for the audit). */
   historyJson: string;
@@ -179,6 +182,8 @@ export async function remediate(opts: {
   wrapActivities?: (a: ReturnType<typeof createActivities>) => ReturnType<typeof createActivities>;
   /** An earlier run whose repository and folders this one uses (a second incident on the same service). */
   after?: RemediationRun;
+  /** Containers made while the model writes, as a worker does by default (false: every run makes its own). */
+  warm?: boolean;
 }): Promise<RemediationRun> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-e2e-'));
   const original = opts.after?.original ?? path.join(tmp, 'original');
@@ -194,9 +199,12 @@ export async function remediate(opts: {
   const incidentId = `e2e-${randomUUID()}`;
   const errorLog = opts.errorLog ?? fs.readFileSync(path.join(exampleDir(opts.example), 'incident.log'), 'utf8');
   const since = Math.floor(Date.now() / 1000) - 1;
+  const docker = dockerFromEnv();
+  const warm = opts.warm === false ? undefined : new WarmContainers(docker, { max: 8, holdSeconds: WARM_HOLD_SECONDS });
   try {
     const created = createActivities({
-      docker: dockerFromEnv(),
+      docker,
+      ...(warm ? { warm } : {}),
       ...roots,
       defaultImage: sandboxImage(),
       environment: testEnvironment(opts.cacheDir ?? path.join(tmp, 'cache')),
@@ -256,11 +264,13 @@ export async function remediate(opts: {
       original,
       originalUnchanged: hashTree(original) === before,
       containers: await containerEvents(incidentId, since),
+      ...(warm ? { warm: { ...warm.counts } } : {}),
       roots,
       historyJson,
       history,
     };
   } finally {
+    await warm?.close();
     await model.close();
     await (await visibility?.catch(() => undefined))?.close();
   }

@@ -41,7 +41,7 @@ test('only a step nobody started in time means the host is gone', () => {
   assert.ok(!hostLost(new Error('plain')));
 });
 
-test("a worker's id: stable for its work folder, different for another, validated when given", () => {
+test("a worker's id: stable for its work folder, different for another, validated when given; its warm containers", () => {
   const a = settingsFromEnv({ OPSGUARD_HOME: '/srv/a' }).host;
   assert.equal(settingsFromEnv({ OPSGUARD_HOME: '/srv/a' }).host.workerId, a.workerId);
   assert.notEqual(settingsFromEnv({ OPSGUARD_HOME: '/srv/b' }).host.workerId, a.workerId);
@@ -50,6 +50,10 @@ test("a worker's id: stable for its work folder, different for another, validate
   assert.equal(settingsFromEnv({ OPSGUARD_WORKER_ID: 'box-7' }).host.workerId, 'box-7');
   assert.throws(() => settingsFromEnv({ OPSGUARD_WORKER_ID: 'a b/c' }), SettingsError);
   assert.throws(() => settingsFromEnv({ OPSGUARD_HOST_WAIT_SECONDS: '0' }), /OPSGUARD_HOST_WAIT_SECONDS/);
+  // Warm containers: 8 by default, 0 turns them off, anything else is refused by name.
+  assert.equal(a.warmContainers, 8);
+  assert.equal(settingsFromEnv({ OPSGUARD_WARM_CONTAINERS: '0' }).host.warmContainers, 0);
+  assert.throws(() => settingsFromEnv({ OPSGUARD_WARM_CONTAINERS: 'lots' }), /OPSGUARD_WARM_CONTAINERS must be/);
 });
 
 test('the content digest: equal for a copy, different after an edit of the same size, a new file or a rename', async () => {
@@ -90,6 +94,8 @@ test('setupWorkspace adopting a moved incident: same tree rebuilt with its recor
   const first = await setupWorkspace(roots('a'), args, () => here);
   assert.deepEqual(first.host, here);
   assert.ok(first.treeDigest);
+  // An incident not pinned anywhere (no host) never needs the digest: it is not read.
+  assert.equal((await setupWorkspace(roots('c'), { ...args, incidentId: 'inc-0' })).treeDigest, undefined);
   const adopt = { treeDigest: first.treeDigest ?? '', sameTree: true, from: 'a' };
 
   const moved = await setupWorkspace(roots('b'), { ...args, adopt }, () => ({ ...here, worker: 'b' }));
