@@ -1,5 +1,4 @@
 import { loadOrigin, readOrigin, saveOrigin } from './repository-origin';
-import { treeDigest } from './incident-host';
 import type { HostOf } from './incident-host';
 import fs from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
@@ -9,10 +8,13 @@ import { isLibraryPath, parseTraceback, shortTypeName } from '../workflows/trace
 import { normalizePath } from '../workflows/repo-paths';
 import type { LocatedFrame } from '../workflows/classify-error';
 import type { SetupWorkspaceArgs, WorkspaceInfo } from '../workflows/incident-types';
-import { copyTree, listFiles } from './copy-tree';
+import { linkTree } from './copy-tree';
+import { baselineClasses, baselineDigest, baselineSecrets, collectBaselines, takeBaseline } from './shared-baseline';
+import { treeState } from './tree-state';
+import type { TreeState } from './tree-state';
 import { incidentPaths, writeFileAtomic } from './incident-paths';
 import { redactSecrets } from './redact-secrets';
-import { isSecretFile, redact, saveSecretMap, scanRepository } from './repo-secrets';
+import { isSecretFile, redact, saveSecretMap } from './repo-secrets';
 import type { IncidentPaths } from './incident-paths';
 import { ERROR_TYPES } from '../workflows/error-types';
 
@@ -72,10 +74,14 @@ export interface RepositoryLimits {
 }
 
 /**
- * The repository's real path when it is under one of the allowed roots (after every symlink), else a
- * non-retryable failure naming the setting. Checked before anything is copied.
+ * The repository's real path and its tree state (tree-state.ts) when it is under one of the allowed
+ * roots (after every symlink) and within the size limit, else a non-retryable failure naming the
+ * setting. Checked before anything is copied; the one walk also keys the shared baseline.
  */
-async function allowedRepository(repoPath: string, limits: RepositoryLimits): Promise<string> {
+async function allowedRepository(
+  repoPath: string,
+  limits: RepositoryLimits,
+): Promise<{ real: string; state: TreeState }> {
   const real = await fs.realpath(repoPath);
   const roots = await Promise.all(limits.roots.map((r) => fs.realpath(r).catch(() => path.resolve(r))));
   const inside = roots.some(
@@ -87,30 +93,14 @@ async function allowedRepository(repoPath: string, limits: RepositoryLimits): Pr
       ERROR_TYPES.repoNotAllowed,
     );
   }
-  const size = await treeSize(real, limits.maxBytes);
-  if (size > limits.maxBytes) {
+  const state = await treeState(real, limits.maxBytes);
+  if (state.overLimit) {
     throw ApplicationFailure.nonRetryable(
       `repoPath ${repoPath} holds more than ${Math.round(limits.maxBytes / 1048576)} MiB (OPSGUARD_REPO_MAX_MB); remediate a smaller checkout`,
       ERROR_TYPES.repoNotAllowed,
     );
   }
-  return real;
-}
-
-/** Bytes of regular files under a folder (symlinks not followed), stopping once past `stopAt`. */
-async function treeSize(root: string, stopAt: number): Promise<number> {
-  let total = 0;
-  const queue = [root];
-  while (queue.length && total <= stopAt) {
-    const dir = queue.pop() as string;
-    const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      const full = path.join(dir, e.name);
-      if (e.isDirectory() && !['.git', 'node_modules', '.venv', 'venv', '.tox'].includes(e.name)) queue.push(full);
-      else if (e.isFile()) total += (await fs.lstat(full).catch(() => null))?.size ?? 0;
-    }
-  }
-  return total;
+  return { real, state };
 }
 
 export function isTestFile(rel: string): boolean {
@@ -119,8 +109,9 @@ export function isTestFile(rel: string): boolean {
 }
 
 /**
- * Step 1: an isolated copy of the repository for this incident. The original is only read. The
- * copy is built in a temporary folder and renamed into place, so a workspace is whole or absent.
+ * Step 1: an isolated workspace for this incident. The original is only read: copied once per
+ * content into a shared read-only baseline (shared-baseline.ts), which the incident's workspace
+ * hard-links to. The incident's folder is built aside and renamed into place: whole or absent.
  */
 export async function setupWorkspace(
   roots: { artifactsDir: string; workDir: string; repositories: RepositoryLimits },
@@ -139,20 +130,26 @@ export async function setupWorkspace(
       ERROR_TYPES.repoNotFound,
     );
   }
-  await allowedRepository(args.repoPath, roots.repositories);
+  const repo = await allowedRepository(args.repoPath, roots.repositories);
   const paths = incidentPaths(roots, args.incidentId);
   const pinnedTo = host();
   if (args.adopt) await mustSeeArtifacts(paths, args.adopt.from);
+  // The repository copied once per content and shared (shared-baseline.ts); this incident's folder
+  // links to it and hard-links its workspace to it, built aside and renamed in: whole or absent.
+  const baseline = await takeBaseline(roots.workDir, repo.real, repo.state);
   await fs.rm(paths.workDir, { recursive: true, force: true });
   const staging = `${paths.workDir}.staging`;
   await fs.rm(staging, { recursive: true, force: true });
-  const report = await copyTree(args.repoPath, path.join(staging, 'baseline'));
-  await copyTree(path.join(staging, 'baseline'), path.join(staging, 'workspace'), { hardLinks: true });
+  await fs.mkdir(staging, { recursive: true });
+  await fs.symlink(path.relative(paths.workDir, baseline.tree), path.join(staging, 'baseline'));
+  await linkTree(baseline.tree, path.join(staging, 'workspace'));
   await fs.rename(staging, paths.workDir);
+  await collectBaselines(roots.workDir).catch(() => undefined);
 
-  const repoFiles = await listFiles(paths.baseline, { withSymlinks: true });
-  // The content digest (another read of every file) only serves a move: computed for pinned incidents.
-  const digest = pinnedTo || args.adopt ? await treeDigest(paths.baseline, repoFiles) : undefined;
+  const report = baseline.report;
+  const repoFiles = baseline.files;
+  // The content digest only serves a move: computed for pinned incidents (once per baseline).
+  const digest = pinnedTo || args.adopt ? await baselineDigest(baseline) : undefined;
   if (args.adopt?.sameTree && digest !== args.adopt.treeDigest) {
     await fs.rm(paths.workDir, { recursive: true, force: true });
     throw ApplicationFailure.nonRetryable(
@@ -169,7 +166,7 @@ export async function setupWorkspace(
   await saveOrigin(originCopy, origin.origin, origin.why);
 
   // The repository's secret values, found once: everything that leaves the worker is redacted with them.
-  const secrets = await scanRepository(paths.baseline, repoFiles);
+  const secrets = await baselineSecrets(baseline);
   await saveSecretMap(paths.secrets, secrets);
   if (report.unreadable.length) {
     // Reported with what was kept from the model (proof.json), not fatal.
@@ -189,17 +186,9 @@ export async function setupWorkspace(
         : {}),
     });
   }
-  const pyFiles = repoFiles.filter((f) => f.endsWith('.py'));
-  let repoDefinesException = false;
-  if (tb?.exceptionType) {
-    const classDef = new RegExp(`^\\s*class\\s+${shortTypeName(tb.exceptionType)}\\b`, 'm');
-    for (const f of pyFiles) {
-      if (classDef.test(await fs.readFile(path.join(paths.baseline, f), 'utf8'))) {
-        repoDefinesException = true;
-        break;
-      }
-    }
-  }
+  const repoDefinesException = tb?.exceptionType
+    ? (await baselineClasses(baseline)).has(shortTypeName(tb.exceptionType))
+    : false;
 
   // The model and the artifacts only ever see the redacted log.
   const redacted = redactSecrets(args.errorLog);
@@ -218,6 +207,12 @@ export async function setupWorkspace(
     baselinePath: paths.baseline,
     artifactDir: paths.artifactDir,
     fileCount: report.files,
+    baseline: {
+      key: baseline.key,
+      shared: baseline.shared,
+      reused: baseline.reused,
+      ...(baseline.why ? { why: baseline.why } : {}),
+    },
     skippedSymlinks: report.skippedSymlinks,
     frames,
     exceptionType: tb?.exceptionType ?? null,
@@ -266,7 +261,7 @@ async function mustSeeArtifacts(paths: IncidentPaths, from: string): Promise<voi
 export async function restoreWorkspace(paths: IncidentPaths): Promise<void> {
   const staging = `${paths.workspace}.staging`;
   await fs.rm(staging, { recursive: true, force: true });
-  await copyTree(paths.baseline, staging, { hardLinks: true });
+  await linkTree(paths.baseline, staging);
   await fs.rm(paths.workspace, { recursive: true, force: true });
   await fs.rename(staging, paths.workspace);
 }

@@ -196,10 +196,12 @@ test('network egress: no interface but loopback, no route, no DNS', async () => 
   assert.match(run.exception?.message ?? '', /Network is unreachable/);
 });
 
-test('write into the workspace: read-only; the host workspace and the original are unchanged', async () => {
+test('write into the workspace: read-only; the host workspace, its shared baseline and the original are unchanged', async () => {
   const { id, original } = await incident();
   const workspace = path.join(roots.workDir, id, 'workspace');
+  const baseline = path.join(roots.workDir, id, 'baseline');
   const before = hashTree(workspace);
+  const baselineBefore = hashTree(baseline);
   const originalBefore = hashTree(original);
   const run = await runScript(id, "open('/workspace/app/config_loader.py', 'a').write('pwned = True\\n')\n");
   // Two layers: the user is not the files' owner, and the mount itself is read-only.
@@ -208,6 +210,7 @@ test('write into the workspace: read-only; the host workspace and the original a
   const raw = await rawRun(id, "print([l for l in open('/proc/mounts') if ' /workspace ' in l][0])");
   assert.match(raw.stdout, / \/workspace \S+ ro[,\s]/);
   assert.equal(hashTree(workspace), before);
+  assert.equal(hashTree(baseline), baselineBefore);
   assert.equal(hashTree(original), originalBefore);
 });
 

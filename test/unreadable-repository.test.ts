@@ -17,6 +17,7 @@ import { test } from 'node:test';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { INCIDENT_LABEL } from '../sandbox/labels';
+import { prebuiltWorkflowBundle } from '../worker/workflow-bundle';
 import { stateQuery } from '../workflows/operator-api';
 import { exampleDir, hashTree, recordedTurns } from './support/remediation-harness';
 import { startScriptedModel } from './support/scripted-model-server';
@@ -63,6 +64,8 @@ test('an unprivileged worker: a repository it may not list is refused; files it 
   const workers: WorkerProcess[] = [];
   const connection = await Connection.connect({ address: TEST_TEMPORAL_ADDRESS });
   try {
+    // The workflow bundle of this code version, built as the project's owner (a worker of another user only reads it).
+    await prebuiltWorkflowBundle(() => undefined);
     const unprivileged = startWorkerProcess({ ...env, HOME: home }, NOBODY);
     workers.push(unprivileged);
     const exited = new Promise<void>((r) => unprivileged.child.once('exit', () => r()));

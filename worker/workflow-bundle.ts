@@ -33,7 +33,11 @@ async function workflowCodeHash(): Promise<string> {
 export async function prebuiltWorkflowBundle(log: (line: string) => void): Promise<WorkflowBundlePath> {
   const codePath = path.join(BUNDLE_DIR, `${await workflowCodeHash()}.js`);
   if (await fs.stat(codePath).catch(() => null)) return { codePath };
-  await fs.mkdir(BUNDLE_DIR, { recursive: true });
+  await fs.mkdir(BUNDLE_DIR, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(
+      `cannot write the workflow bundle for this code version to ${BUNDLE_DIR} (${err.code}): start a worker once as the user owning ${PROJECT_ROOT}, which builds it, then workers of other users find it there`,
+    );
+  });
   const started = Date.now();
   const temporary = `${codePath}.tmp-${randomBytes(4).toString('hex')}`;
   const child = spawn(

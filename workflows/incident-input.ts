@@ -93,8 +93,15 @@ export function validateIncidentInput(
 
 /**
  * The incident's id: the input's, or its workflow id made safe (ids become folder names: a safe
- * alphabet only). Past-incident lookup (activities/context/past-incidents.ts) finds folders by it.
+ * alphabet only, never starting with a dot: `..` would be the work folder's parent and `.baselines`
+ * its shared baselines). Past-incident lookup (activities/context/past-incidents.ts) finds folders by it.
  */
 export function incidentIdOf(input: { incidentId?: string }, workflowId: string): string {
-  return input.incidentId ?? workflowId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
+  return (
+    input.incidentId ??
+    workflowId
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .replace(/^\./, '_')
+      .slice(0, 100)
+  );
 }

@@ -451,6 +451,8 @@ export interface WorkspaceInfo {
   host?: IncidentHost;
   /** The workspace's content digest (activities/incident-host.ts), checked when the incident moves. */
   treeDigest?: string;
+  /** The pristine tree this incident is proven against (activities/shared-baseline.ts). */
+  baseline?: { key: string; shared: boolean; reused: boolean; why?: string };
 }
 
 export interface RemediationResult {
