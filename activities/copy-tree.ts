@@ -42,7 +42,16 @@ const isPermissionError = (err: unknown) => ['EACCES', 'EPERM'].includes((err as
 export async function copyTree(
   src: string,
   dest: string,
-  opts: { hardLinks?: boolean; readOnly?: boolean } = {},
+  opts: {
+    hardLinks?: boolean;
+    readOnly?: boolean;
+    /**
+     * A file known to hold the same bytes and mode as the source's (from an earlier read-only copy
+     * of it): hard-linked instead of copied, and its path passed to `reused`. Null: copy it.
+     */
+    sameAs?: (rel: string) => string | null;
+    reused?: (rel: string) => void;
+  } = {},
 ): Promise<CopyReport> {
   const report: CopyReport = { files: 0, skippedSymlinks: [], unreadable: [] };
   const root = path.resolve(src);
@@ -85,6 +94,17 @@ export async function copyTree(
   const copied = await boundedMap(files, FILE_CONCURRENCY, async (rel) => {
     const from = path.join(root, rel);
     const to = path.join(dest, rel);
+    const same = opts.sameAs?.(rel);
+    if (
+      same &&
+      (await fs.link(same, to).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      opts.reused?.(rel);
+      return true;
+    }
     if (opts.hardLinks) {
       const linked = await fs.link(from, to).then(
         () => true,

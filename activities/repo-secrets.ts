@@ -31,7 +31,6 @@ export interface SecretValue {
 }
 
 const NAME = /(?:api[_-]?key|apikey|secret|token|passw(?:or)?d|pwd|credential|private[_-]?key|access[_-]?key|auth)/i;
-
 /** The secret values in one text (repository forms). */
 export function findSecretValues(text: string): SecretValue[] {
   const out: SecretValue[] = [];
@@ -54,7 +53,8 @@ export function findSecretValues(text: string): SecretValue[] {
   ))
     add('api_key', m[0]);
   // user:password@ in any URL (database, broker, cache connection strings).
-  for (const m of text.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]*:([^\s@/'"]+)@/gi)) add('url_password', m[1]);
+  if (text.includes('://'))
+    for (const m of text.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]*:([^\s@/'"]+)@/gi)) add('url_password', m[1]);
   // NAME = "value", NAME: value, NAME=value (Python, YAML, INI, TOML, .env), the name saying it is a secret.
   // A name is part of the text: with no secret-like word anywhere in it, no assignment can match, and
   // this, the slowest of the patterns, is skipped (most files of a big repository).
@@ -112,21 +112,39 @@ export function isScannedTextFile(rel: string): boolean {
   return TEXT_FILE.test(rel);
 }
 
+/** The files of a tree the secret scan reads, in the order placeholders are numbered. */
+export function scanCandidates(files: string[]): string[] {
+  return [...files].sort().filter((rel) => TEXT_FILE.test(rel) || isSecretFile(rel));
+}
+
+/** The secret values of one candidate file's text (null: unreadable, too big or binary: none). */
+export function secretsOfFile(text: string | null, size: number): SecretValue[] {
+  if (text === null || size > MAX_SCAN_BYTES || text.includes('\0')) return [];
+  return findSecretValues(text);
+}
+
 /** Scan a repository (relative file paths under root) and build the incident's secret map. */
 export async function scanRepository(root: string, files: string[]): Promise<SecretMap> {
-  const map: SecretMap = { entries: [], secretFiles: files.filter(isSecretFile).sort() };
-  const byValue = new Map<string, SecretMap['entries'][number]>();
-  const candidates = [...files].sort().filter((rel) => TEXT_FILE.test(rel) || isSecretFile(rel));
+  const candidates = scanCandidates(files);
   // Read FILE_CONCURRENCY files at a time; placeholders are numbered in path order all the same.
   const found = await boundedMap(candidates, FILE_CONCURRENCY, async (rel) => {
     const stat = await fs.lstat(path.join(root, rel)).catch(() => null);
     if (!stat?.isFile() || stat.size > MAX_SCAN_BYTES) return [];
     const text = await fs.readFile(path.join(root, rel), 'utf8').catch(() => null);
-    if (text === null || text.includes('\0')) return [];
-    return findSecretValues(text);
+    return secretsOfFile(text, stat.size);
   });
-  candidates.forEach((rel, i) => {
-    for (const s of found[i] ?? []) {
+  return secretMapOf(files, new Map(candidates.map((rel, i) => [rel, found[i] ?? []])));
+}
+
+/**
+ * The secret map of a tree from what each candidate file holds (`found`, by relative path; a file
+ * not in it holds none): one placeholder per distinct value, numbered in path order.
+ */
+export function secretMapOf(files: string[], found: Map<string, SecretValue[]>): SecretMap {
+  const map: SecretMap = { entries: [], secretFiles: files.filter(isSecretFile).sort() };
+  const byValue = new Map<string, SecretMap['entries'][number]>();
+  for (const rel of scanCandidates(files)) {
+    for (const s of found.get(rel) ?? []) {
       const known = byValue.get(s.value);
       if (known) {
         if (!known.files.includes(rel)) known.files.push(rel);
@@ -141,7 +159,7 @@ export async function scanRepository(root: string, files: string[]): Promise<Sec
       byValue.set(s.value, entry);
       map.entries.push(entry);
     }
-  });
+  }
   // Longest values first, so a value containing another is replaced whole.
   map.entries.sort((a, b) => b.value.length - a.value.length);
   return map;

@@ -35,15 +35,22 @@
  * the next incident's setup (renamed away first, so a half-removed tree is never taken).
  */
 import { randomBytes, createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { copyTree, listFiles } from './copy-tree';
 import type { CopyReport } from './copy-tree';
 import { treeDigest } from './incident-host';
-import { loadSecretMap, saveSecretMap, scanRepository } from './repo-secrets';
-import type { SecretMap } from './repo-secrets';
+import {
+  loadSecretMap,
+  MAX_SCAN_BYTES,
+  saveSecretMap,
+  scanCandidates,
+  secretMapOf,
+  secretsOfFile,
+} from './repo-secrets';
+import type { SecretMap, SecretValue } from './repo-secrets';
 import { treeState } from './tree-state';
 import type { TreeState } from './tree-state';
 import { writeFileAtomic } from './incident-paths';
@@ -75,6 +82,10 @@ interface BaselineMeta {
   why?: string;
   report: CopyReport;
   bytes: number;
+  /** The earlier baseline of the same folder its unchanged files were hard-linked from. */
+  parent?: string;
+  /** How many files came from it (the rest were copied). */
+  inherited?: number;
 }
 
 /**
@@ -97,7 +108,18 @@ export async function takeBaseline(workDir: string, repoReal: string, state: Tre
 
   const staging = path.join(root, `.staging-${key}-${randomBytes(4).toString('hex')}`);
   try {
-    const report = await copyTree(repoReal, path.join(staging, 'tree'), { readOnly: true });
+    // A new commit of a folder seen before: its unchanged files (same identity as in the walk the
+    // earlier baseline was copied after) are hard links to that baseline's, only the rest copied.
+    const parent = await latestBaseline(root, repoReal);
+    const inherited: string[] = [];
+    const report = await copyTree(repoReal, path.join(staging, 'tree'), {
+      readOnly: true,
+      sameAs: (rel) => {
+        const now = state.files.get(rel);
+        return parent && now && parent.identities.get(rel) === now ? path.join(parent.dir, 'tree', rel) : null;
+      },
+      reused: (rel) => inherited.push(rel),
+    });
     let why = unshared ?? undefined;
     if (!why) {
       // Changed while it was copied: the copy may hold some of both; this incident keeps it alone.
@@ -113,9 +135,19 @@ export async function takeBaseline(workDir: string, repoReal: string, state: Tre
       ...(why ? { why } : {}),
       report,
       bytes: state.bytes,
+      ...(parent && inherited.length ? { parent: path.basename(parent.dir), inherited: inherited.length } : {}),
     };
     const files = await listFiles(path.join(staging, 'tree'), { withSymlinks: true });
     await fs.writeFile(path.join(staging, 'files.json'), JSON.stringify(files));
+    // What each file was when copied: only for a tree known unchanged from the walk to the end of
+    // the copy (a later baseline of the folder may then take a file with the same identity from here).
+    if (!why) await fs.writeFile(path.join(staging, IDENTITIES), JSON.stringify(Object.fromEntries(state.files)));
+    if (parent && inherited.length) {
+      await fs.writeFile(
+        path.join(staging, INHERITED),
+        JSON.stringify({ parent: path.basename(parent.dir), files: inherited.sort() }),
+      );
+    }
     await fs.writeFile(path.join(staging, 'meta.json'), JSON.stringify(meta, null, 2));
     const finalDir = path.join(root, finalKey);
     const won = await fs.rename(staging, finalDir).then(
@@ -128,12 +160,36 @@ export async function takeBaseline(workDir: string, repoReal: string, state: Tre
     if (!won) await removeTree(staging);
     const taken = won ? meta : await readMeta(finalDir);
     if (!taken) throw new Error(`the baseline ${finalDir} is incomplete`);
+    if (taken.shared) await writeFileAtomic(latestFile(root, repoReal), taken.key).catch(() => undefined);
     await touch(finalDir);
     return { ...(await opened(finalDir, taken)), reused: !won };
   } catch (err) {
     await removeTree(staging);
     throw err;
   }
+}
+
+const IDENTITIES = 'identities.json';
+const INHERITED = 'inherited.json';
+
+/** Where the key of a folder's latest shared baseline is kept. */
+const latestFile = (root: string, repoReal: string) =>
+  path.join(root, `${LATEST_PREFIX}${createHash('sha256').update(repoReal).digest('hex').slice(0, 24)}`);
+const LATEST_PREFIX = '.latest-';
+
+/** The latest shared baseline of the folder at `repoReal`, with the identities its files were copied at. */
+async function latestBaseline(
+  root: string,
+  repoReal: string,
+): Promise<{ dir: string; identities: Map<string, string> } | null> {
+  const key = (await fs.readFile(latestFile(root, repoReal), 'utf8').catch(() => '')).trim();
+  if (!/^[0-9a-f]{32}$/.test(key)) return null;
+  const dir = path.join(root, key);
+  const meta = await readMeta(dir);
+  if (!meta?.shared || meta.repoPath !== repoReal) return null;
+  const text = await fs.readFile(path.join(dir, IDENTITIES), 'utf8').catch(() => null);
+  if (!text) return null;
+  return { dir, identities: new Map(Object.entries(JSON.parse(text) as Record<string, string>)) };
 }
 
 async function opened(dir: string, meta: BaselineMeta): Promise<Omit<Baseline, 'reused'>> {
@@ -171,6 +227,7 @@ function scanner(): string {
       scannerVersion = createHash('sha256')
         .update(readFileSync(path.join(here, 'repo-secrets.ts')))
         .update(readFileSync(path.join(here, 'redact-secrets.ts')))
+        .update(readFileSync(path.join(here, 'shared-baseline.ts'))) // the facts kept per file
         .digest('hex')
         .slice(0, 16);
     } catch {
@@ -178,6 +235,93 @@ function scanner(): string {
     }
   }
   return scannerVersion;
+}
+
+/**
+ * What is read from each file of a baseline's tree once: the secret values of the files the scan
+ * reads (repo-secrets.ts) and the classes of the Python files. Kept per tree and scanner (a 0600
+ * file: it holds secret values); a file the tree inherited from its parent baseline (the same
+ * bytes) takes the parent's facts when the parent has them from the same scanner, so a new commit
+ * reads only the files it changed.
+ */
+interface FileFacts {
+  /** Secret values, for the files that hold any. */
+  secrets: Record<string, SecretValue[]>;
+  /** Class names, for the Python files that define any. */
+  classes: Record<string, string[]>;
+}
+
+async function baselineFacts(baseline: Pick<Baseline, 'tree' | 'files'>): Promise<FileFacts> {
+  const dir = folderOf(baseline.tree);
+  const file = path.join(dir, `facts-${scanner()}.json`);
+  const cached = await fs.readFile(file, 'utf8').catch(() => null);
+  if (cached) return JSON.parse(cached) as FileFacts;
+  const from = await inheritedFacts(dir);
+  const facts: FileFacts = { secrets: {}, classes: {} };
+  const scanned = new Set(scanCandidates(baseline.files));
+  const toRead = baseline.files.filter((rel) => scanned.has(rel) || rel.endsWith('.py'));
+  const fresh: string[] = [];
+  for (const rel of toRead) {
+    if (from?.files.has(rel)) {
+      if (from.facts.secrets[rel]) facts.secrets[rel] = from.facts.secrets[rel];
+      if (from.facts.classes[rel]) facts.classes[rel] = from.facts.classes[rel];
+    } else fresh.push(rel);
+  }
+  await readInSlices(baseline.tree, fresh, (rel, text, size) => {
+    if (scanned.has(rel)) {
+      const found = secretsOfFile(text, size);
+      if (found.length) facts.secrets[rel] = found;
+    }
+    if (rel.endsWith('.py') && text) {
+      const names = [...text.matchAll(/^\s*class\s+([A-Za-z_]\w*)/gm)].map((m) => m[1] as string);
+      if (names.length) facts.classes[rel] = names;
+    }
+  });
+  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
+  await fs.writeFile(tmp, JSON.stringify(facts), { mode: 0o600 });
+  await fs.rename(tmp, file);
+  return facts;
+}
+
+/** The parent's facts for the files this tree inherited from it, when the parent still has them. */
+async function inheritedFacts(dir: string): Promise<{ files: Set<string>; facts: FileFacts } | null> {
+  const text = await fs.readFile(path.join(dir, INHERITED), 'utf8').catch(() => null);
+  if (!text) return null;
+  const inherited = JSON.parse(text) as { parent: string; files: string[] };
+  const parentFacts = await fs
+    .readFile(path.join(path.dirname(dir), inherited.parent, `facts-${scanner()}.json`), 'utf8')
+    .catch(() => null);
+  return parentFacts ? { files: new Set(inherited.files), facts: JSON.parse(parentFacts) as FileFacts } : null;
+}
+
+/**
+ * Each file's text (null when unreadable) and size, read synchronously in slices of about 20 ms
+ * with the event loop let run between them: four times faster than fs.promises on many small
+ * files (bench/workspace-scale.ts), and heartbeats and timers still run.
+ */
+async function readInSlices(
+  root: string,
+  files: string[],
+  each: (rel: string, text: string | null, size: number) => void,
+): Promise<void> {
+  let sliceStart = performance.now();
+  for (const rel of files) {
+    const full = path.join(root, rel);
+    let text: string | null = null;
+    let size = 0;
+    try {
+      const st = lstatSync(full);
+      size = st.size;
+      if (st.isFile() && (size <= MAX_SCAN_BYTES || rel.endsWith('.py'))) text = readFileSync(full, 'utf8');
+    } catch {
+      text = null;
+    }
+    each(rel, text, size);
+    if (performance.now() - sliceStart > 20) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
 }
 
 /** The secret scan of a baseline's tree, made once per tree and scanner (a 0600 file beside it). */
@@ -188,7 +332,8 @@ export async function baselineSecrets(baseline: Pick<Baseline, 'tree' | 'files'>
     .then(() => true)
     .catch(() => false);
   if (cached) return await loadSecretMap(file);
-  const map = await scanRepository(baseline.tree, baseline.files);
+  const facts = await baselineFacts(baseline);
+  const map = secretMapOf(baseline.files, new Map(Object.entries(facts.secrets)));
   await saveSecretMap(file, map);
   return map;
 }
@@ -203,18 +348,10 @@ export async function baselineDigest(baseline: Pick<Baseline, 'tree' | 'files'>)
   return digest;
 }
 
-/** Names of the classes the tree's Python files define (`class Name`), made once per tree. */
+/** Names of the classes the tree's Python files define (`class Name`), read once per tree. */
 export async function baselineClasses(baseline: Pick<Baseline, 'tree' | 'files'>): Promise<Set<string>> {
-  const file = path.join(folderOf(baseline.tree), 'classes.json');
-  const cached = await fs.readFile(file, 'utf8').catch(() => null);
-  if (cached) return new Set(JSON.parse(cached) as string[]);
-  const names = new Set<string>();
-  for (const rel of baseline.files.filter((f) => f.endsWith('.py'))) {
-    const text = await fs.readFile(path.join(baseline.tree, rel), 'utf8').catch(() => '');
-    for (const m of text.matchAll(/^\s*class\s+([A-Za-z_]\w*)/gm)) names.add(m[1] as string);
-  }
-  await writeFileAtomic(file, JSON.stringify([...names].sort()));
-  return names;
+  const facts = await baselineFacts(baseline);
+  return new Set(Object.values(facts.classes).flat());
 }
 
 /**
@@ -237,7 +374,7 @@ export async function collectBaselines(
   }
   const removed: string[] = [];
   for (const name of names) {
-    if (linked.has(name) || name.startsWith('.trash-')) continue;
+    if (linked.has(name) || name.startsWith('.trash-') || name.startsWith(LATEST_PREFIX)) continue;
     const st = await fs.stat(path.join(root, name)).catch(() => null);
     if (!st || now - st.mtimeMs < unusedMs) continue;
     const trash = path.join(root, `.trash-${name}-${randomBytes(4).toString('hex')}`);

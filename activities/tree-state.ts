@@ -27,6 +27,12 @@ export interface TreeState {
   /** Something in it changed within RACY_SECONDS of the walk: the signature may miss a write. */
   racy: boolean;
   why?: string;
+  /**
+   * Each regular file's identity (type, inode, size, mtime, ctime, mode) by relative path: a file
+   * with the same identity in two walks was not written between them (shared-baseline.ts takes it
+   * from the tree's earlier baseline instead of copying it again).
+   */
+  files: Map<string, string>;
 }
 
 /** A change this recent may share a timestamp with a later write (coarse clocks, racy git). */
@@ -65,7 +71,14 @@ export function treeState(root: string, stopAtBytes = Number.POSITIVE_INFINITY):
   ];
   const startedAt = Date.now() / 1000;
   return new Promise((resolve) => {
-    const state: TreeState = { bytes: 0, entries: 0, overLimit: false, signature: null, racy: false };
+    const state: TreeState = {
+      bytes: 0,
+      entries: 0,
+      overLimit: false,
+      signature: null,
+      racy: false,
+      files: new Map(),
+    };
     const hash = createHash('sha256');
     let rest = '';
     let stderr = '';
@@ -88,7 +101,14 @@ export function treeState(root: string, stopAtBytes = Number.POSITIVE_INFINITY):
         hash.update(`${record}\n`);
         state.entries++;
         const [type, , size, , ctime] = record.split(' ', 5);
-        if (type === 'f') state.bytes += Number(size);
+        if (type === 'f') {
+          state.bytes += Number(size);
+          // `f ino size mtime ctime mode path\tlink`: the identity is all before the path.
+          let at = -1;
+          for (let i = 0; i < 6; i++) at = record.indexOf(' ', at + 1);
+          const tab = record.lastIndexOf('\t');
+          if (at > 0 && tab > at) state.files.set(record.slice(at + 1, tab), record.slice(0, at));
+        }
         if (Number(ctime) >= startedAt - RACY_SECONDS) state.racy = true;
       }
       if (state.bytes > stopAtBytes && !state.overLimit) {

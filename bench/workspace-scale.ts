@@ -84,11 +84,13 @@ const samples = {
   first: [] as number[],
   next: [] as number[],
   restore: [] as number[],
+  commit: [] as number[],
   state: [] as number[],
   links: [] as number[],
 };
-let disk = { baselineMiB: 0, nextIncidentMiB: 0, afterFixMiB: 0 };
+let disk = { baselineMiB: 0, nextIncidentMiB: 0, afterFixMiB: 0, commitBaselineMiB: 0 };
 let infos: WorkspaceInfo[] = [];
+let commitInfo: WorkspaceInfo['baseline'];
 for (let r = 0; r < RUNS; r++) {
   const dest = path.join(tmp, `cp-${r}`);
   samples.cp.push((await time(() => execFileSync('cp', ['-r', repo, dest])))[0]);
@@ -116,8 +118,23 @@ for (let r = 0; r < RUNS; r++) {
     path.join(p.workspace, 'pkg0', 'sub0', 'mod_0.py'),
     'def average(xs):\n    return sum(xs) / len(xs) if xs else 0.0\n',
   );
-  disk = { baselineMiB: du(baselines), nextIncidentMiB, afterFixMiB: duAfter([baselines], p.workDir) };
+  disk = {
+    baselineMiB: du(baselines),
+    nextIncidentMiB,
+    afterFixMiB: duAfter([baselines], p.workDir),
+    commitBaselineMiB: 0,
+  };
   samples.restore.push((await time(() => restoreWorkspace(p)))[0]);
+  // A new commit of the same folder: one file added, past the racy window (as a checkout is).
+  fs.writeFileSync(path.join(repo, 'pkg0', 'sub0', `added_${r}.py`), `def added_${r}():\n    return ${r}\n`);
+  await sleep((RACY_SECONDS + 0.5) * 1000);
+  const [commitMs, commit] = await time(() => setup('commit'));
+  samples.commit.push(commitMs);
+  commitInfo = commit.baseline;
+  disk.commitBaselineMiB = duAfter(
+    [path.join(baselines, first.baseline?.key ?? '')],
+    path.join(baselines, commit.baseline?.key ?? ''),
+  );
   if (r < RUNS - 1) fs.rmSync(roots.workDir, { recursive: true, force: true });
 }
 
@@ -152,10 +169,15 @@ const report = {
   repoMiB: Math.round(repoMiB),
   runs: RUNS,
   ms: s,
-  ratioToCp: { setup: ratio(s.next.p50), firstOnTree: ratio(s.first.p50), restore: ratio(s.restore.p50) },
+  ratioToCp: {
+    setup: ratio(s.next.p50),
+    firstOnTree: ratio(s.first.p50),
+    newCommit: ratio(s.commit.p50),
+    restore: ratio(s.restore.p50),
+  },
   incidentDiskMiB: Math.round(disk.nextIncidentMiB * 10) / 10,
   disk: Object.fromEntries(Object.entries(disk).map(([k, v]) => [k, Math.round(v * 10) / 10])),
-  baselines: infos.map((i) => i.baseline),
+  baselines: [...infos.map((i) => i.baseline), commitInfo],
   isolation,
 };
 const out = path.join(PROJECT_ROOT, 'bench', 'results', 'workspace-scale.json');
@@ -170,9 +192,13 @@ row('an incident on a tree seen before (setupWorkspace: state walk, hard-linked 
 row('  of which the tree state walk (find)', 'state', false);
 row('  of which the hard-link farm (cp -al)', 'links', false);
 row('the first incident on a tree (setupWorkspace: copies it once into the shared baseline, scans it)', 'first');
+row(
+  'the first incident on a new commit (one file added): unchanged files linked from the earlier baseline, one read',
+  'commit',
+);
 row('restore after a failed attempt (hard links)', 'restore');
 console.log(
-  `disk: the shared baseline ${disk.baselineMiB.toFixed(0)} MiB once per tree; an incident on it ${disk.nextIncidentMiB.toFixed(1)} MiB (its folders and link entries), ${disk.afterFixMiB.toFixed(1)} MiB after a fix of one file; isolation ${JSON.stringify(isolation)}`,
+  `disk: the shared baseline ${disk.baselineMiB.toFixed(0)} MiB once per tree; an incident on it ${disk.nextIncidentMiB.toFixed(1)} MiB (its folders and link entries), ${disk.afterFixMiB.toFixed(1)} MiB after a fix of one file; a new commit's baseline ${disk.commitBaselineMiB.toFixed(1)} MiB more; isolation ${JSON.stringify(isolation)}`,
 );
 console.log('target: <= 0.1x cp -r, disk O(files changed) per incident');
 console.log(`written: ${path.relative(PROJECT_ROOT, out)}`);

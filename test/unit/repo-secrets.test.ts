@@ -51,6 +51,29 @@ test('secret values in the forms repositories hold them are found', () => {
     assert.ok(values.has(v), `found ${v.slice(0, 20)}`);
 });
 
+test('a secret-named assignment alone in a file is found, for every form and case of the name', () => {
+  // The scan skips the assignment pattern in files that mention no secret-like word: each word, in
+  // any case, must still reach it (a file holding one such line and nothing else).
+  const names = ['api_key', 'API-KEY', 'ApiKey', 'client_secret', 'Auth_Token', 'db_passwd', 'DB_PASSWORD'].concat([
+    'smtp_pwd',
+    'Credential',
+    'PRIVATE_KEY',
+    'privateKey',
+    'access-key',
+    'AccessKey',
+    'oauth',
+  ]);
+  for (const name of names) {
+    const text = `# settings\n${name} = "Zq8-rT4v-Lp2x"\n`;
+    assert.deepEqual(
+      findSecretValues(text).map((s) => s.value),
+      ['Zq8-rT4v-Lp2x'],
+      `${name} = "..." found`,
+    );
+  }
+  assert.deepEqual(findSecretValues('colour = "Zq8-rT4v-Lp2x"\n'), [], 'a name saying nothing of secrets is not one');
+});
+
 test('ordinary code is not a secret (values are replaced everywhere later, so words must never be)', () => {
   const code = `
 password_field = "password"

@@ -4,7 +4,8 @@
  * the second incident on a tree copies nothing; writes by the patch engine reach neither the
  * baseline, the original nor the other incident; an in-place write is refused by the file mode; an
  * edit to the original after an incident started is not seen by it and gives the next incident a
- * new baseline; a tree that just changed, or cannot be read whole, is copied for its incident alone;
+ * new baseline, which takes the files that did not change from the earlier one (hard links) and
+ * reads only the changed ones, with the same secret map as a full scan; a tree that just changed, or cannot be read whole, is copied for its incident alone;
  * unused baselines are collected, used ones kept.
  */
 import assert from 'node:assert/strict';
@@ -17,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { incidentPaths } from '../../activities/incident-paths';
 import { applyProposal } from '../../activities/patch-engine';
 import { DEFAULT_PATCH_POLICY } from '../../activities/patch-policy';
-import { loadSecretMap } from '../../activities/repo-secrets';
+import { loadSecretMap, scanRepository } from '../../activities/repo-secrets';
 import { BASELINES_DIR, collectBaselines, takeBaseline } from '../../activities/shared-baseline';
 import { RACY_SECONDS, treeState } from '../../activities/tree-state';
 import { restoreWorkspace, setupWorkspace } from '../../activities/workspace';
@@ -42,6 +43,10 @@ function hashTree(dir: string): string {
   }
   return h.digest('hex');
 }
+
+/** The baselines (and any staging or trash folder) of a work folder: all but the latest-pointers. */
+const baselineFolders = (workDir: string) =>
+  fs.readdirSync(path.join(workDir, BASELINES_DIR)).filter((n) => !n.startsWith('.latest-'));
 
 /** A repository old enough (past the racy window) to be shared, and the roots of a worker. */
 async function world(name: string) {
@@ -74,7 +79,7 @@ test('the second incident on the same tree copies nothing: its workspace links t
     { shared: true, reused: true },
   );
   assert.equal(second.baseline?.key, first.baseline?.key);
-  assert.equal(fs.readdirSync(path.join(w.roots.workDir, BASELINES_DIR)).length, 1, 'one baseline on disk');
+  assert.equal(baselineFolders(w.roots.workDir).length, 1, 'one baseline on disk');
   const [a, b] = [w.paths('one'), w.paths('two')];
   assert.equal(fs.realpathSync(a.baseline), fs.realpathSync(b.baseline));
   // Same inode in the baseline and both workspaces: no file data copied for either incident.
@@ -155,6 +160,66 @@ test('an edit to the original after an incident started is not seen by it; the n
   assert.equal(read('later', 'workspace'), BUGGY.replace('xs', 'vs'));
 });
 
+test('a new commit of a folder seen before: unchanged files are links to the earlier baseline, changed ones copied (even same size and mtime); secrets and classes as a full scan finds them', async () => {
+  const w = await world('commit');
+  const first = await w.setup('c1');
+  const settings = path.join(w.repo, 'app', 'settings.py');
+  const before = fs.statSync(settings);
+  // The same size, the old modification time put back: only the change time says it was written.
+  fs.writeFileSync(settings, 'API_TOKEN = "tok_live_9z8y7x6w5v4u3t2s1r0q"\n');
+  fs.utimesSync(settings, before.atime, before.mtime);
+  assert.equal(fs.statSync(settings).size, before.size);
+  fs.writeFileSync(
+    path.join(w.repo, 'app', 'limits.py'),
+    'class RateLimited(Exception):\n    pass\n\nSECRET_KEY = "k3y-Zq8-rT4v-Lp2x"\n',
+  );
+  await sleep((RACY_SECONDS + 0.2) * 1000);
+  const quotaLog = `Traceback (most recent call last):
+  File "/srv/app/app/errors.py", line 2, in check
+app.errors.QuotaExceeded: over quota
+`;
+  const second = await setupWorkspace(w.roots, { incidentId: 'c2', repoPath: w.repo, errorLog: quotaLog });
+  assert.notEqual(second.baseline?.key, first.baseline?.key);
+  assert.deepEqual(
+    { shared: second.baseline?.shared, reused: second.baseline?.reused },
+    { shared: true, reused: false },
+  );
+  const [a, b] = [w.paths('c1'), w.paths('c2')];
+  const ino = (p: string, rel: string) => fs.statSync(path.join(p, rel)).ino;
+  for (const rel of ['app/stats.py', 'app/errors.py', 'tests/test_stats.py'])
+    assert.equal(ino(b.baseline, rel), ino(a.baseline, rel), `${rel} unchanged: taken from the earlier baseline`);
+  assert.notEqual(
+    ino(b.baseline, 'app/settings.py'),
+    ino(a.baseline, 'app/settings.py'),
+    'the rewritten file is copied',
+  );
+  assert.equal(fs.readFileSync(path.join(b.baseline, 'app', 'settings.py'), 'utf8'), fs.readFileSync(settings, 'utf8'));
+  assert.match(
+    fs.readFileSync(path.join(a.baseline, 'app', 'settings.py'), 'utf8'),
+    /4f9a8b7c/,
+    'the earlier baseline kept',
+  );
+  const meta = JSON.parse(
+    fs.readFileSync(path.join(path.dirname(fs.realpathSync(b.baseline)), 'meta.json'), 'utf8'),
+  ) as { parent?: string; inherited?: number };
+  assert.deepEqual({ parent: meta.parent, inherited: meta.inherited }, { parent: first.baseline?.key, inherited: 3 });
+  // What is read per file: the same secret map as a full scan of the new tree, classes of the
+  // inherited file (errors.py: QuotaExceeded) and of the new one found.
+  const files = (fs.readdirSync(b.baseline, { recursive: true }) as string[]).filter(
+    (f) => fs.lstatSync(path.join(b.baseline, f)).isFile() || fs.lstatSync(path.join(b.baseline, f)).isSymbolicLink(),
+  );
+  const full = await scanRepository(b.baseline, files);
+  assert.deepEqual(await loadSecretMap(b.secrets), full);
+  assert.deepEqual(full.entries.map((e) => e.value).sort(), ['k3y-Zq8-rT4v-Lp2x', 'tok_live_9z8y7x6w5v4u3t2s1r0q']);
+  assert.equal(second.repoDefinesException, true, 'QuotaExceeded is defined in the inherited errors.py');
+  // The earlier incident still sees its own tree, and a fix in the new one reaches neither.
+  const outcome = await applyProposal(b, [{ path: 'app/stats.py', content: FIXED }], DEFAULT_PATCH_POLICY);
+  assert.equal(outcome.ok, true, outcome.ok ? '' : outcome.reason);
+  assert.equal(fs.readFileSync(path.join(a.baseline, 'app', 'stats.py'), 'utf8'), BUGGY);
+  assert.equal(fs.readFileSync(path.join(b.baseline, 'app', 'stats.py'), 'utf8'), BUGGY);
+  assert.equal(fs.readFileSync(path.join(a.workspace, 'app', 'stats.py'), 'utf8'), BUGGY);
+});
+
 test('the tree state: no file read, the same for an untouched tree, changed by any write, rename or new file', async () => {
   const w = await world('state');
   const s1 = await treeState(w.repo);
@@ -207,7 +272,7 @@ test('incidents starting together on a new tree make one baseline between them, 
   const w = await world('race');
   const infos = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((id) => w.setup(id)));
   assert.equal(new Set(infos.map((i) => i.baseline?.key)).size, 1);
-  assert.deepEqual(fs.readdirSync(path.join(w.roots.workDir, BASELINES_DIR)), [infos[0]?.baseline?.key]);
+  assert.deepEqual(baselineFolders(w.roots.workDir), [infos[0]?.baseline?.key]);
   for (const id of ['r1', 'r2', 'r3', 'r4'])
     assert.equal(fs.readFileSync(path.join(w.paths(id).workspace, 'app', 'stats.py'), 'utf8'), BUGGY);
 });
@@ -223,11 +288,14 @@ test('garbage: a baseline no incident links to is removed once unused long enoug
   const other = await w.setup('other');
   assert.notEqual(other.baseline?.key, kept.baseline?.key);
   fs.rmSync(w.paths('other').workDir, { recursive: true });
-  const root = path.join(w.roots.workDir, BASELINES_DIR);
   assert.deepEqual(await collectBaselines(w.roots.workDir), [], 'recently used: kept');
   const removed = await collectBaselines(w.roots.workDir, 60_000, Date.now() + 3_600_000);
   assert.deepEqual(removed, [other.baseline?.key]);
-  assert.deepEqual(fs.readdirSync(root), [kept.baseline?.key], 'the linked one is kept, nothing half-removed is left');
+  assert.deepEqual(
+    baselineFolders(w.roots.workDir),
+    [kept.baseline?.key],
+    'the linked one is kept, nothing half-removed is left',
+  );
   // The kept one still serves a new incident on that tree? The tree changed (new.py): not the same.
   const state = await treeState(w.repo);
   const again = await takeBaseline(w.roots.workDir, fs.realpathSync(w.repo), state);
