@@ -41,6 +41,8 @@ import { DEFAULT_PATCH_POLICY } from './patch-policy';
 import type { FixAnswer } from './model-answers';
 import { createSmokeActivities } from './ping';
 import { recordDecision, recordDelivery, writeArtifacts } from './proof-artifacts';
+import { uploadArtifacts } from './artifact-store';
+import type { ArtifactStore } from './artifact-store';
 import { faultPoint } from './fault-points';
 import type { FaultPoint } from './fault-points';
 import { createDeliveryActivities } from './delivery';
@@ -84,6 +86,8 @@ export interface ActivityDeps {
   host?: HostOf;
   /** Containers made while the model writes (sandbox/warm-containers.ts); none: every run makes its own. */
   warm?: WarmContainers;
+  /** Where artifacts are also kept to outlive this host (artifact-store.ts); none: the folder only. */
+  artifactStore?: ArtifactStore;
 }
 
 /** Delivery without a configured GitHub: branches and pushes work, pull requests say what is missing. */
@@ -97,6 +101,12 @@ export const LOCAL_DELIVERY: DeliveryDeps = {
 /** Every activity the worker registers, built from its dependencies. */
 export function createActivities(deps: ActivityDeps): OpsGuardActivities {
   const paths = (incidentId: string) => incidentPaths(deps, incidentId);
+  /** proof.json again to the store after a decision or a delivery was added to it. */
+  const storeProof = async (incidentId: string) => {
+    if (!deps.artifactStore) return;
+    const proof = path.join(paths(incidentId).artifactDir, 'proof.json');
+    await uploadArtifacts(deps.artifactStore, incidentId, { 'proof.json': proof });
+  };
   /** Delivery's re-verification runs in the newer head's workspace, its outputs beside the incident's. */
   const runPaths = (incidentId: string, onHead?: boolean) => {
     const p = paths(incidentId);
@@ -299,21 +309,25 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
     async writeArtifacts(args: WriteArtifactsArgs) {
       // The proof is complete: no run of this incident needs a container made ahead any more.
       await deps.warm?.release(args.result.incidentId);
-      return await writeArtifacts(
+      const written = await writeArtifacts(
         paths(args.result.incidentId),
         { ...args, input: { ...args.input, image: args.input.image ?? deps.defaultImage } },
         () => faultPoint('between-artifacts', deps.pauseAt),
       );
+      if (deps.artifactStore) await uploadArtifacts(deps.artifactStore, args.result.incidentId, written);
+      return written;
     },
 
     async recordDecision(args: RecordDecisionArgs) {
       await recordDecision(paths(args.incidentId), args);
+      await storeProof(args.incidentId);
     },
 
     ...createDeliveryActivities(deps.delivery ?? LOCAL_DELIVERY, paths),
 
     async recordDelivery(args: RecordDeliveryArgs) {
       await recordDelivery(paths(args.incidentId), args);
+      await storeProof(args.incidentId);
     },
   });
 }

@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createWorker, installRuntimeOnce } from './create-worker';
 import type { Settings } from './settings';
 import { modelApiKey, SettingsError } from './settings';
-import { ENGINE_RECHECK_SECONDS, checkFolders, checkModel, checkSandbox } from './start-checks';
+import { ENGINE_RECHECK_SECONDS, checkArtifactStore, checkFolders, checkModel, checkSandbox } from './start-checks';
 import { engineAnswers } from '../sandbox/docker-client';
 import { sandboxTaskQueue } from '../workflows/task-queues';
 import { checkSearchAttributes } from './search-attribute-check';
@@ -46,6 +46,7 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
   else if (attributes.created.length) log(`[WORKER] created the search attributes ${attributes.created.join(', ')}`);
   // The folders it writes (refused when it cannot), then the engine, the image and the model (said).
   await checkFolders(settings);
+  await checkArtifactStore(settings);
   const docker = dockerFromEnv();
   const [sandboxFindings, modelFindings] = await Promise.all([
     checkSandbox(docker, settings.sandboxImage, settings.dockerHost),

@@ -146,6 +146,8 @@ export interface Settings {
   uiPort: number;
   /** Root of per-incident artifact folders. */
   artifactsDir: string;
+  /** Where artifacts are also kept to outlive this host (OPSGUARD_ARTIFACTS_S3); none: the folder only. */
+  artifactStore?: ArtifactStore;
   /** Root of per-incident isolated workspaces. */
   workDir: string;
   sandboxImage: string;
@@ -376,6 +378,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
     taskQueue: env.OPSGUARD_TASK_QUEUE ?? 'opsguard',
     uiPort: positiveNumber(env, 'OPSGUARD_UI_PORT', 8233),
     artifactsDir: path.resolve(env.OPSGUARD_ARTIFACTS_DIR ?? path.join(home, 'artifacts')),
+    ...artifactStoreFromEnv(env),
     workDir,
     sandboxImage: env.OPSGUARD_SANDBOX_IMAGE ?? 'opsguard/sandbox-python:3.11',
     environment: {
@@ -442,6 +445,71 @@ export function githubToken(env: NodeJS.ProcessEnv = process.env): string | unde
 /** Where programs the worker runs (git) are found: PATH, and nothing else of its environment. */
 export function searchPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+}
+
+/** Where artifacts are kept to outlive the worker's host (activities/artifact-store.ts). */
+export interface ArtifactStore {
+  bucket: string;
+  /** Key prefix, without leading or trailing '/'; '' for the bucket's root. */
+  prefix: string;
+  /** An S3-compatible service's URL (path-style addressing); none: AWS S3 itself. */
+  endpoint?: string;
+  region: string;
+}
+
+/** The store named by `s3://bucket[/prefix]`, or why the text is not one. */
+export function parseArtifactStore(
+  url: string,
+  opts: { endpoint?: string; region?: string },
+): { store: ArtifactStore } | { error: string } {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/.*)?$/.exec(url.trim());
+  if (!m)
+    return {
+      error: `OPSGUARD_ARTIFACTS_S3 must be s3://<bucket>[/<prefix>] (a bucket name of 3-63 lower-case letters, digits, dots and dashes); got ${JSON.stringify(url)}`,
+    };
+  const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
+  if (prefix.split('/').some((part) => part === '.' || part === '..'))
+    return { error: `OPSGUARD_ARTIFACTS_S3's prefix may not hold '.' or '..' parts; got ${JSON.stringify(url)}` };
+  if (opts.endpoint !== undefined && !/^https?:\/\/[^\s/]+(\/.*)?$/.test(opts.endpoint))
+    return { error: `OPSGUARD_S3_ENDPOINT must be an http(s) URL; got ${JSON.stringify(opts.endpoint)}` };
+  return {
+    store: {
+      bucket: m[1] as string,
+      prefix,
+      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+      region: opts.region || 'us-east-1',
+    },
+  };
+}
+
+/**
+ * OPSGUARD_ARTIFACTS_S3=s3://bucket[/prefix], with OPSGUARD_S3_ENDPOINT for an S3-compatible
+ * service (MinIO...) and OPSGUARD_S3_REGION (else AWS_REGION, else us-east-1). The credentials are
+ * the AWS client's own chain, never part of Settings.
+ */
+function artifactStoreFromEnv(env: NodeJS.ProcessEnv): { artifactStore?: ArtifactStore } {
+  const url = env.OPSGUARD_ARTIFACTS_S3?.trim();
+  if (!url) {
+    if (env.OPSGUARD_S3_ENDPOINT)
+      throw new SettingsError('OPSGUARD_S3_ENDPOINT is set but OPSGUARD_ARTIFACTS_S3 (s3://bucket[/prefix]) is not');
+    return {};
+  }
+  const parsed = parseArtifactStore(url, {
+    ...(env.OPSGUARD_S3_ENDPOINT ? { endpoint: env.OPSGUARD_S3_ENDPOINT } : {}),
+    region: env.OPSGUARD_S3_REGION || env.AWS_REGION || 'us-east-1',
+  });
+  if ('error' in parsed) throw new SettingsError(parsed.error);
+  return { artifactStore: parsed.store };
+}
+
+/**
+ * The pinned AWS client supports this Node (20); its notice that releases after January 2027 will
+ * need Node 22 says nothing an operator can act on (package.json pins the version), so it is not
+ * printed on every worker start and command. Set AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED
+ * yourself to decide otherwise.
+ */
+export function quietAwsNodeNotice(env: NodeJS.ProcessEnv = process.env): void {
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }
 
 /** The model service's key: read here, used by the model client only, never stored in Settings. */

@@ -35,6 +35,18 @@ export async function checkFolders(settings: Settings): Promise<void> {
   }
 }
 
+/** The artifact store (OPSGUARD_ARTIFACTS_S3), when set, must take a write: refused with the reason. */
+export async function checkArtifactStore(settings: Settings): Promise<void> {
+  const store = settings.artifactStore;
+  if (!store) return;
+  const { probeArtifactStore } = await import('../activities/artifact-store');
+  const why = await probeArtifactStore(store);
+  if (why)
+    throw new SettingsError(
+      `OPSGUARD_ARTIFACTS_S3 (s3://${store.bucket}/${store.prefix}${store.endpoint ? ` at ${store.endpoint}` : ''}) does not take this worker's writes: ${why}. Check the bucket exists, the endpoint (OPSGUARD_S3_ENDPOINT) and the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or a profile).`,
+    );
+}
+
 /** The engine and the default sandbox image: lines to print (empty when all is well). */
 /** How often a worker started without an engine looks for it again. */
 export const ENGINE_RECHECK_SECONDS = 5;

@@ -30,5 +30,6 @@ export function workerActivities(
     model: () => createModelClient({ ...settings.model, apiKey: modelApiKey() }),
     delivery: { ...settings.delivery, token: () => githubToken() },
     pauseAt: settings.testPauseAt,
+    ...(settings.artifactStore ? { artifactStore: settings.artifactStore } : {}),
   });
 }

@@ -8,12 +8,12 @@ export function registerArtifacts(program: Command): void {
   program
     .command('artifacts <id>')
     .description(
-      "List an incident's artifacts (patch.diff, PR_DESCRIPTION.md, proof.json, ...), or copy them with --out.",
+      "List an incident's artifacts (patch.diff, PR_DESCRIPTION.md, proof.json, ...), or copy them with --out. Read where the worker wrote them, else under this machine's OPSGUARD_ARTIFACTS_DIR, else fetched from the bucket OPSGUARD_ARTIFACTS_S3 names.",
     )
     .option('--out <dir>', 'copy the artifacts (and the attempts/ folder) into <dir>/<id>/')
     .option('--json', 'print name -> path as JSON')
     .action(async (id: string, opts: { out?: string; json?: boolean }) => {
-      const [{ settingsFromEnv }, { openIncidentReader }, { readIncident }, { readableArtifact }] = await Promise.all([
+      const [{ settingsFromEnv }, { openIncidentReader }, { readIncident }, { localArtifacts }] = await Promise.all([
         import('../../worker/settings'),
         import('../incident-reader'),
         import('../incident-state'),
@@ -25,34 +25,40 @@ export function registerArtifacts(program: Command): void {
         const view = await readIncident(reader, id);
         const recorded = view.result?.artifacts ?? {};
         const incidentId = view.result?.incidentId ?? id;
-        // The recorded path, or the same file in this machine's view of the shared artifacts folder.
-        const artifacts = Object.fromEntries(
-          Object.entries(recorded).map(([name, p]) => [
-            name,
-            readableArtifact(p, incidentId, settings.artifactsDir) ?? p,
-          ]),
-        );
-        if (!Object.keys(artifacts).length) {
+        if (!Object.keys(recorded).length) {
           throw new UserError(
             `Incident ${id} has no artifacts yet (status ${view.status}${view.step ? `, step ${view.step}` : ''}).`,
             4,
           );
         }
-        const missing = Object.values(artifacts).filter((p) => !fs.existsSync(p));
-        if (missing.length)
+        // Where the worker wrote them, this machine's view of the shared folder, or the artifact store.
+        const found = await localArtifacts(settings, incidentId, recorded).catch((err: Error) => {
+          throw new UserError(`The artifact store could not be read: ${err.message}`, 4);
+        });
+        const artifacts = found.files;
+        if (found.missing.length)
           throw new UserError(
-            `These artifacts are not readable from here (is the worker on another machine? Workers on many hosts write into one shared folder; set OPSGUARD_ARTIFACTS_DIR to where it is mounted here): ${missing.join(', ')}`,
+            found.from === 'store'
+              ? `These artifacts are in neither a folder readable here nor the artifact store (${settings.artifactStore?.bucket}): ${found.missing.join(', ')}`
+              : `These artifacts are not readable from here (is the worker on another machine? Workers on many hosts write into one shared folder or an S3 bucket; set OPSGUARD_ARTIFACTS_DIR to where the folder is mounted here, or OPSGUARD_ARTIFACTS_S3 to the bucket): ${found.missing.map((n) => recorded[n]).join(', ')}`,
             4,
           );
         if (opts.out) {
           const dest = path.join(path.resolve(opts.out), id);
-          const src = path.dirname(Object.values(artifacts)[0] ?? '');
           fs.mkdirSync(dest, { recursive: true });
-          fs.cpSync(src, dest, { recursive: true });
+          if (found.from === 'worker') {
+            fs.cpSync(path.dirname(Object.values(artifacts)[0] ?? ''), dest, { recursive: true });
+          } else {
+            for (const [name, file] of Object.entries(artifacts)) {
+              fs.mkdirSync(path.dirname(path.join(dest, name)), { recursive: true });
+              fs.copyFileSync(file, path.join(dest, name));
+            }
+          }
+          const what = found.from === 'worker' ? 'artifacts (and attempts/)' : 'artifacts from the artifact store';
           console.log(
             opts.json
-              ? JSON.stringify({ copiedTo: dest })
-              : `Copied ${Object.keys(artifacts).length} artifacts (and attempts/) to ${dest}`,
+              ? JSON.stringify({ copiedTo: dest, from: found.from })
+              : `Copied ${Object.keys(artifacts).length} ${what} to ${dest}`,
           );
           return;
         }

@@ -41,15 +41,17 @@ async function reviewedPatch(
   const awaiting = state.result.patchSha256;
   if (opts.patchSha256) return opts.patchSha256.toLowerCase();
   if (!awaiting) return undefined; // an incident started before decisions named the patch
-  const [fs, { createHash }, { readableArtifact }, { settingsFromEnv }] = await Promise.all([
+  const [fs, { createHash }, { localArtifacts }, { settingsFromEnv }] = await Promise.all([
     import('node:fs'),
     import('node:crypto'),
     import('../artifact-location'),
     import('../../worker/settings'),
   ]);
   const recorded = state.result.artifacts['patch.diff'];
+  // Where the worker wrote it, the shared folder, or the artifact store; unreadable: said below.
   const file = recorded
-    ? (readableArtifact(recorded, state.result.incidentId, settingsFromEnv().artifactsDir) ?? recorded)
+    ? ((await localArtifacts(settingsFromEnv(), state.result.incidentId, { 'patch.diff': recorded }).catch(() => null))
+        ?.files['patch.diff'] ?? recorded)
     : undefined;
   const bytes = file && fs.existsSync(file) ? fs.readFileSync(file) : null;
   const shown = bytes ? createHash('sha256').update(bytes).digest('hex') : awaiting;

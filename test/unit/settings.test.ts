@@ -29,7 +29,8 @@ test('README.md names every variable the code reads', () => {
   const readme = fs.readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
   const names = new Set<string>();
   for (const file of sources()) {
-    for (const m of fs.readFileSync(file, 'utf8').matchAll(/\b(?:OPSGUARD|OPENAI)_[A-Z_]+[A-Z]\b/g)) names.add(m[0]);
+    for (const m of fs.readFileSync(file, 'utf8').matchAll(/\b(?:OPSGUARD|OPENAI)_[A-Z0-9_]+[A-Z0-9]\b/g))
+      names.add(m[0]);
   }
   assert.ok(names.size >= 20, `found ${names.size} variables: the scan itself works`);
   const missing = [...names].filter((n) => !readme.includes(`\`${n}\``) && !readme.includes(n));
@@ -47,6 +48,15 @@ test('local defaults, and the model key kept out of the settings object', () => 
   assert.equal(s.operatorName, 'alice');
   assert.deepEqual(s.model, { modelId: 'gpt-4.1', api: 'chat', keyConfigured: true, timeoutSeconds: 180 });
   assert.equal(s.testPauseAt, null, 'no fault point unless a test sets one');
+  assert.equal(s.artifactStore, undefined, 'artifacts in the folder only unless a bucket is named');
+  assert.deepEqual(
+    settingsFromEnv({
+      OPSGUARD_ARTIFACTS_S3: 's3://ops/prod',
+      AWS_REGION: 'eu-west-1',
+      AWS_SECRET_ACCESS_KEY: 'canary-s3',
+    }).artifactStore,
+    { bucket: 'ops', prefix: 'prod', region: 'eu-west-1' },
+  );
   assert.ok(!JSON.stringify(s).includes('sk-canary-not-in-settings'), 'the key is not in Settings');
   assert.equal(modelApiKey({ OPENAI_API_KEY: 'sk-canary-not-in-settings' }), 'sk-canary-not-in-settings');
 });
@@ -59,6 +69,8 @@ test('a wrong value is a SettingsError naming the variable', () => {
     [{ OPSGUARD_DECISION_TIMEOUT_MS: '-1' }, /OPSGUARD_DECISION_TIMEOUT_MS must be a positive number/],
     [{ OPSGUARD_TEMPORAL_HTTP_URL: '127.0.0.1:7243' }, /OPSGUARD_TEMPORAL_HTTP_URL must be an http:\/\/ URL or 'off'/],
     [{ OPSGUARD_TEMPORAL_HTTP_URL: 'https://temporal.internal:7243' }, /must be a plain http:\/\/ URL/],
+    [{ OPSGUARD_ARTIFACTS_S3: 'ops-artifacts' }, /OPSGUARD_ARTIFACTS_S3 must be s3:\/\/<bucket>\[\/<prefix>\]/],
+    [{ OPSGUARD_S3_ENDPOINT: 'http://minio:9000' }, /OPSGUARD_S3_ENDPOINT is set but OPSGUARD_ARTIFACTS_S3/],
     [
       {
         TEMPORAL_TLS_CLIENT_CERT_PATH: '/nonexistent/client.pem',
