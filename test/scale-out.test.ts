@@ -7,7 +7,11 @@
  * step waits OPSGUARD_HOST_WAIT_SECONDS on the dead worker's queue, then each incident moves to the
  * live worker, which rebuilds the workspace from the repository and goes on. Every incident ends
  * approved with its proof in the shared folder; the history shows the move; the command line reads
- * the artifacts through another mount of the shared folder. Real Temporal, Docker and processes.
+ * the artifacts through another mount of the shared folder. Each worker beside its own Docker
+ * engine: alpha the machine's, beta a second dockerd of the test's own (test/support/own-docker-engine.ts),
+ * so beta's container steps never touch alpha's engine (each engine's events show whose runs it made);
+ * the exited containers the killed alpha left on its engine go once a worker runs there again.
+ * Real Temporal, Docker and processes.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -19,7 +23,10 @@ import { test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { WorkflowHandle } from '@temporalio/client';
-import { INCIDENT_LABEL } from '../sandbox/labels';
+import { INCIDENT_LABEL, OWNER_LABEL } from '../sandbox/labels';
+import { sandboxImage } from './support/docker';
+import { startOwnEngine } from './support/own-docker-engine';
+import type { OwnEngine } from './support/own-docker-engine';
 import { PROJECT_ROOT } from '../worker/settings';
 import { stateQuery } from '../workflows/operator-api';
 import type { remediateIncident } from '../workflows/remediate-incident';
@@ -39,8 +46,13 @@ const SLOW_REPRO: ScriptedTurn = {
 const INCIDENTS = 4;
 const WAIT_SECONDS = 5;
 
-const containers = (incidentId: string) =>
-  execFileSync('docker', ['ps', '-aq', '--filter', `label=${INCIDENT_LABEL}=${incidentId}`], { encoding: 'utf8' })
+/** An incident's containers on the machine's engine, or on the engine at `host`. */
+const containers = (incidentId: string, host?: string) =>
+  execFileSync(
+    'docker',
+    [...(host ? ['-H', host] : []), 'ps', '-aq', '--filter', `label=${INCIDENT_LABEL}=${incidentId}`],
+    { encoding: 'utf8' },
+  )
     .trim()
     .split('\n')
     .filter(Boolean);
@@ -52,8 +64,12 @@ test('two workers with their own disks: one is killed mid-incident, its incident
   const model = await startScriptedModel([SLOW_REPRO, FIX, PR], { byTask: true });
   const taskQueue = `scale-out-${randomUUID()}`;
   const base = workerEnv({ taskQueue, dir: tmp, modelURL: model.baseURL });
+  // Beta's own engine, with the sandbox image copied in: a second host's Docker.
+  const engine: OwnEngine = await startOwnEngine(path.join(tmp, 'beta-engine'), [sandboxImage()]);
+  const startedAt = Math.floor(Date.now() / 1000) - 1;
   const envOf = (id: string) => ({
     ...base,
+    ...(id === 'beta' ? { DOCKER_HOST: engine.host } : {}),
     OPSGUARD_HOME: path.join(tmp, `home-${id}`),
     OPSGUARD_ARTIFACTS_DIR: shared,
     OPSGUARD_WORKER_ID: id,
@@ -108,6 +124,7 @@ test('two workers with their own disks: one is killed mid-incident, its incident
     assert.deepEqual(hosts, ['alpha', 'alpha'], 'alpha, alone, made both workspaces');
     const moving = incidents.map((inc) => inc.id);
     const pinned = new Map<string, string | undefined>(incidents.map((inc, i) => [inc.id, hosts[i]]));
+    const alphaPid = alpha.child.pid;
     await alpha.kill();
     console.log(`[TEST] alpha killed holding ${moving.length} incidents; their steps then: ${steps.join(', ')}`);
     for (let i = INCIDENTS / 2; i < INCIDENTS; i++) await start(i);
@@ -176,12 +193,70 @@ test('two workers with their own disks: one is killed mid-incident, its incident
       'approved',
     );
 
+    // Each worker ran its containers on its own engine: every incident's last steps on beta's, the
+    // moved incidents' reproduction first on the machine's (alpha's), read from each engine's events.
+    const until = Math.ceil(Date.now() / 1000) + 1;
+    const created = (incidentId: string, host?: string) =>
+      execFileSync(
+        'docker',
+        [
+          ...(host ? ['-H', host] : []),
+          'events',
+          '--since',
+          String(startedAt),
+          '--until',
+          String(until),
+          '--filter',
+          'type=container',
+          '--filter',
+          'event=create',
+          '--filter',
+          `label=${INCIDENT_LABEL}=${incidentId}`,
+          '--format',
+          '{{.Action}}',
+        ],
+        { encoding: 'utf8' },
+      )
+        .split('\n')
+        .filter(Boolean).length;
     for (const inc of incidents) {
-      for (let i = 0; i < 50 && containers(inc.id).length; i++) await new Promise((r) => setTimeout(r, 200));
-      assert.deepEqual(containers(inc.id), [], `no container of ${inc.id} is left`);
+      const onBeta = created(inc.id, engine.host);
+      const onAlpha = created(inc.id);
+      assert.ok(onBeta > 0, `${inc.id}: containers made on beta's engine (${onBeta})`);
+      if (moving.includes(inc.id)) assert.ok(onAlpha > 0, `${inc.id}: reproduced on alpha's engine first (${onAlpha})`);
+      else assert.equal(onAlpha, 0, `${inc.id} never touched alpha's engine`);
     }
+    // None is left on beta's engine. On alpha's, a worker killed by SIGKILL leaves the containers of
+    // the runs it had (exited, its owner label naming it): no worker of another engine can see them,
+    // so alpha's host coming back cleans them up (the janitor at start removes dead owners').
+    for (const inc of incidents) {
+      for (let i = 0; i < 50 && containers(inc.id, engine.host).length; i++)
+        await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(containers(inc.id, engine.host), [], `no container of ${inc.id} is left on beta's engine`);
+    }
+    const leftOnAlpha = incidents.flatMap((inc) => containers(inc.id));
+    for (const id of leftOnAlpha) {
+      const [running, owner] = execFileSync(
+        'docker',
+        ['inspect', '--format', `{{.State.Running}} {{index .Config.Labels "${OWNER_LABEL}"}}`, id],
+        { encoding: 'utf8' },
+      )
+        .trim()
+        .split(' ');
+      assert.equal(running, 'false', `${id} on alpha's engine is not running`);
+      assert.match(owner ?? '', new RegExp(`/${alphaPid}/`), `${id} was alpha's`);
+    }
+    console.log(`[TEST] alpha's engine held ${leftOnAlpha.length} exited containers of the killed worker`);
+    const alphaAgain = startWorkerProcess(envOf('alpha'));
+    workers.push(alphaAgain);
+    await alphaAgain.polling;
+    const leftNow = () => incidents.flatMap((inc) => containers(inc.id));
+    for (let i = 0; i < 100 && leftNow().length; i++) await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(leftNow(), [], "alpha's engine is clean once a worker runs on it again");
+    assert.match(beta.output(), /\[MOVE\]/, 'beta took the moved incidents');
   } finally {
     for (const w of workers) await w.kill();
+    await engine.remove();
     await connection.close();
     await model.close();
     if (!process.env.OPSGUARD_TEST_TEMPORAL_ADDRESS) await server.stop();
