@@ -31,6 +31,7 @@ export interface SecretValue {
 }
 
 const NAME = /(?:api[_-]?key|apikey|secret|token|passw(?:or)?d|pwd|credential|private[_-]?key|access[_-]?key|auth)/i;
+
 /** The secret values in one text (repository forms). */
 export function findSecretValues(text: string): SecretValue[] {
   const out: SecretValue[] = [];

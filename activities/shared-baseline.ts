@@ -142,12 +142,8 @@ export async function takeBaseline(workDir: string, repoReal: string, state: Tre
     // What each file was when copied: only for a tree known unchanged from the walk to the end of
     // the copy (a later baseline of the folder may then take a file with the same identity from here).
     if (!why) await fs.writeFile(path.join(staging, IDENTITIES), JSON.stringify(Object.fromEntries(state.files)));
-    if (parent && inherited.length) {
-      await fs.writeFile(
-        path.join(staging, INHERITED),
-        JSON.stringify({ parent: path.basename(parent.dir), files: inherited.sort() }),
-      );
-    }
+    // Which files came from meta.parent: their facts are the parent's (baselineFacts).
+    if (parent && inherited.length) await fs.writeFile(path.join(staging, INHERITED), JSON.stringify(inherited.sort()));
     await fs.writeFile(path.join(staging, 'meta.json'), JSON.stringify(meta, null, 2));
     const finalDir = path.join(root, finalKey);
     const won = await fs.rename(staging, finalDir).then(
@@ -285,13 +281,15 @@ async function baselineFacts(baseline: Pick<Baseline, 'tree' | 'files'>): Promis
 
 /** The parent's facts for the files this tree inherited from it, when the parent still has them. */
 async function inheritedFacts(dir: string): Promise<{ files: Set<string>; facts: FileFacts } | null> {
-  const text = await fs.readFile(path.join(dir, INHERITED), 'utf8').catch(() => null);
-  if (!text) return null;
-  const inherited = JSON.parse(text) as { parent: string; files: string[] };
+  const parent = (await readMeta(dir))?.parent;
+  const text = parent ? await fs.readFile(path.join(dir, INHERITED), 'utf8').catch(() => null) : null;
+  if (!parent || !text) return null;
   const parentFacts = await fs
-    .readFile(path.join(path.dirname(dir), inherited.parent, `facts-${scanner()}.json`), 'utf8')
+    .readFile(path.join(path.dirname(dir), parent, `facts-${scanner()}.json`), 'utf8')
     .catch(() => null);
-  return parentFacts ? { files: new Set(inherited.files), facts: JSON.parse(parentFacts) as FileFacts } : null;
+  return parentFacts
+    ? { files: new Set(JSON.parse(text) as string[]), facts: JSON.parse(parentFacts) as FileFacts }
+    : null;
 }
 
 /**
@@ -348,10 +346,17 @@ export async function baselineDigest(baseline: Pick<Baseline, 'tree' | 'files'>)
   return digest;
 }
 
-/** Names of the classes the tree's Python files define (`class Name`), read once per tree. */
+/**
+ * Names of the classes the tree's Python files define (`class Name`), read once per tree and kept
+ * as one small list: an incident asks for them without parsing the per-file facts again.
+ */
 export async function baselineClasses(baseline: Pick<Baseline, 'tree' | 'files'>): Promise<Set<string>> {
-  const facts = await baselineFacts(baseline);
-  return new Set(Object.values(facts.classes).flat());
+  const file = path.join(folderOf(baseline.tree), `classes-${scanner()}.json`);
+  const cached = await fs.readFile(file, 'utf8').catch(() => null);
+  if (cached) return new Set(JSON.parse(cached) as string[]);
+  const names = new Set(Object.values((await baselineFacts(baseline)).classes).flat());
+  await writeFileAtomic(file, JSON.stringify([...names].sort()));
+  return names;
 }
 
 /**
