@@ -25,6 +25,7 @@ import { IN_CONTAINER, RUNNER_ON_HOST } from '../sandbox/guarded-run';
 import { runInSandbox } from '../sandbox/run-container';
 import { withDefaults } from '../sandbox/limits';
 import { cacheKey, commitStaging, findCached, stagingFolder } from './dependency-cache';
+import { oneAtATime } from './one-at-a-time';
 import { readDeclarations } from './dependency-declarations';
 import type { Declarations } from './dependency-declarations';
 import { choosePython } from './python-choice';
@@ -225,109 +226,116 @@ export async function prepareEnvironment(
       }),
     );
 
-  const cached = await findCached(deps.cacheDir, key);
-  if (cached) {
-    const r = JSON.parse(await fs.readFile(cached.result, 'utf8')) as PrepareResultFile;
-    await saveForPrompts(r);
-    return { ok: true, summary: summaryOf(r, true), environment, profile };
-  }
+  // Incidents on the same declarations at once (a burst of alerts on one commit) prepare once: the
+  // others wait here for that run and then find the entry it wrote (a failed one is not cached, so
+  // the next tries again and gets its own log).
+  return await oneAtATime(`${deps.cacheDir}\0${key}`, () => cachedOrPrepared());
 
-  const staging = await stagingFolder(deps.cacheDir, key);
-  const runDir = path.join(staging, '.run');
-  try {
-    await fs.mkdir(runDir);
-    await fs.chmod(staging, 0o777); // the container's user (nobody) writes site/ and result.json here
-    const spec = {
-      requirements: [...declarations.runtime, ...declarations.test].map((r) => ({
-        requirement: r.requirement,
-        from: r.from,
-      })),
-      constraints: declarations.constraints,
-      setup_py: declarations.setupPy,
-      project_name: declarations.projectName,
-      project_version: declarations.projectVersion,
-      ignore: profile.ignorePackages ?? [],
-      pip_wheel: pipWheel ? `/opsguard/pip/${pipWheel}` : null,
-    };
-    spec.requirements.push(
-      ...(profile.packages ?? []).map((p) => ({ requirement: p, from: 'the repository profile' })),
-    );
-    await fs.writeFile(path.join(runDir, 'prepare.json'), JSON.stringify(spec, null, 2));
-    const env: Record<string, string> = {
-      HOME: '/tmp',
-      PATH: '/usr/local/bin:/usr/bin:/bin',
-      LANG: 'C.UTF-8',
-      PYTHONUNBUFFERED: '1',
-    };
-    if (deps.caBundle)
-      Object.assign(env, {
-        SSL_CERT_FILE: '/opsguard/ca.crt',
-        PIP_CERT: '/opsguard/ca.crt',
-        REQUESTS_CA_BUNDLE: '/opsguard/ca.crt',
-      });
-    if (deps.indexUrl) env.PIP_INDEX_URL = deps.indexUrl;
-    const result = await inSandboxActivity(choice.image, (signal) =>
-      runInSandbox(deps.docker, {
-        image: choice.image,
-        argv: ['python3', '-I', '-u', '-B', `${IN_CONTAINER.runner}/opsguard_prepare.py`],
-        env,
-        workdir: '/tmp',
-        network: 'bridge',
-        mounts: [
-          { hostPath: root, containerPath: IN_CONTAINER.workspace, readOnly: true },
-          { hostPath: RUNNER_ON_HOST, containerPath: IN_CONTAINER.runner, readOnly: true },
-          { hostPath: path.join(runDir, 'prepare.json'), containerPath: '/opsguard/prepare.json', readOnly: true },
-          { hostPath: staging, containerPath: '/out', readOnly: false },
-          ...(pipWheel ? [{ hostPath: deps.pipWheelDir, containerPath: '/opsguard/pip', readOnly: true }] : []),
-          ...(deps.caBundle ? [{ hostPath: deps.caBundle, containerPath: '/opsguard/ca.crt', readOnly: true }] : []),
-        ],
-        limits: withDefaults({
-          ...PREPARE_LIMITS,
-          timeoutSeconds: profile.limits?.prepareTimeoutSeconds ?? deps.prepareTimeoutSeconds,
+  async function cachedOrPrepared(): Promise<PrepareEnvironmentResult> {
+    const cached = await findCached(deps.cacheDir, key);
+    if (cached) {
+      const r = JSON.parse(await fs.readFile(cached.result, 'utf8')) as PrepareResultFile;
+      await saveForPrompts(r);
+      return { ok: true, summary: summaryOf(r, true), environment, profile };
+    }
+
+    const staging = await stagingFolder(deps.cacheDir, key);
+    const runDir = path.join(staging, '.run');
+    try {
+      await fs.mkdir(runDir);
+      await fs.chmod(staging, 0o777); // the container's user (nobody) writes site/ and result.json here
+      const spec = {
+        requirements: [...declarations.runtime, ...declarations.test].map((r) => ({
+          requirement: r.requirement,
+          from: r.from,
+        })),
+        constraints: declarations.constraints,
+        setup_py: declarations.setupPy,
+        project_name: declarations.projectName,
+        project_version: declarations.projectVersion,
+        ignore: profile.ignorePackages ?? [],
+        pip_wheel: pipWheel ? `/opsguard/pip/${pipWheel}` : null,
+      };
+      spec.requirements.push(
+        ...(profile.packages ?? []).map((p) => ({ requirement: p, from: 'the repository profile' })),
+      );
+      await fs.writeFile(path.join(runDir, 'prepare.json'), JSON.stringify(spec, null, 2));
+      const env: Record<string, string> = {
+        HOME: '/tmp',
+        PATH: '/usr/local/bin:/usr/bin:/bin',
+        LANG: 'C.UTF-8',
+        PYTHONUNBUFFERED: '1',
+      };
+      if (deps.caBundle)
+        Object.assign(env, {
+          SSL_CERT_FILE: '/opsguard/ca.crt',
+          PIP_CERT: '/opsguard/ca.crt',
+          REQUESTS_CA_BUNDLE: '/opsguard/ca.crt',
+        });
+      if (deps.indexUrl) env.PIP_INDEX_URL = deps.indexUrl;
+      const result = await inSandboxActivity(choice.image, (signal) =>
+        runInSandbox(deps.docker, {
+          image: choice.image,
+          argv: ['python3', '-I', '-u', '-B', `${IN_CONTAINER.runner}/opsguard_prepare.py`],
+          env,
+          workdir: '/tmp',
+          network: 'bridge',
+          mounts: [
+            { hostPath: root, containerPath: IN_CONTAINER.workspace, readOnly: true },
+            { hostPath: RUNNER_ON_HOST, containerPath: IN_CONTAINER.runner, readOnly: true },
+            { hostPath: path.join(runDir, 'prepare.json'), containerPath: '/opsguard/prepare.json', readOnly: true },
+            { hostPath: staging, containerPath: '/out', readOnly: false },
+            ...(pipWheel ? [{ hostPath: deps.pipWheelDir, containerPath: '/opsguard/pip', readOnly: true }] : []),
+            ...(deps.caBundle ? [{ hostPath: deps.caBundle, containerPath: '/opsguard/ca.crt', readOnly: true }] : []),
+          ],
+          limits: withDefaults({
+            ...PREPARE_LIMITS,
+            timeoutSeconds: profile.limits?.prepareTimeoutSeconds ?? deps.prepareTimeoutSeconds,
+          }),
+          incidentId: args.incidentId,
+          purpose: 'prepare',
+          signal,
         }),
-        incidentId: args.incidentId,
-        purpose: 'prepare',
-        signal,
-      }),
-    );
-    // The installer's log is evidence: kept with the incident's artifacts, secrets redacted.
-    const rawLog = await fs.readFile(path.join(staging, 'install.log'), 'utf8').catch(() => '');
-    const log = redactSecrets(
-      `${rawLog}\n--- container exit ${result.exitCode}${result.timedOut ? ' (timed out)' : ''}${result.oomKilled ? ' (out of memory)' : ''} ---\n${result.stdout}${result.stderr}`,
-    ).text;
-    const logPath = path.join(envDir, 'install.log');
-    await writeFileAtomic(logPath, log);
-    const parsed = await fs
-      .readFile(path.join(staging, 'result.json'), 'utf8')
-      .then((t) => JSON.parse(t) as PrepareResultFile)
-      .catch(() => null);
-    if (!parsed || result.exitCode !== 0 || result.timedOut) {
-      const why = result.timedOut
-        ? `did not finish within ${result.limits.timeoutSeconds} s`
-        : result.oomKilled
-          ? 'ran out of memory'
-          : `ended with exit status ${result.exitCode}`;
-      return {
-        ok: false,
-        reason: `Preparing the dependencies ${why}; the installer's log is environment/install.log`,
-        logPath,
-      };
+      );
+      // The installer's log is evidence: kept with the incident's artifacts, secrets redacted.
+      const rawLog = await fs.readFile(path.join(staging, 'install.log'), 'utf8').catch(() => '');
+      const log = redactSecrets(
+        `${rawLog}\n--- container exit ${result.exitCode}${result.timedOut ? ' (timed out)' : ''}${result.oomKilled ? ' (out of memory)' : ''} ---\n${result.stdout}${result.stderr}`,
+      ).text;
+      const logPath = path.join(envDir, 'install.log');
+      await writeFileAtomic(logPath, log);
+      const parsed = await fs
+        .readFile(path.join(staging, 'result.json'), 'utf8')
+        .then((t) => JSON.parse(t) as PrepareResultFile)
+        .catch(() => null);
+      if (!parsed || result.exitCode !== 0 || result.timedOut) {
+        const why = result.timedOut
+          ? `did not finish within ${result.limits.timeoutSeconds} s`
+          : result.oomKilled
+            ? 'ran out of memory'
+            : `ended with exit status ${result.exitCode}`;
+        return {
+          ok: false,
+          reason: `Preparing the dependencies ${why}; the installer's log is environment/install.log`,
+          logPath,
+        };
+      }
+      if (parsed.failed.length) {
+        const names = parsed.failed.map((f) => `${f.requirement} (${f.from})`).join(', ');
+        return {
+          ok: false,
+          reason: `These requirements cannot be installed for Python ${parsed.python_full} here: ${names}. The installer's log is environment/install.log; a package the incident does not need can be left out with ignore-packages in the repository profile`,
+          summary: summaryOf(parsed, false, logPath),
+          logPath,
+        };
+      }
+      await fs.rm(runDir, { recursive: true, force: true });
+      await fs.writeFile(path.join(staging, 'install.log'), log);
+      await commitStaging(deps.cacheDir, key, staging);
+      await saveForPrompts(parsed);
+      return { ok: true, summary: summaryOf(parsed, false, logPath), environment, profile };
+    } finally {
+      await fs.rm(staging, { recursive: true, force: true }); // gone already when it was committed
     }
-    if (parsed.failed.length) {
-      const names = parsed.failed.map((f) => `${f.requirement} (${f.from})`).join(', ');
-      return {
-        ok: false,
-        reason: `These requirements cannot be installed for Python ${parsed.python_full} here: ${names}. The installer's log is environment/install.log; a package the incident does not need can be left out with ignore-packages in the repository profile`,
-        summary: summaryOf(parsed, false, logPath),
-        logPath,
-      };
-    }
-    await fs.rm(runDir, { recursive: true, force: true });
-    await fs.writeFile(path.join(staging, 'install.log'), log);
-    await commitStaging(deps.cacheDir, key, staging);
-    await saveForPrompts(parsed);
-    return { ok: true, summary: summaryOf(parsed, false, logPath), environment, profile };
-  } finally {
-    await fs.rm(staging, { recursive: true, force: true }); // gone already when it was committed
   }
 }

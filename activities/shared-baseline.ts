@@ -38,7 +38,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { lstatSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../worker/project-root';
 import { copyTree, listFiles } from './copy-tree';
 import type { CopyReport } from './copy-tree';
 import { treeDigest } from './incident-host';
@@ -219,7 +219,8 @@ let scannerVersion: string | undefined;
 function scanner(): string {
   if (!scannerVersion) {
     try {
-      const here = path.dirname(fileURLToPath(import.meta.url));
+      // From the project's sources, not beside this module: the worker runs from a bundle elsewhere.
+      const here = path.join(PROJECT_ROOT, 'activities');
       scannerVersion = createHash('sha256')
         .update(readFileSync(path.join(here, 'repo-secrets.ts')))
         .update(readFileSync(path.join(here, 'redact-secrets.ts')))

@@ -6,7 +6,7 @@
  * Prints a table and writes bench/results/recovery.json; docs/durability.md quotes it.
  *
  * Set-up: a dev server of its own (127.0.0.1:27633, UI 28633, a database file so it can restart),
- * worker processes started as a deployment starts them (`worker/main.ts`, configured from the
+ * worker processes started as a deployment starts them (`opsguard worker`, configured from the
  * environment), the config-loader example, a reproduction that runs for 6 s so a fault can land while
  * its container runs. Each fault, and what "recovered" means (observed, never reported by OpsGuard):
  * - a worker killed (SIGKILL) while its container runs, a second worker already polling: from the kill

@@ -1,5 +1,5 @@
 /**
- * Delivery survives a worker killed mid-way, exactly once. A real worker process (`worker/main.ts`,
+ * Delivery survives a worker killed mid-way, exactly once. A real worker process (`opsguard worker`,
  * configured from its environment like any deployment) remediates a git repository with a bare
  * remote; after the approval it pushes the branch and asks the GitHub stand-in for the pull request,
  * which creates it and never answers. The worker is killed (SIGKILL) there, between the push and

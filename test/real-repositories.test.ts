@@ -108,6 +108,34 @@ test('a pure-Python dependency from a UTF-16 pip freeze dump: prepared once, the
   );
 });
 
+test('a burst of incidents on one commit prepares its environment once: the others wait and hit the cache', async () => {
+  // One worker's activities (one process, one cache), four incidents on copies of the same tree at once.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-burst-'));
+  const activities = localActivities(dir);
+  const ids = [0, 1, 2, 3].map((i) => `burst-${process.pid}-${i}`);
+  for (const [i, incidentId] of ids.entries()) {
+    const repo = path.join(dir, `repo-${i}`);
+    fs.cpSync(path.join(exampleDir('config-loader'), 'repo'), repo, { recursive: true });
+    await activities.setupWorkspace({
+      incidentId,
+      repoPath: repo,
+      errorLog: fs.readFileSync(path.join(exampleDir('config-loader'), 'incident.log'), 'utf8'),
+    });
+  }
+  const prepared = await Promise.all(ids.map((incidentId) => activities.prepareEnvironment({ incidentId })));
+  const envs = prepared.map((p) => {
+    assert.ok(p.ok && p.summary, `prepared: ${p.ok ? '' : p.reason}`);
+    return p.summary;
+  });
+  assert.equal(new Set(envs.map((e) => e.depsKey)).size, 1, 'one tree, one environment key');
+  assert.deepEqual(
+    envs.map((e) => e.cacheHit).sort(),
+    [false, true, true, true],
+    'one incident prepared; the three beside it waited for it and found its entry',
+  );
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('a compiled dependency with no wheel for Python 3.11 is built at preparation', async () => {
   const run = await remediate({
     example: 'feature-flags',

@@ -17,7 +17,7 @@ import { startTestServer, TEST_TEMPORAL_ADDRESS } from './support/temporal';
 /** Run the worker until it exits or prints that it polls; then stop it. */
 function worker(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'client', 'bin.mjs'), 'worker'], {
       cwd: PROJECT_ROOT,
       env: {
         ...process.env,

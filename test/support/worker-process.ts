@@ -1,5 +1,5 @@
 /**
- * A real worker process (`worker/main.ts`, configured from its environment like any deployment), its
+ * A real worker process (`opsguard worker`, configured from its environment like any deployment), its
  * output kept, for tests that kill workers or run several beside each other; and what those tests
  * share: the worker's environment, starting the example incident, approving it once verified.
  */
@@ -24,7 +24,8 @@ export interface WorkerProcess {
 }
 
 export function startWorkerProcess(env: Record<string, string>, as?: { uid: number; gid: number }): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
+  // What operators run (README): the command line's bundle, plain Node, no TypeScript loader.
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'client', 'bin.mjs'), 'worker'], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, TEMPORAL_ADDRESS: TEST_TEMPORAL_ADDRESS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -96,6 +96,9 @@ test('the second incident on the same tree copies nothing: its workspace links t
   assert.equal((await loadSecretMap(b.secrets)).entries[0]?.value, 'tok_live_4f9a8b7c6d5e4f3a2b1c');
   const scans = fs.readdirSync(path.dirname(fs.realpathSync(a.baseline))).filter((f) => f.startsWith('secret-scan-'));
   assert.equal(scans.length, 1);
+  // Keyed by the scanner's source (read from the project, wherever the running code was bundled), so
+  // a restarted worker reuses it; a per-process key would mean a full rescan after every restart.
+  assert.match(scans[0] as string, /^secret-scan-[0-9a-f]{16}\.json$/);
   const scanMode = fs.statSync(path.join(path.dirname(fs.realpathSync(a.baseline)), scans[0] as string)).mode;
   assert.equal(scanMode & 0o077, 0, 'the cached scan holds secret values: owner only');
   assert.deepEqual(
