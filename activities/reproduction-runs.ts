@@ -91,6 +91,8 @@ export async function runReproductions(
               script: inContainer,
               scripts: [inContainer],
               memory_limit_bytes: memoryLimitBytes(req.limits),
+              // Only the runs a gate reads coverage from (proof-rules.ts coverageRuns); all when unsaid.
+              coverage: k < (s.coverageRuns ?? s.repeats),
               ...guard,
             },
           },

@@ -97,6 +97,11 @@ test('honest: an assertion-style reproduction of a wrong-result bug passes gate 
     /assertion rule: the incident is a failed check in jobs\/nightly_latency\.py:main.*after it ran reports\/stats\.py:median.*\(3 of 3 runs\)/,
   );
   assert.equal(proof(run).fidelityRule, 'assertion');
+  // The rule reads which repository functions each run executed: coverage.py measured all three.
+  assert.deepEqual(
+    attempt?.runs?.map((r) => r.coverage?.functions.includes('reports/stats.py:median')),
+    [true, true, true],
+  );
   const pr = fs.readFileSync(run.result.artifacts['PR_DESCRIPTION.md'] ?? '', 'utf8');
   assert.match(pr, /Fidelity rule applied: assertion rule/);
   // The 4 even-length median tests failed before, run the changed lines, and pass after.

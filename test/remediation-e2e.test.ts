@@ -125,6 +125,14 @@ test('reproduced and fixed on the first tries (chat completions API)', async () 
   // Gate 1's and gate 2's three runs each took a container made while the model wrote; none was wasted.
   assert.deepEqual(run.warm, { prepared: 6, used: 6, discarded: 0 });
   assert.ok(run.model.requests.every((r) => r.path === '/v1/chat/completions'));
+  // coverage.py measures only the runs a gate reads it from (proof-rules.ts coverageRuns): this
+  // incident is not a failed check, so gate 1 reads none (the first is measured as evidence), and gate
+  // 2 reads the first run with the fix, which must have executed the change.
+  const measured = (runs: { coverage?: unknown }[] | undefined) => (runs ?? []).map((r) => r.coverage != null);
+  assert.deepEqual(measured(run.result.reproductionAttempts[0]?.runs), [true, false, false]);
+  const withFix = run.result.fixAttempts[0]?.runs;
+  assert.deepEqual(measured(withFix), [true, false, false]);
+  assert.ok((withFix?.[0]?.coverage?.executedChanged ?? 0) > 0, 'the first run with the fix executed the change');
 });
 
 test('the responses API can be chosen instead of chat completions', async () => {

@@ -12,7 +12,7 @@ import { fixAttemptVerdict, fixGate } from './fix-gate';
 import { askModel } from './model-unavailable';
 import type { IncidentRun } from './incident-run';
 import type { AttemptFeedback, FixAttempt, GateVerdict, ScriptToRun, TestRunSummary } from './incident-types';
-import { FIX_REPEATS, PARALLEL_RUNS, VARIANT_REPEATS_AT_GATE2 } from './proof-rules';
+import { coverageRuns, FIX_REPEATS, PARALLEL_RUNS, VARIANT_REPEATS_AT_GATE2 } from './proof-rules';
 import { testChecks } from './regression-gate';
 import type { Reproduced } from './reproduce';
 import { FILES_ACTIVITY, MAX_FIX_ATTEMPTS, MODEL_ACTIVITY, SANDBOX_ACTIVITY } from './retry-rules';
@@ -83,7 +83,7 @@ export async function fix(run: IncidentRun, reproduced: Reproduced, baseline: Te
     const scripts: ScriptToRun[] = [
       { ...reproduced.primary, repeats: FIX_REPEATS },
       ...variants.map((v) => ({ ...v, repeats: VARIANT_REPEATS_AT_GATE2 })),
-    ];
+    ].map((s) => ({ ...s, coverageRuns: coverageRuns(2, s) }));
     const ran = await run
       .act(
         SANDBOX_ACTIVITY,

@@ -755,6 +755,8 @@ export interface ChangedFile {
 
 export interface ScriptToRun extends ReproductionScript {
   repeats: number;
+  /** How many of its runs, from the first, coverage.py measures (proof-rules.ts); absent: all. */
+  coverageRuns?: number;
 }
 
 export interface RunReproductionsArgs extends SandboxChoice {

@@ -13,6 +13,21 @@ export const VARIANT_REPEATS_AT_GATE1 = 3;
 export const VARIANT_REPEATS_AT_GATE2 = 1;
 /** At most this many hidden variants are kept from the model's answer. */
 export const MAX_VARIANTS = 3;
+/**
+ * How many runs of a script, from the first, coverage.py measures: the runs a gate reads it from, and
+ * no more (it costs about 55 ms of CPU a run, a fifth of a reproduction's). Gate 1 reads every run's
+ * when the assertion rule can apply (the incident is a failed check: which repository functions ran),
+ * otherwise none; the first run is measured anyway, as evidence. Gate 2 reads the primary's first run
+ * (did the reproduction execute the change) and never a variant's.
+ */
+export function coverageRuns(
+  gate: 1 | 2,
+  script: { role: 'primary' | 'variant'; repeats: number },
+  incidentIsCheck = false,
+): number {
+  if (gate === 1) return incidentIsCheck ? script.repeats : 1;
+  return script.role === 'primary' ? 1 : 0;
+}
 /** Containers of one attempt that run at once. */
 export const PARALLEL_RUNS = 4;
 /** Default per-test deadline inside the repository's test run, in seconds. */

@@ -17,7 +17,13 @@ import type {
   VariantRecord,
   IncidentSignature,
 } from './incident-types';
-import { MAX_VARIANTS, PARALLEL_RUNS, REPRODUCTION_REPEATS, VARIANT_REPEATS_AT_GATE1 } from './proof-rules';
+import {
+  coverageRuns,
+  MAX_VARIANTS,
+  PARALLEL_RUNS,
+  REPRODUCTION_REPEATS,
+  VARIANT_REPEATS_AT_GATE1,
+} from './proof-rules';
 import { reproductionGate } from './reproduction-gate';
 import { MAX_REPRODUCTION_ATTEMPTS, MODEL_ACTIVITY, SANDBOX_ACTIVITY } from './retry-rules';
 import { TAG } from './log-tags';
@@ -70,7 +76,7 @@ export async function reproduce(run: IncidentRun, signature: IncidentSignature):
         scripts: [
           { ...primary, repeats: REPRODUCTION_REPEATS },
           ...variants.map((v) => ({ ...v, repeats: VARIANT_REPEATS_AT_GATE1 })),
-        ],
+        ].map((s) => ({ ...s, coverageRuns: coverageRuns(1, s, signature.check) })),
       });
     const primaryRuns = ran[0]?.runs ?? [];
     for (const r of primaryRuns) run.dockerLog(r, 'reproduction');

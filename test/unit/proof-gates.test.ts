@@ -12,6 +12,7 @@ import type { TestResults } from '../../workflows/regression-gate';
 import { innermostRepoFrame, normalizePath, sameLocation } from '../../workflows/repo-paths';
 import { reproductionGate, reproductionRunVerdict } from '../../workflows/reproduction-gate';
 import { isCheckLine } from '../../workflows/classify-error';
+import { coverageRuns } from '../../workflows/proof-rules';
 
 test('paths: .., ., repeated slashes and Windows separators name the same file', () => {
   const forms = [
@@ -347,4 +348,14 @@ test('fail-to-pass candidates compare normalised frames (tests that import throu
     }),
     ['t::one'],
   );
+});
+
+test("coverage.py measures the runs a gate reads it from: all at gate 1 for a failed check, else the first; at gate 2 the primary's first", () => {
+  const primary = { role: 'primary' as const, repeats: 3 };
+  const variant = { role: 'variant' as const, repeats: 3 };
+  assert.equal(coverageRuns(1, primary, true), 3, 'the assertion rule reads every run');
+  assert.equal(coverageRuns(1, variant, true), 3, 'a variant is judged by the same rule');
+  assert.equal(coverageRuns(1, primary, false), 1, 'read by no rule: the first run is kept as evidence');
+  assert.equal(coverageRuns(2, primary), 1, 'gate 2 reads the first run with the fix');
+  assert.equal(coverageRuns(2, { role: 'variant', repeats: 1 }), 0, "no variant's coverage is read");
 });
