@@ -38,6 +38,9 @@ export async function inSandboxActivity<T>(
     return result;
   } catch (err) {
     if (err instanceof CancelledFailure) throw err;
+    // Cancelled while waiting (for a run slot, sandbox/run-slots.ts) or while the containers ran.
+    if (ctx?.cancellationSignal.aborted)
+      throw new CancelledFailure('the incident was cancelled; its sandbox containers were stopped');
     if (/no such image/i.test((err as Error).message)) {
       throw ApplicationFailure.nonRetryable(
         `The sandbox image ${image} does not exist on the Docker engine; run 'npm run setup' or set OPSGUARD_SANDBOX_IMAGE`,

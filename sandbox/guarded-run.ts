@@ -14,6 +14,7 @@ import type { SandboxLimits } from './limits';
 import { SandboxContainer } from './run-container';
 import type { SandboxMount, SandboxResult } from './run-container';
 import { verifyRecords } from './run-records';
+import { sandboxRunSlots } from './run-slots';
 import type { VerifiedRecords } from './run-records';
 
 /** Where things are inside the container. */
@@ -190,6 +191,19 @@ export async function runGuarded(
   warm?: GuardedSlotSource,
 ): Promise<GuardedRunResult> {
   await fs.mkdir(run.runDir, { recursive: true });
+  const release = await sandboxRunSlots()?.take(run.signal);
+  try {
+    return await runGuardedInSlot(docker, run, warm);
+  } finally {
+    release?.();
+  }
+}
+
+async function runGuardedInSlot(
+  docker: Docker,
+  run: GuardedRunSpec,
+  warm?: GuardedSlotSource,
+): Promise<GuardedRunResult> {
   const slot = (await warm?.take(templateOf(run))) ?? (await createGuardedSlot(docker, templateOf(run), run.runDir));
   const files = slotFiles(slot.dir);
   const key = randomBytes(32);

@@ -1,6 +1,7 @@
 import { dockerFromEnv } from '../sandbox/docker-client';
 import { JANITOR_SWEEP_SECONDS, removeLeftoverContainers } from '../sandbox/janitor';
 import { WARM_HOLD_SECONDS, WarmContainers } from '../sandbox/warm-containers';
+import { limitSandboxRuns } from '../sandbox/run-slots';
 import { NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createWorker, installRuntimeOnce } from './create-worker';
@@ -65,6 +66,8 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
     made.group?.takesSandboxWork
       ? { queue: hostQueue, worker: settings.host.workerId, waitSeconds: settings.host.waitSeconds }
       : null;
+  // Runs in containers at once: beyond the cores they only share them (sandbox/run-slots.ts).
+  limitSandboxRuns(settings.host.sandboxRuns);
   // Containers made while the model writes, only while this worker takes container steps.
   const warm = settings.host.warmContainers
     ? new WarmContainers(docker, {

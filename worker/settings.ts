@@ -129,6 +129,8 @@ export interface HostSettings {
    * (sandbox/warm-containers.ts); 0: none, every run makes its own.
    */
   warmContainers: number;
+  /** Guarded runs in containers at once (sandbox/run-slots.ts); 0: no limit. */
+  sandboxRuns: number;
 }
 
 export interface Settings {
@@ -403,7 +405,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
  * OPSGUARD_WORKER_ID (default: the host name and a hash of the work folder, so a worker restarted
  * with the same folder gets its incidents back, and two workers with their own folders on one machine
  * are two hosts), OPSGUARD_HOST_WAIT_SECONDS (default 60: a restart within it keeps the incidents) and
- * OPSGUARD_WARM_CONTAINERS (default 8: containers held ready across this worker's incidents).
+ * OPSGUARD_WARM_CONTAINERS (default 8: containers held ready across this worker's incidents) and
+ * OPSGUARD_SANDBOX_RUNS (default twice the CPUs: guarded runs in containers at once; 0: no limit).
  */
 function hostFromEnv(env: NodeJS.ProcessEnv, workDir: string): HostSettings {
   const fallback = `${os
@@ -419,6 +422,7 @@ function hostFromEnv(env: NodeJS.ProcessEnv, workDir: string): HostSettings {
     workerId,
     waitSeconds: positiveNumber(env, 'OPSGUARD_HOST_WAIT_SECONDS', 60),
     warmContainers: countSetting(env, 'OPSGUARD_WARM_CONTAINERS', 8, 64),
+    sandboxRuns: countSetting(env, 'OPSGUARD_SANDBOX_RUNS', 2 * os.availableParallelism(), 256),
   };
 }
 

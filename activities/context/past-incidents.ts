@@ -92,9 +92,14 @@ export async function findPastIncidents(
         const status = wf.typedSearchAttributes.get(OPSGUARD_STATUS) ?? '';
         if (seen.has(wf.runId) || !isVerified(status)) continue;
         seen.add(wf.runId);
-        const handle = client.workflow.getHandle(wf.workflowId, wf.runId);
-        const history = await handle.fetchHistory();
-        const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+        // Only the start event (its input names the incident), not the whole history: one event, not
+        // a hundred decoded, for each incident looked at.
+        const firstPage = await client.workflowService.getWorkflowExecutionHistory({
+          namespace: client.options.namespace,
+          execution: { workflowId: wf.workflowId, runId: wf.runId },
+          maximumPageSize: 1,
+        });
+        const payload = firstPage.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
         const input: unknown = payload ? defaultPayloadConverter.fromPayload(payload) : null;
         const given = (input as { incidentId?: unknown } | null)?.incidentId;
         const incidentId = incidentIdOf(typeof given === 'string' ? { incidentId: given } : {}, wf.workflowId);
