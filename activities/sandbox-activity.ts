@@ -25,6 +25,8 @@ export function engineUnreachable(err: unknown): boolean {
   );
 }
 
+const cancelled = () => new CancelledFailure('the incident was cancelled; its sandbox containers were stopped');
+
 export async function inSandboxActivity<T>(
   image: string,
   fn: (signal: AbortSignal | undefined) => Promise<T>,
@@ -33,14 +35,12 @@ export async function inSandboxActivity<T>(
   try {
     const result = await fn(ctx?.cancellationSignal);
     // Cancelled while the containers ran: they were stopped; report the cancellation, not a result.
-    if (ctx?.cancellationSignal.aborted)
-      throw new CancelledFailure('the incident was cancelled; its sandbox containers were stopped');
+    if (ctx?.cancellationSignal.aborted) throw cancelled();
     return result;
   } catch (err) {
     if (err instanceof CancelledFailure) throw err;
     // Cancelled while waiting (for a run slot, sandbox/run-slots.ts) or while the containers ran.
-    if (ctx?.cancellationSignal.aborted)
-      throw new CancelledFailure('the incident was cancelled; its sandbox containers were stopped');
+    if (ctx?.cancellationSignal.aborted) throw cancelled();
     if (/no such image/i.test((err as Error).message)) {
       throw ApplicationFailure.nonRetryable(
         `The sandbox image ${image} does not exist on the Docker engine; run 'npm run setup' or set OPSGUARD_SANDBOX_IMAGE`,

@@ -6,6 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { tsToMs } from '@temporalio/common/lib/time.js';
 import { stateQuery } from '../workflows/operator-api';
 import { OPSGUARD_STATUS } from '../workflows/search-attributes';
 import type { remediateIncident } from '../workflows/remediate-incident';
@@ -88,10 +90,7 @@ async function settledAt(handle: WorkflowHandle, status: string): Promise<number
   const history = await handle.fetchHistory();
   for (const e of history.events ?? []) {
     const field = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.OpsGuardStatus;
-    if (!field?.data) continue;
-    if (JSON.parse(Buffer.from(field.data).toString('utf8')) !== status) continue;
-    const t = e.eventTime;
-    return Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+    if (field && defaultPayloadConverter.fromPayload(field) === status) return tsToMs(e.eventTime);
   }
   throw new Error(`${handle.workflowId}: no event published status ${status}`);
 }
