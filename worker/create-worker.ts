@@ -10,12 +10,17 @@ import { isOperatorLine } from '../workflows/log-tags';
 import { isSandboxActivity, sandboxTaskQueue } from '../workflows/task-queues';
 import { WorkerGroup } from './worker-group';
 import { PROJECT_ROOT } from './settings';
+import { SHARED_WORKFLOW_MODULES, limitWorkflowThreadYoungGeneration } from './workflow-thread-memory';
 
 export const WORKFLOWS_PATH = path.join(PROJECT_ROOT, 'workflows', 'index.ts');
 
 /** Bundle the workflows once (webpack, a few seconds) and reuse the bundle for many workers. */
 export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    preloadModules: SHARED_WORKFLOW_MODULES,
+    logger: quietBundlerLogger,
+  });
 }
 
 const quietBundlerLogger = {
@@ -90,6 +95,7 @@ export async function createWorker(
     maxHeartbeatThrottleInterval: '2 seconds',
   } as const;
   const later = opts.sandbox === 'later';
+  limitWorkflowThreadYoungGeneration(); // before the SDK creates its workflow thread
   const main = await Worker.create({
     ...common,
     taskQueue: opts.taskQueue,

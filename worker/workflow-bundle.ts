@@ -2,9 +2,10 @@
  * The worker's workflow bundle, built once per version of the workflow code and kept in
  * `.build/workflows/<hash>.js`. Bundling (webpack) in the worker process leaves about 165 MiB in its
  * heap for the process's life (bench/throughput.ts); built in a child process, the worker only
- * loads the file. The hash covers every file under workflows/ and package-lock.json (the bundled
- * libraries), so changed code never runs from a stale bundle. Two workers starting at once each
- * build to a temporary file and rename it into place.
+ * loads the file. The hash covers every file under workflows/, package-lock.json (the bundled
+ * libraries) and the modules the bundler preloads (workflow-thread-memory.ts), so changed code
+ * never runs from a stale bundle. Two workers starting at once each build to a temporary file and
+ * rename it into place.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,6 +13,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowBundlePath } from '@temporalio/worker';
 import { PROJECT_ROOT } from './project-root';
+import { SHARED_WORKFLOW_MODULES } from './workflow-thread-memory';
 
 const BUNDLE_DIR = path.join(PROJECT_ROOT, '.build', 'workflows');
 
@@ -26,6 +28,8 @@ async function workflowCodeHash(): Promise<string> {
     h.update(`${rel}\0`).update(await fs.readFile(file));
   }
   h.update(await fs.readFile(path.join(PROJECT_ROOT, 'package-lock.json')).catch(() => Buffer.alloc(0)));
+  // The bundler's options too: a bundle built with other preloaded modules is another bundle.
+  h.update(JSON.stringify(SHARED_WORKFLOW_MODULES.map((m) => path.relative(PROJECT_ROOT, m))));
   return h.digest('hex').slice(0, 16);
 }
 
