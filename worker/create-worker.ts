@@ -10,7 +10,7 @@ import { isOperatorLine } from '../workflows/log-tags';
 import { isSandboxActivity, sandboxTaskQueue } from '../workflows/task-queues';
 import { WorkerGroup } from './worker-group';
 import { PROJECT_ROOT } from './settings';
-import { SHARED_WORKFLOW_MODULES, limitWorkflowThreadYoungGeneration } from './workflow-thread-memory';
+import { SHARED_WORKFLOW_MODULES, applyWorkerMemorySettings } from './worker-memory';
 
 export const WORKFLOWS_PATH = path.join(PROJECT_ROOT, 'workflows', 'index.ts');
 
@@ -95,7 +95,7 @@ export async function createWorker(
     maxHeartbeatThrottleInterval: '2 seconds',
   } as const;
   const later = opts.sandbox === 'later';
-  limitWorkflowThreadYoungGeneration(); // before the SDK creates its workflow thread
+  applyWorkerMemorySettings(); // before the SDK creates its workflow thread
   const main = await Worker.create({
     ...common,
     taskQueue: opts.taskQueue,

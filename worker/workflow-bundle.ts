@@ -3,7 +3,7 @@
  * `.build/workflows/<hash>.js`. Bundling (webpack) in the worker process leaves about 165 MiB in its
  * heap for the process's life (bench/throughput.ts); built in a child process, the worker only
  * loads the file. The hash covers every file under workflows/, package-lock.json (the bundled
- * libraries) and the modules the bundler preloads (workflow-thread-memory.ts), so changed code
+ * libraries) and the modules the bundler preloads (worker-memory.ts), so changed code
  * never runs from a stale bundle. Two workers starting at once each build to a temporary file and
  * rename it into place.
  */
@@ -13,7 +13,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowBundlePath } from '@temporalio/worker';
 import { PROJECT_ROOT } from './project-root';
-import { SHARED_WORKFLOW_MODULES } from './workflow-thread-memory';
+import { SHARED_WORKFLOW_MODULES } from './worker-memory';
 
 const BUNDLE_DIR = path.join(PROJECT_ROOT, '.build', 'workflows');
 

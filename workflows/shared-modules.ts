@@ -1,7 +1,7 @@
 /**
  * The libraries every workflow shares instead of loading its own copy. In Temporal's reused V8
  * context each workflow evaluates the bundle's modules afresh (its own module cache) unless the
- * bundler preloaded them before any workflow existed (worker/workflow-thread-memory.ts). zod is the
+ * bundler preloaded them before any workflow existed (worker/worker-memory.ts). zod is the
  * one large library here (the input and profile validation): one copy for the worker, not one per
  * cached incident (about 1 MiB each, measured). The SDK deep-freezes what it preloads so that no
  * workflow can change what another sees. Pure: no I/O, nothing from outside the workflow sandbox.

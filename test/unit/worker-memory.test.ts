@@ -1,8 +1,8 @@
 /**
- * The workflow thread's memory settings (worker/workflow-thread-memory.ts) take effect: the bundle
- * really preloads the shared modules (a preload webpack drops as unused would share nothing), and
- * a thread made after the young-generation limit gets the small young generation while one made
- * before it does not. Their effect on RSS is a figure, measured by bench/throughput.ts.
+ * The worker's memory settings (worker/worker-memory.ts) take effect: the bundle really preloads
+ * the shared modules (a preload webpack drops as unused would share nothing), and a thread made
+ * after the settings gets the small young generation while one made before does not. What they do
+ * to the worker's RSS is a figure, measured by bench/throughput.ts, not asserted here.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { bundleWorkflows } from '../../worker/create-worker';
 import { PROJECT_ROOT } from '../../worker/settings';
-import { SHARED_WORKFLOW_MODULES, WORKFLOW_THREAD_SEMI_SPACE_MB } from '../../worker/workflow-thread-memory';
+import { SHARED_WORKFLOW_MODULES, WORKFLOW_THREAD_SEMI_SPACE_MB } from '../../worker/worker-memory';
 
 test('the workflow bundle loads workflows/shared-modules.ts, which holds zod, before any workflow', async () => {
   assert.deepEqual(
@@ -26,11 +26,11 @@ test('the workflow bundle loads workflows/shared-modules.ts, which holds zod, be
   assert.match(shared.slice(0, 2000), /__webpack_require__\(\/\*! zod \*\/ "\.\/node_modules\/zod\//);
 });
 
-test('a thread made after limitWorkflowThreadYoungGeneration has the small young generation; one made before it, the default', () => {
+test('a thread made after applyWorkerMemorySettings has the small young generation; one made before it, the default', () => {
   // A child process of its own, so the test runner's V8 flags stay as they were.
   const script = `
     import { Worker } from 'node:worker_threads';
-    import { limitWorkflowThreadYoungGeneration } from ${JSON.stringify(path.join(PROJECT_ROOT, 'worker', 'workflow-thread-memory.ts'))};
+    import { applyWorkerMemorySettings } from ${JSON.stringify(path.join(PROJECT_ROOT, 'worker', 'worker-memory.ts'))};
     const churn = \`
       const v8 = require('node:v8');
       let keep = [];
@@ -44,7 +44,7 @@ test('a thread made after limitWorkflowThreadYoungGeneration has the small young
       w.once('error', reject);
     });
     const before = await youngMiB();
-    limitWorkflowThreadYoungGeneration();
+    applyWorkerMemorySettings();
     const after = await youngMiB();
     console.log(JSON.stringify({ before, after }));
   `;
