@@ -8,13 +8,14 @@
  * incidents (examples/config-loader, each its own copy) are started together and followed to
  * awaiting_approval: incidents per minute, p50/p95 latency, the worker's and the Temporal server's
  * peak RSS, and where the CPU went (worker, Temporal, dockerd + containerd, everything else: the
- * containers) — the bottleneck. Targets: >= 60 incidents/min at 20, worker RSS <= 400 MB.
+ * containers) — the bottleneck. Targets: >= 60 incidents/min at 20, worker RSS <= 400 MB. Before
+ * the loads, this machine's speed now (bench/container-floor.ts), so runs of different hours compare.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { PROJECT_ROOT } from '../worker/settings';
+import { PROJECT_ROOT, settingsFromEnv } from '../worker/settings';
 import { recordedTurns } from '../test/support/remediation-harness';
 import { startScriptedModel } from '../test/support/scripted-model-server';
 import { startTestServer, TEST_TEMPORAL_ADDRESS } from '../test/support/temporal';
@@ -22,8 +23,12 @@ import { startWorkerProcess, workerEnv } from '../test/support/worker-process';
 import { startIncidentBatch } from './incident-batch';
 import { summary } from './stats';
 import { cpuSeconds, machineBusySeconds, pidsOf, rssMiB, sumCpu } from './proc-stats';
+import { containerFloor } from './container-floor';
+import { dockerFromEnv } from '../sandbox/docker-client';
 
 const loads = (process.argv[2] ?? '1,5,20,50').split(',').map(Number);
+// This machine's speed now, before any load: figures of different hours differ by it.
+const floor = await containerFloor(dockerFromEnv(), settingsFromEnv().sandboxImage);
 const server = await startTestServer();
 const temporalPid = pidsOf(`start-dev.*${TEST_TEMPORAL_ADDRESS.split(':')[1]}`)[0];
 const dockerPids = [...new Set([...pidsOf('^(/usr/sbin/)?dockerd'), ...pidsOf('^containerd')])];
@@ -103,6 +108,7 @@ const report = {
   at: new Date().toISOString(),
   machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
   worker: 'one worker process, default options',
+  containerFloor: floor,
   results,
 };
 const out = path.join(PROJECT_ROOT, 'bench', 'results', 'throughput.json');
@@ -115,5 +121,14 @@ for (const r of results)
   console.log(
     `${r.incidents} | ${r.wallS} | ${r.perMinute} | ${(r.latencyMs.p50 / 1000).toFixed(1)} / ${(r.latencyMs.p95 / 1000).toFixed(1)} | ${r.workerPeakRssMiB} | ${r.temporalPeakRssMiB ?? '?'} | ${r.cpuSeconds.worker} / ${r.cpuSeconds.temporal} / ${r.cpuSeconds.docker} / ${r.cpuSeconds.rest} of ${r.cpuSeconds.machine} | ${r.notVerified}`,
   );
-console.log(`targets: >= 60 incidents/min at 20; worker RSS <= 400 MB (${report.machine.cpus} cores)`);
+for (const r of results)
+  console.log(
+    `${r.incidents} incidents: ${(r.cpuSeconds.machine / r.incidents).toFixed(2)} machine CPU-s per incident`,
+  );
+console.log(
+  `this machine now: a hardened container running \`true\` costs ${floor.cpuMs} ms of machine CPU (${floor.runs} in a row, wall p50 ${floor.wallMs.p50} ms); an incident runs 8 containers`,
+);
+console.log(
+  `targets: >= 60 incidents/min at 20 (on ${report.machine.cpus} cores at full use: <= ${report.machine.cpus} machine CPU-s per incident); worker RSS <= 400 MB`,
+);
 console.log(`written: ${path.relative(PROJECT_ROOT, out)}`);
