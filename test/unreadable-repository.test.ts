@@ -4,7 +4,8 @@
  * repository folder it may not list fails at once, RepoNotFound saying so, not retried, nothing
  * copied; a repository with a file and a folder it may not read is remediated without them, and
  * proof.json names both. The unprivileged worker has no Docker socket either, so it takes no
- * container step (the sandbox queue); a second worker with the engine runs those. Real worker
+ * container step (the sandbox queue); a second worker of the same user, given the socket's group,
+ * runs those. Real worker
  * processes, real Temporal and Docker. NOT RUN (said loudly) where the tests do not run as root.
  */
 import assert from 'node:assert/strict';
@@ -27,6 +28,13 @@ import type { WorkerProcess } from './support/worker-process';
 
 const NOBODY = { uid: 65534, gid: 65534 };
 const isRoot = process.getuid?.() === 0;
+
+/** The group that may use the Docker engine's socket (DOCKER_HOST's, or the default one). */
+function dockerSocketGroup(): number {
+  const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  if (!host.startsWith('unix://')) throw new Error(`this test needs a unix-socket DOCKER_HOST, not ${host}`);
+  return fs.statSync(host.slice('unix://'.length)).gid;
+}
 
 const containers = (incidentId: string) =>
   execFileSync('docker', ['ps', '-a', '-q', '--filter', `label=${INCIDENT_LABEL}=${incidentId}`], {
@@ -103,8 +111,10 @@ test('an unprivileged worker: a repository it may not list is refused; files it 
     assert.ok(!fs.existsSync(path.join(workspace, 'deploy.key')), 'the unreadable file is not in it');
     assert.deepEqual(fs.readdirSync(path.join(workspace, 'ops-private')), [], "nor the unreadable folder's files");
 
-    // ...and a worker with the engine runs the container steps; the incident ends right.
-    const withEngine = startWorkerProcess(env);
+    // ...and a worker with the engine runs the container steps; the incident ends right. The same
+    // user, given the socket's group: both workers share the home and take any step, and a root
+    // worker there made folders the unprivileged one could not write in (EACCES on patch.diff).
+    const withEngine = startWorkerProcess({ ...env, HOME: home }, { uid: NOBODY.uid, gid: dockerSocketGroup() });
     workers.push(withEngine);
     await approveWhenVerified(handle, () => `${unprivileged.output()}\n---\n${withEngine.output()}`);
     const result = await handle.result();
