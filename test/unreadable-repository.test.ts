@@ -18,6 +18,7 @@ import { test } from 'node:test';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { INCIDENT_LABEL } from '../sandbox/labels';
+import { settingsFromEnv } from '../worker/settings';
 import { prebuiltWorkflowBundle } from '../worker/workflow-bundle';
 import { stateQuery } from '../workflows/operator-api';
 import { exampleDir, hashTree, recordedTurns } from './support/remediation-harness';
@@ -29,9 +30,9 @@ import type { WorkerProcess } from './support/worker-process';
 const NOBODY = { uid: 65534, gid: 65534 };
 const isRoot = process.getuid?.() === 0;
 
-/** The group that may use the Docker engine's socket (DOCKER_HOST's, or the default one). */
+/** The group that may use the Docker engine's socket (the one the worker's settings name). */
 function dockerSocketGroup(): number {
-  const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const host = settingsFromEnv().dockerHost;
   if (!host.startsWith('unix://')) throw new Error(`this test needs a unix-socket DOCKER_HOST, not ${host}`);
   return fs.statSync(host.slice('unix://'.length)).gid;
 }

@@ -23,7 +23,7 @@ export const SHARED_WORKFLOW_MODULES = [path.join(PROJECT_ROOT, 'workflows', 'sh
 
 export const WORKFLOW_THREAD_SEMI_SPACE_MB = 1;
 
-export const WORKER_V8_FLAGS = ['--optimize-for-size', `--max-semi-space-size=${WORKFLOW_THREAD_SEMI_SPACE_MB}`];
+const WORKER_V8_FLAGS = ['--optimize-for-size', `--max-semi-space-size=${WORKFLOW_THREAD_SEMI_SPACE_MB}`];
 
 /** Call before the SDK creates the workflow thread (Worker.create). */
 export function applyWorkerMemorySettings(): void {

@@ -49,4 +49,5 @@ function warmUp(): void {
 }
 warmUp();
 
+/** Nobody imports it: the export keeps the whole library in the bundle (webpack drops unused zod code). */
 export const sharedZod = z;
