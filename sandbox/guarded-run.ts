@@ -14,6 +14,7 @@ import type { SandboxLimits } from './limits';
 import { SandboxContainer } from './run-container';
 import type { SandboxMount, SandboxResult } from './run-container';
 import { verifyRecords } from './run-records';
+import { settleOwedRemovals } from './owed-removals';
 import { sandboxRunSlots } from './run-slots';
 import type { VerifiedRecords } from './run-records';
 
@@ -191,6 +192,8 @@ export async function runGuarded(
   warm?: GuardedSlotSource,
 ): Promise<GuardedRunResult> {
   await fs.mkdir(run.runDir, { recursive: true });
+  // The engine answers again after an outage: what could not be removed then goes now, beside this run.
+  void settleOwedRemovals();
   const release = await sandboxRunSlots()?.take(run.signal);
   try {
     return await runGuardedInSlot(docker, run, warm);

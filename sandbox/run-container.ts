@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { CappedBuffer } from './capped-buffer';
+import { removeOrOwe } from './owed-removals';
 import { DEADLINE_LABEL, INCIDENT_LABEL, OWNER_LABEL, PURPOSE_LABEL, SANDBOX_LABEL } from './labels';
 import { ownerLabel } from './container-owner';
 import type { SandboxLimits } from './limits';
@@ -184,7 +185,7 @@ export class SandboxContainer {
       docker.modem.demuxStream(stream, buffers.stdout, buffers.stderr);
       return new SandboxContainer(spec, container, created.Warnings ?? [], stream, streamEnded, buffers);
     } catch (err) {
-      await container.remove({ force: true, v: true }).catch(() => undefined);
+      await removeOrOwe(container);
       throw err;
     }
   }
@@ -262,11 +263,14 @@ export class SandboxContainer {
     return info?.State.Running === true;
   }
 
-  /** Kill and remove it (gone already is fine). */
+  /** Kill and remove it (gone already is fine; an engine that does not answer is owed it). */
   async remove(): Promise<void> {
     if (this.removed) return;
     this.removed = true;
-    await this.container.remove({ force: true, v: true }).catch(() => undefined);
+    await removeOrOwe(this.container);
+    // A container removed before it ran (or while the engine was away) may leave its attach
+    // connection open: close it, or the socket outlives the container.
+    (this.stream as NodeJS.ReadWriteStream & { destroy?: () => void }).destroy?.();
   }
 }
 

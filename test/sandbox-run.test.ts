@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
+import Docker from 'dockerode';
 import { dockerFromEnv } from '../sandbox/docker-client';
-import { runInSandbox } from '../sandbox/run-container';
+import { owedRemovals, settleOwedRemovals } from '../sandbox/owed-removals';
+import { runInSandbox, SandboxContainer } from '../sandbox/run-container';
+import { settingsFromEnv } from '../worker/settings';
 import { DEFAULT_LIMITS } from '../sandbox/limits';
 import { ownContainers, sandboxImage, TEST_RUN_ID } from './support/docker';
 
@@ -87,4 +92,62 @@ test("a limit the daemon drops comes back in the run's warnings, not silently", 
     r.warnings.some((w) => /Block I\/O weight/.test(w)),
     `expected the daemon's warning, got ${JSON.stringify(r.warnings)}`,
   );
+});
+
+test('a container the engine could not remove is owed, and removed once the engine answers again', async (t) => {
+  const host = settingsFromEnv().dockerHost;
+  if (!host.startsWith('unix://')) {
+    t.skip(`NOT RUN: the engine is reached at ${host}, not through a socket this test can take away`);
+    return;
+  }
+  // A client whose socket is a link: pointing it nowhere is, to the client, an engine that stopped.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-owed-'));
+  const link = path.join(dir, 'docker.sock');
+  const engineUp = () => {
+    fs.rmSync(link, { force: true });
+    fs.symlinkSync(host.slice('unix://'.length), link);
+  };
+  const engineDown = () => {
+    fs.rmSync(link, { force: true });
+    fs.symlinkSync(path.join(dir, 'no-engine.sock'), link);
+  };
+  engineUp();
+  try {
+    const viaLink = new Docker({ socketPath: link });
+    const container = await SandboxContainer.create(viaLink, {
+      image: sandboxImage(),
+      incidentId: TEST_RUN_ID,
+      argv: ['python3', '-c', 'pass'],
+      limits,
+    });
+    const before = owedRemovals();
+    engineDown();
+    await container.remove();
+    assert.equal(owedRemovals(), before + 1, 'the removal the engine did not take is owed');
+    assert.equal(await leftovers(), 1, 'the container is still on the engine');
+    assert.equal(await settleOwedRemovals(), 0, 'nothing settles while the engine does not answer');
+    assert.equal(owedRemovals(), before + 1);
+
+    engineUp();
+    assert.equal(await settleOwedRemovals(), 1);
+    assert.equal(owedRemovals(), before, 'nothing is owed once it is removed');
+    assert.equal(await leftovers(), 0, 'the container was removed');
+  } finally {
+    engineUp();
+    for (const c of await ownContainers(docker)) await docker.getContainer(c.Id).remove({ force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a container already gone is not owed', async () => {
+  const container = await SandboxContainer.create(docker, {
+    image: sandboxImage(),
+    incidentId: TEST_RUN_ID,
+    argv: ['python3', '-c', 'pass'],
+    limits,
+  });
+  await docker.getContainer(container.id).remove({ force: true });
+  const before = owedRemovals();
+  await container.remove();
+  assert.equal(owedRemovals(), before, 'a 404 from the engine means gone, not owed');
 });

@@ -1,5 +1,6 @@
 import { dockerFromEnv } from '../sandbox/docker-client';
 import { JANITOR_SWEEP_SECONDS, removeLeftoverContainers } from '../sandbox/janitor';
+import { settleOwedRemovals } from '../sandbox/owed-removals';
 import { WARM_HOLD_SECONDS, WarmContainers } from '../sandbox/warm-containers';
 import { limitSandboxRuns } from '../sandbox/run-slots';
 import { NativeConnection } from '@temporalio/worker';
@@ -107,6 +108,8 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
   }
   // Leftovers of a worker that died on this host go before this one takes work.
   const sweep = async () => {
+    const owed = await settleOwedRemovals().catch(() => 0);
+    if (owed) log(`[JANITOR] removed ${owed} container(s) the engine could not remove while it did not answer`);
     const removed = await removeLeftoverContainers(docker).catch(() => []);
     if (removed.length) {
       const gone = removed.filter((r) => r.why === 'owner gone').length;
