@@ -96,7 +96,11 @@ test('the Docker engine stops mid-incident: the incident waits for it, visibly, 
     assert.equal(result.status, 'approved', result.reason);
     assert.equal(result.reproductionAttempts.length, 1, 'the outage cost no attempt');
     for (let i = 0; i < 50 && ours(); i++) await new Promise((r) => setTimeout(r, 200));
-    assert.equal(ours(), '', 'no container of the incident is left on the engine');
+    assert.equal(
+      ours(),
+      '',
+      `no container of the incident is left on the engine:\n${engine.docker('ps', '-a', '--filter', `label=${INCIDENT_LABEL}=${incidentId}`, '--format', '{{.ID}} {{.Status}} {{.Label "io.opsguard.purpose"}} deadline {{.Label "io.opsguard.deadline"}}')}`,
+    );
     assert.equal(hashTree(repo), before, 'the original repository is untouched');
   } finally {
     await worker.kill();
@@ -104,6 +108,7 @@ test('the Docker engine stops mid-incident: the incident waits for it, visibly, 
     await model.close();
     await engine.remove();
     if (!process.env.OPSGUARD_TEST_TEMPORAL_ADDRESS) await server.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
   // Nothing else was disturbed: the main engine's bridge is still there.
   assert.equal(hostBridge(), hadBridge, "the host's docker0 survives the test's own engine");

@@ -6,10 +6,14 @@
  * - `--unit` (`npm run test:unit`): only test/unit/, the fast layer that needs neither Docker nor the
  *   dev server (pure rules, replay, workflow logic on the time-skipping test server).
  * Exits with the runner's code; Node prints its summary (tests/pass/fail/skipped).
+ * Every temporary folder of the run (test files, the workers and engines they start: all use
+ * os.tmpdir()) goes under one folder of this run's, removed at its end; one of a runner that was
+ * killed is removed by the next run.
  * Usage: tsx test/run-suite.ts [--unit] [file-or-substring ...]
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../worker/settings';
 import { startTestServer, TEST_TEMPORAL_ADDRESS, TEST_TEMPORAL_UI_PORT } from './support/temporal';
@@ -38,6 +42,26 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+const TMP_PREFIX = 'opsguard-tests-';
+const systemTmp = os.tmpdir();
+for (const name of fs.readdirSync(systemTmp).filter((n) => n.startsWith(TMP_PREFIX))) {
+  if (!runnerAlive(Number(name.slice(TMP_PREFIX.length))))
+    fs.rmSync(path.join(systemTmp, name), { recursive: true, force: true });
+}
+const runTmp = path.join(systemTmp, `${TMP_PREFIX}${process.pid}`);
+fs.mkdirSync(runTmp, { recursive: true });
+fs.chmodSync(runTmp, 0o1777); // like /tmp: a test's worker may run as another user
+
+function runnerAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const server = unitOnly ? null : await startTestServer();
 if (server) {
   console.log(
@@ -52,6 +76,7 @@ const code = await new Promise<number>((resolve) => {
       stdio: 'inherit',
       env: {
         ...process.env,
+        TMPDIR: runTmp,
         OPSGUARD_TEST_TEMPORAL_ADDRESS: TEST_TEMPORAL_ADDRESS,
         OPSGUARD_TEST_TEMPORAL_UI_PORT: String(TEST_TEMPORAL_UI_PORT),
       },
@@ -60,4 +85,9 @@ const code = await new Promise<number>((resolve) => {
   child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
 });
 await server?.stop();
+try {
+  fs.rmSync(runTmp, { recursive: true, force: true });
+} catch (err) {
+  console.error(`[test] could not remove this run's temporary folder ${runTmp}: ${(err as Error).message}`);
+}
 process.exit(code);

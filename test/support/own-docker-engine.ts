@@ -20,6 +20,25 @@ export interface OwnEngine {
   remove(): Promise<void>;
 }
 
+/** End every process whose command line names `dir` (this engine's shims; nothing else names it). */
+function killProcessesNaming(dir: string): void {
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let cmdline = '';
+    try {
+      cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    if (Number(pid) !== process.pid && cmdline.includes(`${dir}/`)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* ended meanwhile */
+      }
+    }
+  }
+}
+
 export async function startOwnEngine(dir: string, images: string[]): Promise<OwnEngine> {
   const bridge = `ogt${process.pid}`;
   const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'ignore' });
@@ -87,6 +106,9 @@ export async function startOwnEngine(dir: string, images: string[]): Promise<Own
     async remove() {
       try {
         await engine.stop();
+        // A container shim outlives its engine by design (it was running a container when dockerd
+        // stopped); with the engine's folders gone nothing would ever end it.
+        killProcessesNaming(dir);
         fs.rmSync(dir, { recursive: true, force: true });
       } finally {
         ip('link', 'del', bridge);
