@@ -23,7 +23,7 @@ export interface OwnEngine {
 /** End every process whose command line names `dir` (this engine's shims; nothing else names it). */
 function killProcessesNaming(dir: string): void {
   for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    let cmdline = '';
+    let cmdline: string;
     try {
       cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     } catch {
