@@ -2,7 +2,7 @@ import path from 'node:path';
 import fs from 'node:fs/promises';
 import type Docker from 'dockerode';
 import type { Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ERROR_TYPES } from '../workflows/error-types';
 import { withDefaults } from '../sandbox/limits';
 import {
@@ -179,7 +179,12 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
     ...createSmokeActivities(),
 
     async setupWorkspace(args: SetupWorkspaceArgs) {
-      return await setupWorkspace(deps, args, deps.host);
+      const { workflowExecution, workflowNamespace } = Context.current().info;
+      const owner =
+        workflowExecution && workflowNamespace
+          ? { workflowId: workflowExecution.workflowId, namespace: workflowNamespace }
+          : undefined;
+      return await setupWorkspace(deps, args, deps.host, owner);
     },
 
     /** The profile, the Python and the dependencies (installed once per image and declarations). */

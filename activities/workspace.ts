@@ -12,10 +12,10 @@ import { linkTree } from './copy-tree';
 import { baselineClasses, baselineDigest, baselineSecrets, collectBaselines, takeBaseline } from './shared-baseline';
 import { treeState } from './tree-state';
 import type { TreeState } from './tree-state';
-import { incidentPaths, writeFileAtomic } from './incident-paths';
+import { incidentPaths, OWNER_FILE, writeFileAtomic } from './incident-paths';
 import { redactSecrets } from './redact-secrets';
 import { isSecretFile, redact, saveSecretMap } from './repo-secrets';
-import type { IncidentPaths } from './incident-paths';
+import type { FolderOwner, IncidentPaths } from './incident-paths';
 import { ERROR_TYPES } from '../workflows/error-types';
 
 /** What the model and the sandbox activities need to know about the incident, kept out of history. */
@@ -117,6 +117,7 @@ export async function setupWorkspace(
   roots: { artifactsDir: string; workDir: string; repositories: RepositoryLimits },
   args: SetupWorkspaceArgs,
   host: HostOf = () => null,
+  owner?: FolderOwner,
 ): Promise<WorkspaceInfo> {
   const stat = await fs.stat(args.repoPath).catch(() => null);
   // A folder the worker's user may not list (or enter) is as good as absent: said, not retried.
@@ -143,6 +144,7 @@ export async function setupWorkspace(
   await fs.mkdir(staging, { recursive: true });
   await fs.symlink(path.relative(paths.workDir, baseline.tree), path.join(staging, 'baseline'));
   await linkTree(baseline.tree, path.join(staging, 'workspace'));
+  if (owner) await fs.writeFile(path.join(staging, OWNER_FILE), JSON.stringify(owner));
   await fs.rename(staging, paths.workDir);
   await collectBaselines(roots.workDir).catch(() => undefined);
 

@@ -58,6 +58,11 @@ function assertCommon(run: RemediationRun): void {
   };
   assert.equal(proof.status, run.result.status, 'proof.json records the final status');
   assert.equal(proof.incidentId, run.result.incidentId);
+  // Which workflow made the work folder, for the worker's retention sweep (work-folder-retention.ts).
+  assert.deepEqual(
+    JSON.parse(fs.readFileSync(path.join(run.roots.workDir, run.result.incidentId, 'owner.json'), 'utf8')),
+    { workflowId: run.result.incidentId, namespace: 'default' },
+  );
 }
 
 function assertVerified(run: RemediationRun, expected: { repro: number; fix: number }): void {

@@ -14,6 +14,7 @@ import { sandboxTaskQueue } from '../workflows/task-queues';
 import { checkSearchAttributes } from './search-attribute-check';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/search-attributes';
 import { workerActivities } from './worker-activities';
+import { removeClosedIncidentFolders, sweepEveryMs, temporalFolderState } from './work-folder-retention';
 import { prebuiltWorkflowBundle } from './workflow-bundle';
 import { hostTaskQueue } from '../activities/incident-host';
 import type { HostOf } from '../activities/incident-host';
@@ -124,10 +125,29 @@ export async function runWorker(settings: Settings, log: (line: string) => void)
   );
   log(`[WORKER] reads repositories under ${settings.repositories.roots.join(', ')} only (OPSGUARD_REPO_ROOTS)`);
   const janitor = setInterval(() => void sweep(), JANITOR_SWEEP_SECONDS * 1000);
+  const retention = settings.host.workRetentionHours;
+  const folderState = temporalFolderState(visibility.client, settings.temporal.namespace);
+  const sweepWork = async () => {
+    const { removed } = await removeClosedIncidentFolders(settings.workDir, retention * 3_600_000, folderState);
+    if (removed.length)
+      log(
+        `[WORK] removed the work folders of ${removed.length} incident(s) closed more than ${retention} h ago (OPSGUARD_WORK_RETENTION_HOURS): ${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', ...' : ''}`,
+      );
+  };
+  const sweeping: { work?: Promise<void> } = {}; // one sweep at a time
+  const workSweeper = retention
+    ? setInterval(() => {
+        sweeping.work ??= sweepWork()
+          .catch((err: unknown) => log(`[WORK] could not sweep ${settings.workDir}: ${(err as Error).message}`))
+          .finally(() => delete sweeping.work);
+      }, sweepEveryMs(retention))
+    : undefined;
   try {
     await worker.run(); // the SDK shuts down on SIGINT/SIGTERM
   } finally {
     clearInterval(janitor);
+    clearInterval(workSweeper);
+    await sweeping.work;
     clearInterval(engineWatch);
     await warm?.close();
     await connection.close();

@@ -131,6 +131,8 @@ export interface HostSettings {
   warmContainers: number;
   /** Guarded runs in containers at once (sandbox/run-slots.ts); 0: no limit. */
   sandboxRuns: number;
+  /** Hours a closed incident's work folder is kept (worker/work-folder-retention.ts); 0: for ever. */
+  workRetentionHours: number;
 }
 
 export interface Settings {
@@ -247,6 +249,14 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number):
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new SettingsError(`${name} must be a positive number, not '${raw}'`);
+  return n;
+}
+
+function nonNegativeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new SettingsError(`${name} must be a number of 0 or more, not '${raw}'`);
   return n;
 }
 
@@ -406,7 +416,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
  * with the same folder gets its incidents back, and two workers with their own folders on one machine
  * are two hosts), OPSGUARD_HOST_WAIT_SECONDS (default 60: a restart within it keeps the incidents) and
  * OPSGUARD_WARM_CONTAINERS (default 8: containers held ready across this worker's incidents) and
- * OPSGUARD_SANDBOX_RUNS (default twice the CPUs: guarded runs in containers at once; 0: no limit).
+ * OPSGUARD_SANDBOX_RUNS (default twice the CPUs: guarded runs in containers at once; 0: no limit) and
+ * OPSGUARD_WORK_RETENTION_HOURS (default 24: how long a closed incident's work folder stays; 0: for ever).
  */
 function hostFromEnv(env: NodeJS.ProcessEnv, workDir: string): HostSettings {
   const fallback = `${os
@@ -423,6 +434,7 @@ function hostFromEnv(env: NodeJS.ProcessEnv, workDir: string): HostSettings {
     waitSeconds: positiveNumber(env, 'OPSGUARD_HOST_WAIT_SECONDS', 60),
     warmContainers: countSetting(env, 'OPSGUARD_WARM_CONTAINERS', 8, 64),
     sandboxRuns: countSetting(env, 'OPSGUARD_SANDBOX_RUNS', 2 * os.availableParallelism(), 256),
+    workRetentionHours: nonNegativeNumber(env, 'OPSGUARD_WORK_RETENTION_HOURS', 24),
   };
 }
 

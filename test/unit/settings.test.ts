@@ -67,6 +67,7 @@ test('a wrong value is a SettingsError naming the variable', () => {
     [{ OPSGUARD_OPENAI_API: 'completions' }, /OPSGUARD_OPENAI_API must be 'chat' or 'responses'/],
     [{ OPSGUARD_UI_PORT: 'eighty' }, /OPSGUARD_UI_PORT must be a positive number, not 'eighty'/],
     [{ OPSGUARD_DECISION_TIMEOUT_MS: '-1' }, /OPSGUARD_DECISION_TIMEOUT_MS must be a positive number/],
+    [{ OPSGUARD_WORK_RETENTION_HOURS: '-2' }, /OPSGUARD_WORK_RETENTION_HOURS must be a number of 0 or more, not '-2'/],
     [{ OPSGUARD_TEMPORAL_HTTP_URL: '127.0.0.1:7243' }, /OPSGUARD_TEMPORAL_HTTP_URL must be an http:\/\/ URL or 'off'/],
     [{ OPSGUARD_TEMPORAL_HTTP_URL: 'https://temporal.internal:7243' }, /must be a plain http:\/\/ URL/],
     [{ OPSGUARD_ARTIFACTS_S3: 'ops-artifacts' }, /OPSGUARD_ARTIFACTS_S3 must be s3:\/\/<bucket>\[\/<prefix>\]/],
