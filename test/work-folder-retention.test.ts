@@ -64,8 +64,15 @@ test("a closed incident's work folder goes after the retention; running, foreign
       OPSGUARD_WORK_RETENTION_HOURS: '0.0005',
     });
     for (let i = 0; i < 150 && fs.existsSync(closed); i++) await new Promise((r) => setTimeout(r, 200));
-    assert.equal(fs.existsSync(closed), false, `the closed incident's folder is gone; the worker said:\n${worker.output()}`);
-    assert.match(worker.output(), /\[WORK\] removed the work folders of 1 incident\(s\) closed more than 0\.0005 h ago/);
+    assert.equal(
+      fs.existsSync(closed),
+      false,
+      `the closed incident's folder is gone; the worker said:\n${worker.output()}`,
+    );
+    assert.match(
+      worker.output(),
+      /\[WORK\] removed the work folders of 1 incident\(s\) closed more than 0\.0005 h ago/,
+    );
     assert.equal(fs.existsSync(trash), false, "a crash's half-removed folder goes too");
     // Two more sweeps: what stays, stays.
     await new Promise((r) => setTimeout(r, 2500));
