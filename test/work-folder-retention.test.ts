@@ -51,8 +51,14 @@ test("a closed incident's work folder goes after the retention; running, foreign
     const trash = path.join(workDir, '.trash-incident-old-0a1b2c3d');
     fs.mkdirSync(trash);
 
-    // Closed only just now: within an hour's retention nothing goes.
+    // Within an hour's retention nothing goes: a folder changed within it is not even asked about,
+    // and one unchanged for two hours is kept while its incident closed only just now.
     const state = temporalFolderState(async () => client, 'default');
+    const fresh = await removeClosedIncidentFolders(workDir, 3_600_000, state);
+    assert.deepEqual(fresh, { removed: [], unknown: 0 }, 'folders changed within the retention: not asked about');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    for (const dir of [closed, running, foreign, unowned, unknownWorkflow])
+      fs.utimesSync(dir, twoHoursAgo, twoHoursAgo);
     const early = await removeClosedIncidentFolders(workDir, 3_600_000, state);
     assert.deepEqual(early.removed, [], 'closed within the retention: kept');
     assert.equal(early.unknown, 3, 'the foreign, the unowned and the forgotten folder cannot be told');

@@ -61,7 +61,7 @@ export function temporalFolderState(
 
 /**
  * Remove the work folders whose incident has been closed for longer than `retentionMs`. Returns the
- * incidents whose folders were removed, and how many were kept because Temporal could not say.
+ * incidents whose folders were removed, and how many of those asked about Temporal could not place.
  */
 export async function removeClosedIncidentFolders(
   workDir: string,
@@ -80,6 +80,9 @@ export async function removeClosedIncidentFolders(
     if (name === BASELINES_DIR || name.startsWith('.')) continue;
     const st = await fs.lstat(path.join(workDir, name)).catch(() => null);
     if (!st?.isDirectory()) continue;
+    // Nothing writes a folder after its incident closed: one changed within the retention cannot
+    // have been closed for longer, so Temporal is asked only about the older ones.
+    if (now - st.mtimeMs < retentionMs) continue;
     const state = await stateOf(path.join(workDir, name));
     if (state === 'unknown') unknown++;
     if (typeof state !== 'object' || now - state.closedAtMs < retentionMs) continue;
