@@ -35,6 +35,7 @@ import type {
 } from '../workflows/incident-types';
 import { writeFix, writePrDescription, writeReproduction } from './authoring';
 import { incidentPaths, sha256, writeFileAtomic } from './incident-paths';
+import type { FolderOwner } from './incident-paths';
 import type { ModelClient } from './model-client';
 import { applyProposal } from './patch-engine';
 import { DEFAULT_PATCH_POLICY } from './patch-policy';
@@ -175,16 +176,25 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
     }
   };
 
+  /** The workflow this activity runs for (none when called outside an activity: benchmarks, tests). */
+  const folderOwner = (): FolderOwner | undefined => {
+    let info;
+    try {
+      info = Context.current().info;
+    } catch {
+      return undefined;
+    }
+    const { workflowExecution, workflowNamespace } = info;
+    return workflowExecution && workflowNamespace
+      ? { workflowId: workflowExecution.workflowId, namespace: workflowNamespace }
+      : undefined;
+  };
+
   return withHeartbeats<OpsGuardActivities>({
     ...createSmokeActivities(),
 
     async setupWorkspace(args: SetupWorkspaceArgs) {
-      const { workflowExecution, workflowNamespace } = Context.current().info;
-      const owner =
-        workflowExecution && workflowNamespace
-          ? { workflowId: workflowExecution.workflowId, namespace: workflowNamespace }
-          : undefined;
-      return await setupWorkspace(deps, args, deps.host, owner);
+      return await setupWorkspace(deps, args, deps.host, folderOwner());
     },
 
     /** The profile, the Python and the dependencies (installed once per image and declarations). */
