@@ -24,12 +24,13 @@ export interface IncidentPaths {
   headWorkspace: string;
   /** Delivery's private git index (the user's index is never touched). */
   deliveryIndex: string;
-  /** Which workflow made the folder (worker/work-folder-retention.ts asks Temporal about it). */
-  owner: string;
   attempt(kind: 'reproduce' | 'fix' | 'tests' | 'deliver', n: number | string): string;
 }
 
-/** In an incident's work folder: the workflow (id and namespace) that made it. */
+/**
+ * In an incident's work folder: the workflow (id and namespace) that made it, written by
+ * setupWorkspace; worker/work-folder-retention.ts asks Temporal about it.
+ */
 export const OWNER_FILE = 'owner.json';
 
 export interface FolderOwner {
@@ -52,7 +53,6 @@ export function incidentPaths(roots: { artifactsDir: string; workDir: string }, 
     origin: path.join(workDir, 'origin.json'),
     headWorkspace: path.join(workDir, 'head-workspace'),
     deliveryIndex: path.join(workDir, 'delivery.index'),
-    owner: path.join(workDir, OWNER_FILE),
     attempt: (kind, n) => path.join(artifactDir, 'attempts', `${kind}-${n}`),
   };
 }

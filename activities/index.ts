@@ -178,16 +178,14 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
 
   /** The workflow this activity runs for (none when called outside an activity: benchmarks, tests). */
   const folderOwner = (): FolderOwner | undefined => {
-    let info;
     try {
-      info = Context.current().info;
+      const { workflowExecution, workflowNamespace } = Context.current().info;
+      return workflowExecution && workflowNamespace
+        ? { workflowId: workflowExecution.workflowId, namespace: workflowNamespace }
+        : undefined;
     } catch {
-      return undefined;
+      return undefined; // Context.current() throws outside an activity
     }
-    const { workflowExecution, workflowNamespace } = info;
-    return workflowExecution && workflowNamespace
-      ? { workflowId: workflowExecution.workflowId, namespace: workflowNamespace }
-      : undefined;
   };
 
   return withHeartbeats<OpsGuardActivities>({

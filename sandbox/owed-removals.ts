@@ -15,17 +15,20 @@ export const MAX_OWED = 1000;
 const owed = new Map<string, Docker.Container>();
 let settling: Promise<number> | null = null;
 
-/** Whether an error from removing a container means it is gone, or going, already. */
-export function removalSettled(err: unknown): boolean {
-  const status = (err as { statusCode?: number } | null)?.statusCode;
-  return status === 404 || status === 409;
+/** Remove the container: true once it is gone (removed now, or the engine says gone or going). */
+function removeNow(container: Docker.Container): Promise<boolean> {
+  return container.remove({ force: true, v: true }).then(
+    () => true,
+    (err: unknown) => {
+      const status = (err as { statusCode?: number } | null)?.statusCode;
+      return status === 404 || status === 409;
+    },
+  );
 }
 
 /** Remove the container; if the engine cannot be reached, owe it. Never throws. */
 export async function removeOrOwe(container: Docker.Container): Promise<void> {
-  await container.remove({ force: true, v: true }).catch((err: unknown) => {
-    if (!removalSettled(err) && owed.size < MAX_OWED) owed.set(container.id, container);
-  });
+  if (!(await removeNow(container)) && owed.size < MAX_OWED) owed.set(container.id, container);
 }
 
 /** How many removals are owed now. */
@@ -42,11 +45,7 @@ export function settleOwedRemovals(): Promise<number> {
   settling ??= (async () => {
     let settled = 0;
     for (const [id, container] of [...owed]) {
-      const done = await container.remove({ force: true, v: true }).then(
-        () => true,
-        (err: unknown) => removalSettled(err),
-      );
-      if (!done) break; // the engine still does not answer: the rest wait for the next pass
+      if (!(await removeNow(container))) break; // the engine still does not answer: the rest wait for the next pass
       owed.delete(id);
       settled++;
     }

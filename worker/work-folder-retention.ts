@@ -14,8 +14,9 @@
  * id). What is never removed: the folder of an incident Temporal reports running, however old (one
  * may await approval for days); one without an owner file or of another namespace; one Temporal does
  * not know (closed longer ago than the namespace keeps histories: remove those by hand); one that
- * cannot be asked about now (Temporal away). A folder is renamed away before it is removed, so a half-removed folder is never
- * taken for a whole one; the renamed leftovers of a crash go at the next sweep.
+ * cannot be asked about now (Temporal away). A folder is renamed away before it is removed, so a
+ * half-removed folder is never taken for a whole one; the renamed leftovers of a crash go at the
+ * next sweep.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
