@@ -69,16 +69,16 @@ test("a closed incident's work folder goes after the retention; running, foreign
       ...workerEnv({ taskQueue: `retention-${randomUUID()}`, dir: tmp, modelURL: model.baseURL }),
       OPSGUARD_WORK_RETENTION_HOURS: '0.0005',
     });
-    for (let i = 0; i < 150 && fs.existsSync(closed); i++) await new Promise((r) => setTimeout(r, 200));
+    // The folder vanishes at its rename; the worker says so only once the removal is done, so wait
+    // for the line, not for the folder.
+    const said = /\[WORK\] removed the work folders of 1 incident\(s\) closed more than 0\.0005 h ago/;
+    for (let i = 0; i < 150 && !said.test(worker.output()); i++) await new Promise((r) => setTimeout(r, 200));
     assert.equal(
       fs.existsSync(closed),
       false,
       `the closed incident's folder is gone; the worker said:\n${worker.output()}`,
     );
-    assert.match(
-      worker.output(),
-      /\[WORK\] removed the work folders of 1 incident\(s\) closed more than 0\.0005 h ago/,
-    );
+    assert.match(worker.output(), said);
     assert.equal(fs.existsSync(trash), false, "a crash's half-removed folder goes too");
     // Two more sweeps: what stays, stays.
     await new Promise((r) => setTimeout(r, 2500));
