@@ -24,6 +24,8 @@ import { memoryLimitBytes } from './reproduction-runs';
 import { redactRecordsFile, resolveFrames, saveOutput, tripwireOf } from './run-summary';
 import { loadSecretMap, redactor } from './repo-secrets';
 import { inSandboxActivity } from './sandbox-activity';
+import { baselineRunShare, keepBaselineRun, takeBaselineRun } from './baseline-test-reuse';
+import { leaderFirst } from './leader-first';
 import { readContext } from './workspace';
 
 /** Exit code of a run whose watchdog ended it: a test ignored its deadline (opsguard_pytest.py). */
@@ -124,6 +126,30 @@ export async function runRepoTests(docker: Docker, paths: IncidentPaths, req: Te
       perTest: false,
     };
   }
+  if (req.changed || req.baseline) return await runPytest(docker, paths, req);
+  // A baseline run: a clean one is shared by the incidents on the same tree (baseline-test-reuse.ts).
+  const shareable = await baselineRunShare(docker, paths, req).catch((err: Error) => ({ why: err.message }));
+  if (!('share' in shareable)) return await runPytest(docker, paths, req);
+  const { share } = shareable;
+  return await leaderFirst(share.key, async () => {
+    const taken = await inSandboxActivity(req.image, () => takeBaselineRun(share, req.outDir));
+    if (taken) {
+      const results = JSON.parse(await fs.readFile(taken.resultsPath ?? '', 'utf8')) as TestResults;
+      // Its candidates are the other incident's: ours come from the same results and our signature.
+      const { failToPassCandidates: _theirs, ...rest } = taken;
+      return {
+        ...rest,
+        ...(req.incident ? { failToPassCandidates: failToPassCandidates(results, req.incident) } : {}),
+      };
+    }
+    const summary = await runPytest(docker, paths, req);
+    await keepBaselineRun(share, req.outDir, summary, req.incidentId).catch(() => false); // sharing is optional
+    return summary;
+  });
+}
+
+/** The repository's pytest suite under OpsGuard's guard, in a fresh container. */
+async function runPytest(docker: Docker, paths: IncidentPaths, req: TestRunRequest): Promise<TestRunSummary> {
   const guard = req.changed
     ? await guardSpecFor(paths.workspace, req.changed)
     : { changed_files: [], changed_lines: {} };

@@ -416,6 +416,11 @@ export interface TestRunSummary {
   resultsPath?: string;
   /** Baseline only: tests failing before the patch with the incident's exception at its location. */
   failToPassCandidates?: string[];
+  /**
+   * Baseline only: these are the results of another incident's clean run on the same tree, image,
+   * environment and settings (activities/baseline-test-reuse.ts), copied into this incident's folder.
+   */
+  reusedFrom?: { incidentId: string; finishedAt: string };
   /** After a patch, with per-test results: the regression gate's verdict. */
   verdict?: GateVerdict & { status?: 'passed' | 'failed' | 'not_verified' };
   /** After a patch: the regression verdict and its evidence. */

@@ -46,7 +46,10 @@ export function describeTests(t: TestRunSummary): string {
         .join(', ') || 'no tests'
     : `exit code ${t.run?.exitCode}`;
   const partial = t.completeness && t.completeness !== 'complete' ? ` (${t.completeness}: ${t.problem})` : '';
-  return `${counts}${partial}`;
+  const reused = t.reusedFrom
+    ? ` (incident ${t.reusedFrom.incidentId}'s clean run on the same tree, ${t.reusedFrom.finishedAt})`
+    : '';
+  return `${counts}${partial}${reused}`;
 }
 
 /** What was redacted from the log: `1 aws-access-key, 2 bearer-token`. */

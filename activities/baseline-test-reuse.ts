@@ -1,0 +1,225 @@
+/**
+ * A clean baseline test run, shared by the incidents on one tree: one bad deploy raises many
+ * incidents on the same commit at once (an incident storm), and each would run the whole suite
+ * before its fix. The first runs it; the others, within BASELINE_RUN_REUSE_MS, take its results.
+ *
+ * Only a clean run is shared: complete (pytest returned, the signed end record covers every result),
+ * exit status 0, no test failed, errored or timed out, nothing failed to collect. Taking such a run
+ * can never make a verdict more lenient: the regression gate holds every test that passed before to
+ * pass after, so a run where every test passed holds the patch to all of them, while a fresh run
+ * could only hold it to fewer (a flaky test failing this time). Nothing fails in it, so no test can be
+ * a fail-to-pass candidate either way. A run that is not clean is never kept: each incident runs its
+ * own, and the flaky or failing tests are judged on its own evidence.
+ *
+ * It is taken only for the same run: the same baseline tree (shared-baseline.ts, keyed by the
+ * folder's path and file identities), the workspace still that tree file for file, the same image
+ * (by id, not tag), the same prepared environment, pytest arguments, per-test deadline and limits,
+ * and the same runner and result code. A custom testCommand is never shared. The incident's own
+ * attempt folder gets a copy of the run's files (results, records, output), and its evidence says
+ * whose run it was and when (TestRunSummary.reusedFrom).
+ *
+ * Kept in `<workDir>/.baselines/<tree>/tests/<key>/`, so a tree's collection removes them with it.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { RUNNER_ON_HOST } from '../sandbox/guarded-run';
+import type { RunEnvironment } from '../sandbox/guarded-run';
+import type { SandboxLimits } from '../sandbox/limits';
+import type { TestRunSummary } from '../workflows/incident-types';
+import { PROJECT_ROOT } from '../worker/project-root';
+import type { IncidentPaths } from './incident-paths';
+import { writeFileAtomic } from './incident-paths';
+
+/** How long a clean baseline run is taken by other incidents on the same tree. */
+export const BASELINE_RUN_REUSE_MS = 15 * 60 * 1000;
+const ENTRY = 'entry.json';
+
+/** What a baseline run is, for sharing: everything that can change its results. */
+export interface BaselineRunRequest {
+  image: string;
+  testCommand?: string[];
+  environment?: RunEnvironment;
+  testArgs?: string[];
+  perTestSeconds: number;
+  limits: SandboxLimits;
+}
+
+export interface BaselineRunShare {
+  key: string;
+  /** Where a clean run of this request on this tree is kept. */
+  dir: string;
+}
+
+interface Entry {
+  incidentId: string;
+  finishedAt: string;
+  /** The summary, its paths relative to the run's folder. */
+  summary: TestRunSummary;
+  files: string[];
+}
+
+/** Where this incident's baseline run may be shared, or why it may not. */
+export async function baselineRunShare(
+  docker: Docker,
+  paths: IncidentPaths,
+  req: BaselineRunRequest,
+): Promise<{ share: BaselineRunShare } | { why: string }> {
+  if (req.testCommand) return { why: 'a custom test command' };
+  const tree = await fs.realpath(paths.baseline).catch(() => null);
+  if (!tree) return { why: 'no baseline tree' };
+  const folder = path.dirname(tree);
+  if (path.basename(folder).startsWith('private-')) return { why: "the repository's tree is this incident's alone" };
+  if (!(await sameLinkedTree(paths.workspace, tree))) return { why: 'the workspace is no longer its baseline' };
+  const imageId = (await docker.getImage(req.image).inspect()).Id;
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify({
+        tree: path.basename(folder),
+        imageId,
+        environment: req.environment ?? null,
+        testArgs: req.testArgs ?? [],
+        perTestSeconds: req.perTestSeconds,
+        limits: req.limits,
+        code: codeVersion(),
+      }),
+    )
+    .digest('hex')
+    .slice(0, 32);
+  return { share: { key, dir: path.join(folder, 'tests', key) } };
+}
+
+/**
+ * A clean run kept for this share and younger than BASELINE_RUN_REUSE_MS, copied into `outDir`,
+ * with its summary pointing there; null when there is none.
+ */
+export async function takeBaselineRun(
+  share: BaselineRunShare,
+  outDir: string,
+  now = Date.now(),
+): Promise<TestRunSummary | null> {
+  let entry: Entry;
+  try {
+    entry = JSON.parse(await fs.readFile(path.join(share.dir, ENTRY), 'utf8')) as Entry;
+  } catch {
+    return null;
+  }
+  const age = now - Date.parse(entry.finishedAt);
+  if (!(age >= 0 && age < BASELINE_RUN_REUSE_MS)) return null;
+  await fs.mkdir(outDir, { recursive: true });
+  for (const name of entry.files) await fs.copyFile(path.join(share.dir, name), path.join(outDir, name));
+  const { summary } = entry;
+  const here = (name: string | undefined) => (name === undefined ? undefined : path.join(outDir, name));
+  return {
+    ...summary,
+    resultsPath: here(summary.resultsPath),
+    ...(summary.run
+      ? { run: { ...summary.run, stdoutPath: here(summary.run.stdoutPath), stderrPath: here(summary.run.stderrPath) } }
+      : {}),
+    reusedFrom: { incidentId: entry.incidentId, finishedAt: entry.finishedAt },
+  } as TestRunSummary;
+}
+
+/** Whether a baseline run may be shared: it ran whole and every test it collected passed or was skipped. */
+export function isCleanBaselineRun(summary: TestRunSummary): boolean {
+  const c = summary.counts;
+  return (
+    summary.ran &&
+    summary.perTest &&
+    summary.completeness === 'complete' &&
+    summary.passed &&
+    !!c &&
+    c.failed === 0 &&
+    c.error === 0 &&
+    c.timeout === 0 &&
+    (summary.collectErrors ?? []).length === 0
+  );
+}
+
+/** Keep a clean run of `outDir` for the other incidents on its tree; false when it is not clean. */
+export async function keepBaselineRun(
+  share: BaselineRunShare,
+  outDir: string,
+  summary: TestRunSummary,
+  incidentId: string,
+): Promise<boolean> {
+  if (!isCleanBaselineRun(summary)) return false;
+  const files = (await fs.readdir(outDir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+  const rel = (p: string | undefined) => (p === undefined ? undefined : path.relative(outDir, p));
+  const entry: Entry = {
+    incidentId,
+    finishedAt: new Date().toISOString(),
+    summary: {
+      ...summary,
+      resultsPath: rel(summary.resultsPath),
+      ...(summary.run
+        ? { run: { ...summary.run, stdoutPath: rel(summary.run.stdoutPath), stderrPath: rel(summary.run.stderrPath) } }
+        : {}),
+    } as TestRunSummary,
+    files,
+  };
+  // Whole or not at all: written beside, then renamed in (over an older entry, renamed away first).
+  const staging = `${share.dir}.staging-${randomBytes(4).toString('hex')}`;
+  await fs.mkdir(staging, { recursive: true });
+  try {
+    for (const name of files) await fs.copyFile(path.join(outDir, name), path.join(staging, name));
+    await writeFileAtomic(path.join(staging, ENTRY), JSON.stringify(entry));
+    const old = `${share.dir}.old-${randomBytes(4).toString('hex')}`;
+    await fs.rename(share.dir, old).then(
+      () => fs.rm(old, { recursive: true, force: true }),
+      () => undefined,
+    );
+    await fs.rename(staging, share.dir);
+  } catch {
+    // Another incident kept the same run just now, or the tree went: nothing is lost but the sharing.
+    await fs.rm(staging, { recursive: true, force: true });
+  }
+  return true;
+}
+
+/**
+ * The workspace is the baseline tree, file for file: the same names, each file the same inode (its
+ * hard link), each symlink the same target. Anything else (a file rewritten, added or removed) is not.
+ */
+export async function sameLinkedTree(a: string, b: string): Promise<boolean> {
+  let names: [string[], string[]];
+  try {
+    names = await Promise.all([fs.readdir(a), fs.readdir(b)]);
+  } catch {
+    return false;
+  }
+  const [namesA, namesB] = names.map((n) => n.sort());
+  if (!namesA || !namesB || namesA.join('\0') !== namesB.join('\0')) return false;
+  const same = await Promise.all(
+    namesA.map(async (name) => {
+      const [pa, pb] = [path.join(a, name), path.join(b, name)];
+      const [sa, sb] = await Promise.all([fs.lstat(pa), fs.lstat(pb)]);
+      if (sa.isDirectory() !== sb.isDirectory() || sa.isSymbolicLink() !== sb.isSymbolicLink()) return false;
+      if (sa.isDirectory()) return await sameLinkedTree(pa, pb);
+      if (sa.isSymbolicLink()) return (await fs.readlink(pa)) === (await fs.readlink(pb));
+      return sa.ino === sb.ino && sa.dev === sb.dev;
+    }),
+  ).catch(() => [false]);
+  return same.every(Boolean);
+}
+
+/** The runner and the code that turns its records into results: a kept run of other code is not taken. */
+let version: string | undefined;
+function codeVersion(): string {
+  if (!version) {
+    try {
+      const hash = createHash('sha256');
+      for (const name of ['opsguard_tests.py', 'opsguard_pytest.py', 'opsguard_guard.py', 'opsguard_source.py'])
+        hash.update(readFileSync(path.join(RUNNER_ON_HOST, name)));
+      // From the project's sources, not beside this module: the worker runs from a bundle elsewhere.
+      for (const name of ['test-runs.ts', 'baseline-test-reuse.ts', 'run-summary.ts'])
+        hash.update(readFileSync(path.join(PROJECT_ROOT, 'activities', name)));
+      version = hash.digest('hex').slice(0, 16);
+    } catch {
+      version = `process-${randomBytes(8).toString('hex')}`; // not shared past this process
+    }
+  }
+  return version;
+}
