@@ -1,7 +1,7 @@
 /**
  * A batch of demo incidents for the load benchmarks (throughput.ts, scale-workers.ts): each on its
- * own copy of examples/config-loader, started together, delivery off, followed until each leaves
- * `running`; then terminated and their copies removed.
+ * own copy of examples/config-loader (or all on one: an incident storm), started together, delivery
+ * off, followed until each leaves `running`; then terminated and their copies removed.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { OPSGUARD_STATUS } from '../workflows/search-attributes';
 import type { remediateIncident } from '../workflows/remediate-incident';
 import { exampleDir } from '../test/support/remediation-harness';
 import { startIncident } from '../test/support/worker-process';
+import { RACY_SECONDS } from '../activities/tree-state';
 
 export interface Settled {
   /** From the batch's start to the history event that published its status past `running`. */
@@ -32,13 +33,24 @@ export interface IncidentBatch {
 
 export async function startIncidentBatch(
   client: Client,
-  opts: { taskQueue: string; dir: string; count: number; idPrefix: string },
+  opts: {
+    taskQueue: string;
+    dir: string;
+    count: number;
+    idPrefix: string;
+    /** All on one copy: an incident storm on one commit (one bad deploy, many alerts). */
+    oneRepository?: boolean;
+  },
 ): Promise<IncidentBatch> {
-  const repos = Array.from({ length: opts.count }, (_, i) => {
+  const copies = Array.from({ length: opts.oneRepository ? 1 : opts.count }, (_, i) => {
     const repo = path.join(opts.dir, `repo-${opts.idPrefix}-${i}`);
     fs.cpSync(path.join(exampleDir('config-loader'), 'repo'), repo, { recursive: true });
     return repo;
   });
+  // A copy changed within tree-state's racy window is not shared by its incidents: wait past it, as
+  // a checkout made before the incidents is.
+  if (opts.oneRepository) await new Promise((r) => setTimeout(r, (RACY_SECONDS + 1) * 1000));
+  const repos = Array.from({ length: opts.count }, (_, i) => copies[opts.oneRepository ? 0 : i] ?? '');
   const startedAtEpoch = Date.now();
   const handles = await Promise.all(
     repos.map((repo, i) =>
@@ -80,7 +92,7 @@ export async function startIncidentBatch(
     },
     async close() {
       await Promise.all(handles.map((h) => h.terminate('benchmark done').catch(() => undefined)));
-      for (const repo of repos) fs.rmSync(repo, { recursive: true, force: true });
+      for (const repo of copies) fs.rmSync(repo, { recursive: true, force: true });
     },
   };
 }

@@ -27,6 +27,12 @@ import { containerFloor } from './container-floor';
 import { dockerFromEnv } from '../sandbox/docker-client';
 
 const loads = (process.argv[2] ?? '1,5,20,50').split(',').map(Number);
+// Loads run again as an incident storm: every incident on one copy of the repository (one commit).
+const stormLoads = (process.argv[3] ?? '20').split(',').filter(Boolean).map(Number);
+if ([...loads, ...stormLoads].some((n) => !Number.isInteger(n) || n < 1)) {
+  console.error('usage: npx tsx bench/throughput.ts [loads, e.g. 1,5,20,50] [storm loads, e.g. 20]');
+  process.exit(2);
+}
 // This machine's speed now, before any load: figures of different hours differ by it.
 const floor = await containerFloor(dockerFromEnv(), settingsFromEnv().sandboxImage);
 const server = await startTestServer();
@@ -43,6 +49,8 @@ const client = new Client({ connection });
 
 interface LoadResult {
   incidents: number;
+  /** own: each incident on its own copy of the repository; one: all on one copy (a storm on one commit). */
+  repository: 'own' | 'one';
   wallS: number;
   perMinute: number;
   latencyMs: ReturnType<typeof summary>;
@@ -52,7 +60,10 @@ interface LoadResult {
   notVerified: number;
 }
 const results: LoadResult[] = [];
-for (const n of loads) {
+for (const [n, repository] of [
+  ...loads.map((n) => [n, 'own'] as const),
+  ...stormLoads.map((n) => [n, 'one'] as const),
+]) {
   const cpu0 = {
     worker: cpuSeconds(workerPid),
     temporal: temporalPid ? cpuSeconds(temporalPid) : 0,
@@ -65,7 +76,8 @@ for (const n of loads) {
     taskQueue,
     dir: tmp,
     count: n,
-    idPrefix: `bench-throughput-${process.pid}-${n}`,
+    idPrefix: `bench-throughput-${process.pid}-${n}-${repository}`,
+    oneRepository: repository === 'one',
   });
   const done = await batch.settle(() => {
     workerPeak = Math.max(workerPeak, rssMiB(workerPid));
@@ -82,6 +94,7 @@ for (const n of loads) {
   const round = (x: number) => Math.round(x * 10) / 10;
   results.push({
     incidents: n,
+    repository,
     wallS: round(wallS),
     perMinute: round((n / wallS) * 60),
     latencyMs: summary(done.map((d) => Math.round(d.ms))),
@@ -115,11 +128,11 @@ const out = path.join(PROJECT_ROOT, 'bench', 'results', 'throughput.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
 console.log(
-  'incidents at once | wall s | incidents/min | latency p50 / p95 s | worker RSS peak MiB | Temporal RSS peak MiB | CPU s: worker / Temporal / dockerd+containerd / rest (containers) of machine | machine CPU s per incident | not verified',
+  'incidents at once | repository | wall s | incidents/min | latency p50 / p95 s | worker RSS peak MiB | Temporal RSS peak MiB | CPU s: worker / Temporal / dockerd+containerd / rest (containers) of machine | machine CPU s per incident | not verified',
 );
 for (const r of results)
   console.log(
-    `${r.incidents} | ${r.wallS} | ${r.perMinute} | ${(r.latencyMs.p50 / 1000).toFixed(1)} / ${(r.latencyMs.p95 / 1000).toFixed(1)} | ${r.workerPeakRssMiB} | ${r.temporalPeakRssMiB ?? '?'} | ${r.cpuSeconds.worker} / ${r.cpuSeconds.temporal} / ${r.cpuSeconds.docker} / ${r.cpuSeconds.rest} of ${r.cpuSeconds.machine} | ${(r.cpuSeconds.machine / r.incidents).toFixed(2)} | ${r.notVerified}`,
+    `${r.incidents} | ${r.repository === 'one' ? 'one for all (storm)' : 'own copy each'} | ${r.wallS} | ${r.perMinute} | ${(r.latencyMs.p50 / 1000).toFixed(1)} / ${(r.latencyMs.p95 / 1000).toFixed(1)} | ${r.workerPeakRssMiB} | ${r.temporalPeakRssMiB ?? '?'} | ${r.cpuSeconds.worker} / ${r.cpuSeconds.temporal} / ${r.cpuSeconds.docker} / ${r.cpuSeconds.rest} of ${r.cpuSeconds.machine} | ${(r.cpuSeconds.machine / r.incidents).toFixed(2)} | ${r.notVerified}`,
   );
 console.log(
   `this machine now: a hardened container running \`true\` costs ${floor.cpuMs} ms of machine CPU (${floor.runs} in a row, wall p50 ${floor.wallMs.p50} ms); an incident runs 8 containers`,
