@@ -150,10 +150,21 @@ function evidence(
     '',
     `### Repository tests: ${testsLine(fix)}`,
     fix.tests?.run ? code(fix.tests.run.stdoutTail.split('\n').slice(-5).join('\n')) : '',
+    ...reusedBaseline(result),
     '',
     `Files changed: ${fix.changedFiles.map((f) => `\`${f}\``).join(', ')}. Token usage: ${result.tokenUsage.inputTokens} in, ${result.tokenUsage.outputTokens} out.`,
   ];
   return lines.join('\n');
+}
+
+/** When the run before the patch was another incident's (baseline-test-reuse.ts), the reviewer is told whose. */
+function reusedBaseline(result: RemediationResult): string[] {
+  const from = result.baselineTests?.reusedFrom;
+  return from
+    ? [
+        `The run before the patch was incident \`${from.incidentId}\`'s clean run on the same tree, image and settings (finished ${from.finishedAt}): every test in it passed, so every one is held to pass here.`,
+      ]
+    : [];
 }
 
 function testsLine(fix: FixAttempt): string {

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { exampleDir, recordedTurns, remediate } from './support/remediation-harness';
@@ -16,6 +17,7 @@ import type { ScriptedTurn } from './support/scripted-model-server';
 const [REPRO, FIX, PR] = recordedTurns('pricing-tools') as [ScriptedTurn, ScriptedTurn, ScriptedTurn];
 
 interface Proof {
+  baselineTests?: { ran: boolean; counts?: Record<string, number>; reusedFrom?: { incidentId: string } };
   modelContext: {
     past: {
       found: { incidentId: string; match: string; status: string; title: string | null }[];
@@ -36,8 +38,11 @@ test("a second incident with the same fingerprint is shown the first one's verif
   assert.match(firstProof.modelContext.past.queries[0] ?? '', /OpsGuardFingerprint = '[0-9a-f]{16}'/);
 
   const firstId = first.result.incidentId;
+  // The second and a fourth share a dependency cache, as incidents on one worker do.
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-past-cache-'));
   const second = await remediate({
     example: 'pricing-tools',
+    cacheDir,
     after: first, // the same service folder (so the same fingerprint), the same worker folders
     turns: [
       REPRO,
@@ -66,7 +71,6 @@ test("a second incident with the same fingerprint is shown the first one's verif
     pr,
     new RegExp(`- Seen before: incident \`${firstId}\` on \\d{4}-\\d{2}-\\d{2} \\(same fingerprint; approved\\)`),
   );
-
   // Another fingerprint (the innermost function is named differently), the same error type and file.
   const log = fs
     .readFileSync(path.join(exampleDir('pricing-tools'), 'incident.log'), 'utf8')
@@ -78,4 +82,22 @@ test("a second incident with the same fingerprint is shown the first one's verif
   assert.match(asked, /\(the same error type in the same file; approved\)/);
   assert.ok(asked.includes(`Incident \`${firstId}\``) && asked.includes(`Incident \`${second.result.incidentId}\``));
   assert.equal(third.result.status, 'model_unavailable', 'the scripted model had nothing more to say');
+
+  // One more on the same commit: the clean run before the patch of an earlier incident on this tree
+  // is taken, and said (activities/baseline-test-reuse.ts). Not the first's: its copy was made just
+  // before it started, so its tree was its own (tree-state's racy window); the second's was shared.
+  const secondProof = proof;
+  const fourth = await remediate({ example: 'pricing-tools', after: first, cacheDir, turns: [REPRO, FIX, PR] });
+  assert.equal(fourth.result.status, 'approved', fourth.result.reason);
+  const fourthProof = JSON.parse(fs.readFileSync(fourth.result.artifacts['proof.json'] ?? '', 'utf8')) as Proof;
+  assert.equal(secondProof.baselineTests?.reusedFrom, undefined, 'the second ran its own');
+  assert.equal(secondProof.baselineTests?.counts?.failed, 0, 'a clean run');
+  const taken = fourthProof.baselineTests?.reusedFrom?.incidentId;
+  assert.equal(taken, second.result.incidentId, JSON.stringify(fourthProof.baselineTests));
+  const fourthPr = fs.readFileSync(fourth.result.artifacts['PR_DESCRIPTION.md'] ?? '', 'utf8');
+  assert.ok(fourthPr.includes(`The run before the patch was incident \`${taken}\`'s clean run`), fourthPr);
+  // Its dependencies were prepared by the second and its tests before the patch were taken: three
+  // reproduction runs, three with the fix, one test run after the patch.
+  assert.equal(fourth.containers.created, 7, 'no preparation, no test run before the patch');
+  fs.rmSync(cacheDir, { recursive: true, force: true });
 });
