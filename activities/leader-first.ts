@@ -7,10 +7,10 @@
  */
 const leaders = new Map<string, Promise<unknown>>();
 
-export async function leaderFirst<T>(key: string, work: () => Promise<T>): Promise<T> {
+export async function leaderFirst<T>(key: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   const leader = leaders.get(key);
   if (leader) {
-    await leader.catch(() => undefined); // its failure is its caller's; ours runs now
+    await waitFor(leader, signal); // its failure is its caller's; ours runs now
     return await work();
   }
   // No await between the check above and the set below: two callers cannot both lead.
@@ -21,4 +21,19 @@ export async function leaderFirst<T>(key: string, work: () => Promise<T>): Promi
   } finally {
     if (leaders.get(key) === mine) leaders.delete(key);
   }
+}
+
+/** The leader's end, or the follower's own cancellation (its incident need not wait for another's suite). */
+function waitFor(leader: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.reject(new Error('cancelled while waiting for the same run of another caller'));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new Error('cancelled while waiting for the same run of another caller'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    void leader
+      .catch(() => undefined)
+      .then(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+  });
 }

@@ -38,7 +38,8 @@ export async function inSandboxActivity<T>(
     if (ctx?.cancellationSignal.aborted) throw cancelled();
     return result;
   } catch (err) {
-    if (err instanceof CancelledFailure) throw err;
+    // Already decided by an inner call (nested sandbox work): passed on as it is, not wrapped again.
+    if (err instanceof CancelledFailure || err instanceof ApplicationFailure) throw err;
     // Cancelled while waiting (for a run slot, sandbox/run-slots.ts) or while the containers ran.
     if (ctx?.cancellationSignal.aborted) throw cancelled();
     if (/no such image/i.test((err as Error).message)) {

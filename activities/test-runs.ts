@@ -131,21 +131,28 @@ export async function runRepoTests(docker: Docker, paths: IncidentPaths, req: Te
   const shareable = await baselineRunShare(docker, paths, req).catch((err: Error) => ({ why: err.message }));
   if (!('share' in shareable)) return await runPytest(docker, paths, req);
   const { share } = shareable;
-  return await leaderFirst(share.key, async () => {
-    const taken = await inSandboxActivity(req.image, () => takeBaselineRun(share, req.outDir));
-    if (taken) {
-      const results = JSON.parse(await fs.readFile(taken.resultsPath ?? '', 'utf8')) as TestResults;
-      // Its candidates are the other incident's: ours come from the same results and our signature.
-      const { failToPassCandidates: _theirs, ...rest } = taken;
-      return {
-        ...rest,
-        ...(req.incident ? { failToPassCandidates: failToPassCandidates(results, req.incident) } : {}),
-      };
-    }
-    const summary = await runPytest(docker, paths, req);
-    await keepBaselineRun(share, req.outDir, summary, req.incidentId).catch(() => false); // sharing is optional
-    return summary;
-  });
+  // A follower's wait for the leader ends with its own incident's cancellation.
+  return await inSandboxActivity(req.image, (signal) =>
+    leaderFirst(
+      share.key,
+      async () => {
+        const taken = await takeBaselineRun(share, req.outDir);
+        if (taken) {
+          const results = JSON.parse(await fs.readFile(taken.resultsPath ?? '', 'utf8')) as TestResults;
+          // Its candidates are the other incident's: ours come from the same results and our signature.
+          const { failToPassCandidates: _theirs, ...rest } = taken;
+          return {
+            ...rest,
+            ...(req.incident ? { failToPassCandidates: failToPassCandidates(results, req.incident) } : {}),
+          };
+        }
+        const summary = await runPytest(docker, paths, req);
+        await keepBaselineRun(share, req.outDir, summary, req.incidentId).catch(() => false); // sharing is optional
+        return summary;
+      },
+      signal,
+    ),
+  );
 }
 
 /** The repository's pytest suite under OpsGuard's guard, in a fresh container. */

@@ -42,3 +42,23 @@ test("a failed leader is its own caller's error; followers still run", async () 
   await assert.rejects(leader, /the run failed/);
   assert.equal(await follower, 'follower ran');
 });
+
+test("a follower cancelled while it waits stops waiting at once; the leader's run goes on", async () => {
+  let release: () => void = () => undefined;
+  const leader = leaderFirst('suite', () => new Promise<string>((r) => (release = () => r('leader ran'))));
+  const abort = new AbortController();
+  let followerRan = false;
+  const follower = leaderFirst(
+    'suite',
+    async () => {
+      followerRan = true;
+    },
+    abort.signal,
+  );
+  await tick();
+  abort.abort();
+  await assert.rejects(follower, /cancelled while waiting/);
+  assert.equal(followerRan, false, 'its own run never started');
+  release();
+  assert.equal(await leader, 'leader ran');
+});
