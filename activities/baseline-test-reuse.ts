@@ -22,15 +22,13 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { RUNNER_ON_HOST } from '../sandbox/guarded-run';
 import type { RunEnvironment } from '../sandbox/guarded-run';
 import type { SandboxLimits } from '../sandbox/limits';
 import type { TestRunSummary } from '../workflows/incident-types';
-import { PROJECT_ROOT } from '../worker/project-root';
+import { sourceVersion } from '../worker/source-version';
 import type { IncidentPaths } from './incident-paths';
 import { writeFileAtomic } from './incident-paths';
 
@@ -111,16 +109,21 @@ export async function takeBaselineRun(
   if (!(age >= 0 && age < BASELINE_RUN_REUSE_MS)) return null;
   await fs.mkdir(outDir, { recursive: true });
   for (const name of entry.files) await fs.copyFile(path.join(share.dir, name), path.join(outDir, name));
-  const { summary } = entry;
-  const here = (name: string | undefined) => (name === undefined ? undefined : path.join(outDir, name));
   return {
-    ...summary,
-    resultsPath: here(summary.resultsPath),
-    ...(summary.run
-      ? { run: { ...summary.run, stdoutPath: here(summary.run.stdoutPath), stderrPath: here(summary.run.stderrPath) } }
-      : {}),
+    ...withPaths(entry.summary, (name) => path.join(outDir, name)),
     reusedFrom: { incidentId: entry.incidentId, finishedAt: entry.finishedAt },
-  } as TestRunSummary;
+  };
+}
+
+/** The summary with its files (results, output) at `where(path)`: relative when kept, in the taker's folder when taken. */
+function withPaths(summary: TestRunSummary, where: (p: string) => string): TestRunSummary {
+  const at = (p: string | undefined) => (p === undefined ? undefined : where(p));
+  const run = summary.run && {
+    ...summary.run,
+    stdoutPath: at(summary.run.stdoutPath),
+    stderrPath: at(summary.run.stderrPath),
+  };
+  return { ...summary, resultsPath: at(summary.resultsPath), ...(run ? { run } : {}) } as TestRunSummary;
 }
 
 /** Whether a baseline run may be shared: it ran whole and every test it collected passed or was skipped. */
@@ -148,17 +151,10 @@ export async function keepBaselineRun(
 ): Promise<boolean> {
   if (!isCleanBaselineRun(summary)) return false;
   const files = (await fs.readdir(outDir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
-  const rel = (p: string | undefined) => (p === undefined ? undefined : path.relative(outDir, p));
   const entry: Entry = {
     incidentId,
     finishedAt: new Date().toISOString(),
-    summary: {
-      ...summary,
-      resultsPath: rel(summary.resultsPath),
-      ...(summary.run
-        ? { run: { ...summary.run, stdoutPath: rel(summary.run.stdoutPath), stderrPath: rel(summary.run.stderrPath) } }
-        : {}),
-    } as TestRunSummary,
+    summary: withPaths(summary, (p) => path.relative(outDir, p)),
     files,
   };
   // Whole or not at all: written beside, then renamed in (over an older entry, renamed away first).
@@ -225,20 +221,9 @@ function linkListing(root: string): Promise<string[] | null> {
 }
 
 /** The runner and the code that turns its records into results: a kept run of other code is not taken. */
-let version: string | undefined;
-function codeVersion(): string {
-  if (!version) {
-    try {
-      const hash = createHash('sha256');
-      for (const name of ['opsguard_tests.py', 'opsguard_pytest.py', 'opsguard_guard.py', 'opsguard_source.py'])
-        hash.update(readFileSync(path.join(RUNNER_ON_HOST, name)));
-      // From the project's sources, not beside this module: the worker runs from a bundle elsewhere.
-      for (const name of ['test-runs.ts', 'baseline-test-reuse.ts', 'run-summary.ts'])
-        hash.update(readFileSync(path.join(PROJECT_ROOT, 'activities', name)));
-      version = hash.digest('hex').slice(0, 16);
-    } catch {
-      version = `process-${randomBytes(8).toString('hex')}`; // not shared past this process
-    }
-  }
-  return version;
-}
+const codeVersion = sourceVersion([
+  ...['opsguard_tests.py', 'opsguard_pytest.py', 'opsguard_guard.py', 'opsguard_source.py'].map(
+    (name) => `sandbox/runner/${name}`,
+  ),
+  ...['test-runs.ts', 'baseline-test-reuse.ts', 'run-summary.ts'].map((name) => `activities/${name}`),
+]);

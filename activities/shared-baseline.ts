@@ -38,7 +38,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { lstatSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../worker/project-root';
+import { sourceVersion } from '../worker/source-version';
 import { copyTree, listFiles } from './copy-tree';
 import type { CopyReport } from './copy-tree';
 import { treeDigest } from './incident-host';
@@ -215,24 +215,11 @@ async function touch(dir: string): Promise<void> {
 const folderOf = (tree: string) => path.dirname(tree);
 
 /** The scanner's own source: a cached scan from another scanner is not used. */
-let scannerVersion: string | undefined;
-function scanner(): string {
-  if (!scannerVersion) {
-    try {
-      // From the project's sources, not beside this module: the worker runs from a bundle elsewhere.
-      const here = path.join(PROJECT_ROOT, 'activities');
-      scannerVersion = createHash('sha256')
-        .update(readFileSync(path.join(here, 'repo-secrets.ts')))
-        .update(readFileSync(path.join(here, 'redact-secrets.ts')))
-        .update(readFileSync(path.join(here, 'shared-baseline.ts'))) // the facts kept per file
-        .digest('hex')
-        .slice(0, 16);
-    } catch {
-      scannerVersion = `process-${randomBytes(8).toString('hex')}`; // not cached past this process
-    }
-  }
-  return scannerVersion;
-}
+const scanner = sourceVersion([
+  'activities/repo-secrets.ts',
+  'activities/redact-secrets.ts',
+  'activities/shared-baseline.ts', // the facts kept per file
+]);
 
 /**
  * What is read from each file of a baseline's tree once: the secret values of the files the scan

@@ -83,18 +83,26 @@ test('a storm on one clean commit runs its suite once; failing suites, changed w
         ...(perTestSeconds ? { limits: { perTestSeconds } } : {}),
       });
 
+    const pathsOf = (id: string) =>
+      incidentPaths({ artifactsDir: path.join(root, 'artifacts'), workDir: path.join(root, 'work') }, id);
+    /** `work`'s value, and the test containers the engine made for these incidents meanwhile. */
+    const counted = async <T>(incidents: { id: string }[], work: () => Promise<T>) => {
+      const since = Math.floor(Date.now() / 1000) - 1;
+      const value = await work();
+      return {
+        value,
+        containers: testContainers(
+          since,
+          incidents.map((inc) => inc.id),
+        ),
+      };
+    };
+
     // 1. Four incidents at once on the clean commit: one run, three take it.
     const storm = await Promise.all([0, 1, 2, 3].map((i) => start(`storm-${run}-${i}`, clean)));
-    let since = Math.floor(Date.now() / 1000) - 1;
-    const results = await Promise.all(storm.map((inc) => baseline(inc)));
-    assert.equal(
-      testContainers(
-        since,
-        storm.map((s) => s.id),
-      ),
-      1,
-      'one test container for the four incidents',
-    );
+    const stormRuns = await counted(storm, () => Promise.all(storm.map((inc) => baseline(inc))));
+    const results = stormRuns.value;
+    assert.equal(stormRuns.containers, 1, 'one test container for the four incidents');
     const leaders = results.filter((r) => !r.reusedFrom);
     assert.equal(leaders.length, 1, 'one incident ran the suite');
     const leaderId = storm[results.findIndex((r) => !r.reusedFrom)]?.id;
@@ -104,10 +112,7 @@ test('a storm on one clean commit runs its suite once; failing suites, changed w
       assert.deepEqual(r.failToPassCandidates ?? [], []);
       if (r.reusedFrom) assert.equal(r.reusedFrom.incidentId, leaderId, 'the evidence names whose run it was');
       // Each incident's folder holds the results it was judged on, and its summary points there.
-      const own = incidentPaths(
-        { artifactsDir: path.join(root, 'artifacts'), workDir: path.join(root, 'work') },
-        storm[i]?.id ?? '',
-      );
+      const own = pathsOf(storm[i]?.id ?? '');
       assert.ok(r.resultsPath?.startsWith(own.artifactDir), `${r.resultsPath} is in ${own.artifactDir}`);
       assert.ok(r.run?.stdoutPath?.startsWith(own.artifactDir));
       const tests = JSON.parse(fs.readFileSync(r.resultsPath ?? '', 'utf8')) as { tests: Record<string, unknown> };
@@ -117,17 +122,9 @@ test('a storm on one clean commit runs its suite once; failing suites, changed w
 
     // 2. A failing suite is never shared: three incidents, three runs (side by side, not in a row).
     const failingStorm = await Promise.all([0, 1, 2].map((i) => start(`failing-${run}-${i}`, failing)));
-    since = Math.floor(Date.now() / 1000) - 1;
-    const failed = await Promise.all(failingStorm.map((inc) => baseline(inc)));
-    assert.equal(
-      testContainers(
-        since,
-        failingStorm.map((s) => s.id),
-      ),
-      3,
-      'each incident ran its own',
-    );
-    for (const r of failed) {
+    const failed = await counted(failingStorm, () => Promise.all(failingStorm.map((inc) => baseline(inc))));
+    assert.equal(failed.containers, 3, 'each incident ran its own');
+    for (const r of failed.value) {
       assert.equal(r.reusedFrom, undefined);
       assert.equal(r.counts?.failed, 1, JSON.stringify(r.counts));
     }
@@ -135,18 +132,17 @@ test('a storm on one clean commit runs its suite once; failing suites, changed w
     // 3. On the clean commit, but not the same run: a workspace that is no longer its baseline, and
     //    another per-test deadline. Each runs its own; a later one with the first settings takes it.
     const changed = await start(`changed-${run}`, clean);
-    const p = incidentPaths(
-      { artifactsDir: path.join(root, 'artifacts'), workDir: path.join(root, 'work') },
-      changed.id,
-    );
-    const file = path.join(p.workspace, 'svc', 'prices.py');
+    const file = path.join(pathsOf(changed.id).workspace, 'svc', 'prices.py');
     fs.rmSync(file); // replaced, not written through: the shared tree's file is untouched
     fs.writeFileSync(file, 'def total(items):\n    return sum(items) / len(items) if items else 0\n');
     const otherDeadline = await start(`deadline-${run}`, clean);
     const later = await start(`later-${run}`, clean);
-    since = Math.floor(Date.now() / 1000) - 1;
-    const [c, d, l] = [await baseline(changed), await baseline(otherDeadline, 7), await baseline(later)];
-    assert.equal(testContainers(since, [changed.id, otherDeadline.id, later.id]), 2);
+    const three = await counted(
+      [changed, otherDeadline, later],
+      async () => [await baseline(changed), await baseline(otherDeadline, 7), await baseline(later)] as const,
+    );
+    const [c, d, l] = three.value;
+    assert.equal(three.containers, 2);
     assert.equal(c.reusedFrom, undefined, 'a changed workspace runs its own');
     assert.equal(d.reusedFrom, undefined, 'another per-test deadline runs its own');
     assert.equal(l.reusedFrom?.incidentId, leaderId, 'the same run is still taken');
@@ -159,17 +155,12 @@ test('a storm on one clean commit runs its suite once; failing suites, changed w
     fs.appendFileSync(path.join(clean, 'svc', 'prices.py'), '\n# reviewed\n');
     await settle();
     const edited = await start(`edited-${run}`, clean);
-    since = Math.floor(Date.now() / 1000) - 1;
-    const e = await baseline(edited);
-    assert.equal(e.reusedFrom, undefined, 'an edited repository is another tree');
-    assert.equal(testContainers(since, [edited.id]), 1);
+    const e = await counted([edited], () => baseline(edited));
+    assert.equal(e.value.reusedFrom, undefined, 'an edited repository is another tree');
+    assert.equal(e.containers, 1);
 
     // 5. A kept run is taken only while it is recent.
-    const laterPaths = incidentPaths(
-      { artifactsDir: path.join(root, 'artifacts'), workDir: path.join(root, 'work') },
-      later.id,
-    );
-    const keptDir = path.join(path.dirname(fs.realpathSync(laterPaths.baseline)), 'tests');
+    const keptDir = path.join(path.dirname(fs.realpathSync(pathsOf(later.id).baseline)), 'tests');
     const share = fs
       .readdirSync(keptDir)
       .map((key) => ({ key, dir: path.join(keptDir, key) }))
