@@ -4,8 +4,8 @@ import fs from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
-import { isLibraryPath, parseTraceback, shortTypeName } from '../workflows/traceback';
-import { normalizePath } from '../workflows/repo-paths';
+import { parseTraceback, shortTypeName } from '../workflows/traceback';
+import { locateFrame } from './frame-location';
 import type { LocatedFrame } from '../workflows/classify-error';
 import type { SetupWorkspaceArgs, WorkspaceInfo } from '../workflows/incident-types';
 import { linkTree } from './copy-tree';
@@ -31,29 +31,6 @@ export interface IncidentContext {
 
 export async function readContext(paths: IncidentPaths): Promise<IncidentContext> {
   return JSON.parse(await fs.readFile(paths.context, 'utf8')) as IncidentContext;
-}
-
-/**
- * Map a traceback path (absolute, from production) onto the repository's file by longest suffix,
- * after normalising it (`/srv/app/jobs/../mod.py` is `/srv/app/mod.py`; `C:\\app\\mod.py` too).
- */
-export function locateInRepo(frameFile: string, repoFiles: string[]): string | null {
-  if (isLibraryPath(frameFile) || /^<.*>$/.test(frameFile)) return null; // site-packages, stdlib, <decorator-gen-2>
-  const normalized = normalizePath(frameFile);
-  let best: string | null = null;
-  for (const rel of repoFiles) {
-    const relSlash = normalizePath(rel);
-    if ((normalized === relSlash || normalized.endsWith(`/${relSlash}`)) && (!best || rel.length > best.length))
-      best = rel;
-  }
-  return best;
-}
-
-/** The file a repository path really is: symlinks inside the repository resolved (relative path). */
-async function realRepoPath(root: string, rel: string): Promise<string> {
-  const realRoot = await fs.realpath(root);
-  const real = await fs.realpath(path.join(root, rel)).catch(() => null);
-  return real && real.startsWith(realRoot + path.sep) ? path.relative(realRoot, real).split(path.sep).join('/') : rel;
 }
 
 /** The stripped source line a frame points at (for telling a check from the code it checks). */
@@ -178,8 +155,7 @@ export async function setupWorkspace(
   const tb = parseTraceback(args.errorLog);
   const frames: LocatedFrame[] = [];
   for (const f of tb?.frames ?? []) {
-    const located = locateInRepo(f.file, repoFiles);
-    const repoPath = located === null ? null : await realRepoPath(paths.baseline, located);
+    const repoPath = await locateFrame(paths.baseline, f, repoFiles);
     frames.push({
       ...f,
       repoPath,

@@ -20,7 +20,7 @@ import { DEFAULT_CONTEXT_TOKENS } from '../activities/context/incident-context';
 import { pythonSyntax } from '../activities/context/python-syntax';
 import { rankCode } from '../activities/context/rank-code';
 import { listFiles } from '../activities/copy-tree';
-import { locateInRepo } from '../activities/workspace';
+import { locateInRepo } from '../activities/frame-location';
 import { PROJECT_ROOT } from '../worker/project-root';
 import { causeTracebacks, parseTraceback } from '../workflows/traceback';
 import type { TraceFrame } from '../workflows/traceback';

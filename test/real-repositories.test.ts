@@ -173,6 +173,34 @@ test('a src/ layout whose tests need pytest-mock, on the Python its profile name
   assert.equal(run.result.reproductionAttempts[0]?.run?.exception?.type, 'KeyError');
 });
 
+/** The same bug as a user of the released package reports it: only installed frames, through `..`. */
+const INSTALLED_REPORT = `$ ledger-import ~/Downloads/bank-export-2026-11-21.csv
+Traceback (most recent call last):
+  File "/home/ana/.venvs/books/bin/ledger-import", line 8, in <module>
+    sys.exit(main())
+  File "/home/ana/.venvs/books/lib/python3.13/site-packages/ledger/cli.py", line 11, in main
+    print(row["date"], to_minor_units(float(row["amount"]), row["currency"]))
+  File "/home/ana/.venvs/books/lib/python3.13/site-packages/ledger/../ledger/money.py", line 14, in to_minor_units
+    return round(amount * 10 ** decimals_for(currency))
+  File "/home/ana/.venvs/books/lib/python3.13/site-packages/ledger/money.py", line 10, in decimals_for
+    return DECIMALS[code]
+KeyError: 'eur'
+`;
+
+test("a user's report of the installed release (site-packages frames only) is the repository's code: located in src/, reproduced, fixed", async () => {
+  const run = await remediate({
+    example: 'ledger-src',
+    errorLog: INSTALLED_REPORT,
+    turns: turns('ledger-src', '3.13'),
+    cacheDir: path.join(cacheRoot, 'ledger'),
+  });
+  assertVerifiedFirstTime(run);
+  assert.match(run.result.classification?.reason ?? '', /src\/ledger\/money\.py:decimals_for/);
+  const [attempt] = run.result.reproductionAttempts;
+  assert.equal(attempt?.rule, 'location');
+  assert.match(attempt?.gate.reason ?? '', /src\/ledger\/money\.py:decimals_for/);
+});
+
 test('a requirement that cannot be installed ends as environment_failed, with the log', async () => {
   const run = await remediate({
     example: 'uptime-digest',

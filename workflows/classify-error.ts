@@ -5,7 +5,7 @@
  * - code: an exception raised from the repository's own code that is not an infra cause.
  * - unclassified: fits neither; reported with the reason, never guessed.
  */
-import { isLibraryPath, shortTypeName } from './traceback';
+import { shortTypeName } from './traceback';
 import type { ParsedTraceback } from './traceback';
 
 export type Classification =
@@ -248,7 +248,9 @@ export function classifyError(input: ClassifyInput): Classification {
     };
   }
 
-  const repoFrames = input.frames.filter((f) => f.repoPath !== null && !isLibraryPath(f.file));
+  // A frame's repoPath is the activity's finding: a library frame has none, unless the library is the
+  // repository itself, installed (activities/frame-location.ts).
+  const repoFrames = input.frames.filter((f) => f.repoPath !== null);
   const innermost = repoFrames.at(-1);
   if (!innermost?.repoPath) {
     return {

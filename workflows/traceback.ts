@@ -70,6 +70,27 @@ export function isLibraryPath(file: string): boolean {
   return /site-packages|dist-packages|[\\/]lib[\\/]python\d|^<frozen |^<string>|^<stdin>/.test(file);
 }
 
+/**
+ * The module path of a frame in an installed package: what follows the last `site-packages` or
+ * `dist-packages` folder (`..` folded, an `.egg` folder skipped), `reportkit/render.py`; null for any other path.
+ */
+export function installedModulePath(file: string): string | null {
+  const parts = file
+    .replaceAll('\\', '/')
+    .split('/')
+    .filter((p) => p !== '' && p !== '.');
+  const at = Math.max(parts.lastIndexOf('site-packages'), parts.lastIndexOf('dist-packages'));
+  if (at < 0) return null;
+  let rest: string[] = [];
+  for (const part of parts.slice(at + 1)) {
+    if (part !== '..') rest.push(part);
+    else if (!rest.pop()) return null; // above site-packages: not a module of it
+  }
+  if (rest[0]?.endsWith('.egg')) rest = rest.slice(1);
+  if (!rest.length || !rest[rest.length - 1]?.endsWith('.py')) return null;
+  return rest.join('/');
+}
+
 /** The last n characters of a text, for feedback and logs (history stays small). */
 export function tail(text: string, n = 2000): string {
   return text.length <= n ? text : `…${text.slice(-n)}`;

@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../incident-paths';
 import { loadOrigin } from '../repository-origin';
 import { isSecretFile, loadSecretMap, redact } from '../repo-secrets';
 import { readRepositoryRedactions } from '../repository-redactions';
-import { locateInRepo } from '../workspace';
+import { locateInRepo } from '../frame-location';
 import type { IncidentContext } from '../workspace';
 import { causeTracebacks } from '../../workflows/traceback';
 import { loadCodeIndex } from './code-index';

@@ -128,7 +128,7 @@ test('traceback parsing takes the last exception of a chain and keeps qualified 
 });
 
 test('a callback through re.sub, a decorator-gen frame and a venv: the innermost repository frame counts', async () => {
-  const { locateInRepo } = await import('../../activities/workspace');
+  const { locateInRepo } = await import('../../activities/frame-location');
   const log = [
     'Traceback (most recent call last):',
     '  File "/srv/app/.venv/bin/render", line 8, in <module>',

@@ -16,7 +16,7 @@ import { rankCode } from '../../activities/context/rank-code';
 import { countTokens } from '../../activities/context/token-count';
 import { applyEdits } from '../../activities/fix-edits';
 import { parseFixAnswer } from '../../activities/model-answers';
-import { locateInRepo } from '../../activities/workspace';
+import { locateInRepo } from '../../activities/frame-location';
 import { causeTracebacks, parseTraceback } from '../../workflows/traceback';
 
 const FILES: Record<string, string> = {
