@@ -110,6 +110,58 @@ test('honest: an assertion-style reproduction of a wrong-result bug passes gate 
   assert.match(pr, /\*\*PASSED\*\* tests: failing tests that run the change now pass: 4 of 4 now pass/);
 });
 
+/** The same bug as CI reported it: pytest's failure report (as pytest 9 prints it), every line stamped by the runner. */
+const CI_REPORT = `============================= test session starts ==============================
+platform linux -- Python 3.11.2, pytest-9.2.0, pluggy-1.7.0
+rootdir: /home/runner/work/latency-report/latency-report
+collected 10 items
+
+tests/test_stats.py ...FFFF...                                           [100%]
+
+=================================== FAILURES ===================================
+___________________________ test_median[values3-1.5] ___________________________
+
+values = [1, 2], expected = 1.5
+
+    @pytest.mark.parametrize(
+        "values, expected",
+        [
+            ([5], 5),
+            ([1, 2], 1.5),
+        ],
+    )
+    def test_median(values, expected):
+>       assert median(values) == expected
+E       assert 2 == 1.5
+E        +  where 2 = median([1, 2])
+
+tests/test_stats.py:24: AssertionError
+=========================== short test summary info ============================
+FAILED tests/test_stats.py::test_median[values3-1.5] - assert 2 == 1.5
+========================= 1 failed, 9 passed in 0.04s ==========================`
+  .split('\n')
+  .map((line, i) => `2026-11-22T02:00:${String(10 + Math.floor(i / 10)).padStart(2, '0')}.${1000000 + i * 37}Z ${line}`)
+  .join('\n');
+
+test("honest: CI's pytest report of the failing test, runner-stamped, is the incident; gate 1 by the assertion rule", async () => {
+  const run = await remediate({
+    example: 'latency-report',
+    errorLog: CI_REPORT,
+    turns: [repro(REPRO_MEDIAN), fixOf('reports/stats.py', MEDIAN_HONEST), PR],
+  });
+  assertApproved(run, 1);
+  assert.match(
+    run.result.classification?.reason ?? '',
+    /AssertionError raised from the repository's code in tests\/test_stats\.py:test_median/,
+  );
+  const [attempt] = run.result.reproductionAttempts;
+  assert.equal(attempt?.rule, 'assertion');
+  assert.match(
+    attempt?.gate.reason ?? '',
+    /failed check in tests\/test_stats\.py:test_median.*reports\/stats\.py:median/,
+  );
+});
+
 test("honest: a reproduction that runs the job's entry point passes gate 1 by the location rule", async () => {
   const run = await remediate({
     example: 'latency-report',

@@ -3,6 +3,7 @@
  * Takes the last traceback in a text (the one that ended the program, after any "During handling
  * of the above exception" chain) and its final exception line.
  */
+import { unwrapLog } from './log-unwrap';
 
 export interface TraceFrame {
   /** The path as printed in the traceback (absolute, from wherever the incident happened). */
@@ -26,7 +27,7 @@ const EXCEPTION_LINE = /^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warni
  * when the last one was raised. Empty for a single traceback.
  */
 export function causeTracebacks(text: string): ParsedTraceback[] {
-  const lines = text.split(/\r?\n/);
+  const lines = unwrapLog(text).split(/\r?\n/);
   const starts = lines.flatMap((l, i) => (l.trimStart().startsWith('Traceback (most recent call last):') ? [i] : []));
   return starts
     .slice(1)
@@ -34,8 +35,9 @@ export function causeTracebacks(text: string): ParsedTraceback[] {
     .filter((t): t is ParsedTraceback => t !== null);
 }
 
+/** The last traceback in a log, in whichever form the log carries it (log-unwrap.ts). */
 export function parseTraceback(text: string): ParsedTraceback | null {
-  const lines = text.split(/\r?\n/);
+  const lines = unwrapLog(text).split(/\r?\n/);
   const start = lines.findLastIndex((l) => l.trimStart().startsWith('Traceback (most recent call last):'));
   if (start < 0) return null;
   const frames: TraceFrame[] = [];

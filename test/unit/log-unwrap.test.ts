@@ -1,0 +1,234 @@
+/**
+ * Incidents arrive as services and CI write them, not as Python prints them: journald, container
+ * runtime and compose prefixes on every line, JSON log lines, pytest's failure report. Each must give
+ * the same traceback (frames, type, message) as the plain one, and a plain one must pass untouched.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { classifyError } from '../../workflows/classify-error';
+import type { LocatedFrame } from '../../workflows/classify-error';
+import { unwrapLog } from '../../workflows/log-unwrap';
+import { causeTracebacks, parseTraceback } from '../../workflows/traceback';
+import { incidentFingerprint } from '../../workflows/fingerprint';
+import { locateInRepo } from '../../activities/frame-location';
+
+const PLAIN = [
+  'Traceback (most recent call last):',
+  '  File "/srv/billing/jobs/../billing/invoices.py", line 42, in close_month',
+  '    total = sum(line.amount for line in lines) / len(lines)',
+  '            ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~^~~~~~~~~~~~',
+  '  File "/srv/billing/.venv/lib/python3.11/site-packages/sqlalchemy/orm/query.py", line 2901, in __iter__',
+  '    return self._iter().__iter__()',
+  '  File "/srv/billing/billing/rounding.py", line 7, in to_cents',
+  '    return int(amount * 100) // count',
+  'ZeroDivisionError: integer division or modulo by zero',
+];
+const EXPECTED = parseTraceback(PLAIN.join('\n'));
+
+/** Each line with its own clock: the prefixes differ in their digits, as real ones do. */
+const stamped = (lines: string[], prefix: (i: number) => string) => lines.map((l, i) => `${prefix(i)}${l}`);
+
+test('a plain traceback is returned exactly as given', () => {
+  const text = `job started\n${PLAIN.join('\n')}\n`;
+  assert.equal(unwrapLog(text), text);
+  assert.equal(EXPECTED?.frames.length, 3);
+});
+
+test('journald, the container runtime (CRI) and compose prefixes: the same traceback as the plain one', () => {
+  const forms: Record<string, string[]> = {
+    journald: stamped(PLAIN, (i) => `Nov 22 06:00:${String(4 + i).padStart(2, '0')} web-3 billing-close[2211]: `),
+    cri: stamped(PLAIN, (i) => `2026-11-22T06:00:04.${1234567 * (i + 1)}Z stderr F `),
+    compose: stamped(PLAIN, () => 'billing-worker-1  | '),
+    kubectl: stamped(PLAIN, (i) => `[pod/billing-7d9f8b6c4-x2k9q/worker] 2026-11-22 06:00:0${i % 10},${100 + i} `),
+  };
+  for (const [name, lines] of Object.entries(forms)) {
+    const log = [`${lines[0]?.slice(0, 20)} starting monthly close`, ...lines].join('\n');
+    assert.deepEqual(parseTraceback(log), EXPECTED, name);
+  }
+});
+
+test("another source's lines interleaved after the traceback began are dropped; earlier lines of the log are kept", () => {
+  const lines = stamped(PLAIN, () => 'billing-worker-1  | ');
+  lines.splice(3, 0, 'postgres-1        | LOG:  checkpoint starting: time');
+  lines.splice(6, 0, 'billing-api-1     | GET /health 200');
+  const log = ['postgres-1        | LOG:  database system is ready', ...lines].join('\n');
+  assert.deepEqual(parseTraceback(log), EXPECTED);
+  assert.match(unwrapLog(log), /^postgres-1 {8}\| LOG: {2}database system is ready\n/);
+});
+
+test('a message on the Traceback line itself, the frames below it unprefixed: the traceback still parses', () => {
+  const log = [`2026-11-22 06:00:04,512 ERROR billing.close: month close failed ${PLAIN[0]}`, ...PLAIN.slice(1)].join(
+    '\n',
+  );
+  assert.deepEqual(parseTraceback(log), EXPECTED);
+});
+
+test("Python 3.11's exception group (as it prints one): the sub-exception, its frames, is the incident", () => {
+  const log = [
+    '  + Exception Group Traceback (most recent call last):',
+    '  |   File "/srv/imports/imports/batch.py", line 13, in <module>',
+    '  |     main()',
+    '  |   File "/srv/imports/imports/batch.py", line 11, in main',
+    '  |     raise ExceptionGroup("batch failed", errors)',
+    '  | ExceptionGroup: batch failed (1 sub-exception)',
+    '  +-+---------------- 1 ----------------',
+    '    | Traceback (most recent call last):',
+    '    |   File "/srv/imports/imports/batch.py", line 8, in main',
+    '    |     f(k)',
+    '    |   File "/srv/imports/imports/batch.py", line 2, in f',
+    '    |     return {"a": 1}[x]',
+    '    |            ~~~~~~~~^^^',
+    "    | KeyError: 'b'",
+    '    +------------------------------------',
+  ].join('\n');
+  assert.deepEqual(parseTraceback(log), {
+    frames: [
+      { file: '/srv/imports/imports/batch.py', line: 8, func: 'main' },
+      { file: '/srv/imports/imports/batch.py', line: 2, func: 'f' },
+    ],
+    exceptionType: 'KeyError',
+    message: "'b'",
+  });
+});
+
+test('a chained traceback behind prefixes: the last exception is the incident, the earlier one its cause', () => {
+  const chain = [
+    'Traceback (most recent call last):',
+    '  File "/srv/billing/billing/rates.py", line 12, in rate_for',
+    '    return RATES[code]',
+    "KeyError: 'eur'",
+    '',
+    'During handling of the above exception, another exception occurred:',
+    '',
+    ...PLAIN,
+  ];
+  const log = stamped(chain, (i) => `Nov 22 06:00:0${i % 10} web-3 billing-close[2211]: `).join('\n');
+  assert.deepEqual(parseTraceback(log), EXPECTED);
+  assert.deepEqual(
+    causeTracebacks(log).map((t) => t.exceptionType),
+    ['KeyError'],
+  );
+});
+
+test('a JSON log line whose field holds the traceback (structlog, python-json-logger, nested too)', () => {
+  const flat = JSON.stringify({ level: 'error', event: 'close failed', exc_info: PLAIN.join('\n') });
+  const nested = JSON.stringify({ ts: 1763791204.1, error: { kind: 'ZeroDivisionError', stack: PLAIN.join('\n') } });
+  for (const line of [flat, `2026-11-22T06:00:04Z app ${nested}`]) {
+    assert.deepEqual(parseTraceback(`{"level":"info","event":"start"}\n${line}\n`), EXPECTED, line.slice(0, 40));
+  }
+});
+
+const PYTEST_LONG = `============================= test session starts ==============================
+collected 12 items
+
+tests/test_invoices.py ..F.........                                      [100%]
+
+=================================== FAILURES ===================================
+______________________________ test_close_empty ________________________________
+
+    def test_close_empty():
+>       close_month([])
+
+tests/test_invoices.py:31: 
+_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _
+
+lines = []
+
+    def close_month(lines):
+>       total = sum(line.amount for line in lines) / len(lines)
+E       ZeroDivisionError: division by zero
+
+billing/invoices.py:42: ZeroDivisionError
+=========================== short test summary info ============================
+FAILED tests/test_invoices.py::test_close_empty - ZeroDivisionError: division by zero
+========================= 1 failed, 11 passed in 0.31s =========================
+`;
+
+const PYTEST_SHORT = `=================================== FAILURES ===================================
+______________________________ test_rounding ___________________________________
+tests/test_rounding.py:9: in test_rounding
+    assert to_cents(Decimal("0.105"), 1) == 11
+billing/rounding.py:7: in to_cents
+    return int(amount * 100) // count
+E   TypeError: unsupported operand type(s) for *: 'decimal.Decimal' and 'float'
+=========================== short test summary info ============================`;
+
+test("pytest's failure report (long and short --tb): the failing test's frames, type and message", () => {
+  const long = parseTraceback(PYTEST_LONG);
+  assert.deepEqual(long, {
+    frames: [
+      { file: 'tests/test_invoices.py', line: 31, func: 'test_close_empty' },
+      { file: 'billing/invoices.py', line: 42, func: 'close_month' },
+    ],
+    exceptionType: 'ZeroDivisionError',
+    message: 'division by zero',
+  });
+  const short = parseTraceback(PYTEST_SHORT);
+  assert.deepEqual(short, {
+    frames: [
+      { file: 'tests/test_rounding.py', line: 9, func: 'test_rounding' },
+      { file: 'billing/rounding.py', line: 7, func: 'to_cents' },
+    ],
+    exceptionType: 'TypeError',
+    message: "unsupported operand type(s) for *: 'decimal.Decimal' and 'float'",
+  });
+});
+
+test('a CI runner prefixing every line with its clock (GitHub Actions) around a pytest report', () => {
+  const lines = PYTEST_SHORT.split('\n').map((l, i) => `2026-11-22T06:00:${String(10 + i)}.${4417000 + i * 9}Z ${l}`);
+  assert.deepEqual(
+    parseTraceback(
+      ['##[group]Run python -m pytest', ...lines, '##[error]Process completed with exit code 1.'].join('\n'),
+    ),
+    parseTraceback(PYTEST_SHORT),
+  );
+  assert.equal(parseTraceback(PYTEST_SHORT)?.exceptionType, 'TypeError');
+});
+
+test('a failed assert in a test: AssertionError with the assertion as its message; the last of several failures', () => {
+  const log = `${PYTEST_LONG.split('=========================== short')[0]}___________________________ test_totals_rounded ____________________________
+
+    def test_totals_rounded():
+>       assert round_total([0.1, 0.2]) == 0.3
+E       assert 0.30000000000000004 == 0.3
+E        +  where 0.30000000000000004 = round_total([0.1, 0.2])
+
+tests/test_invoices.py:58: AssertionError
+`;
+  assert.deepEqual(parseTraceback(log), {
+    frames: [{ file: 'tests/test_invoices.py', line: 58, func: 'test_totals_rounded' }],
+    exceptionType: 'AssertionError',
+    message: 'assert 0.30000000000000004 == 0.3',
+  });
+});
+
+test('a pytest report is classified at the repository frame, as the plain traceback is', () => {
+  const files = ['billing/__init__.py', 'billing/invoices.py', 'tests/test_invoices.py'];
+  const traceback = parseTraceback(PYTEST_LONG);
+  const frames: LocatedFrame[] = (traceback?.frames ?? []).map((f) => ({
+    ...f,
+    repoPath: locateInRepo(f.file, files),
+  }));
+  const c = classifyError({ errorLog: PYTEST_LONG, traceback, frames, repoDefinesException: false });
+  assert.equal(c.kind, 'code', c.reason);
+  assert.deepEqual(c.kind === 'code' && [c.location.file, c.location.func], ['billing/invoices.py', 'close_month']);
+});
+
+test('text with no traceback in any form stays as it is, and has none', () => {
+  for (const text of [
+    'Nov 22 06:00:04 web-3 billing[2211]: upstream returned 503 Service Unavailable',
+    '{"level":"error","msg":"Traceback (most recent call last): truncated"}',
+    'tests/test_x.py:3: in test_x\n    assert f()\n',
+  ]) {
+    assert.equal(unwrapLog(text), text);
+    assert.equal(parseTraceback(text), null, text);
+  }
+});
+
+test('the fingerprint reads the unwrapped traceback: one incident however the log carried it', () => {
+  const journald = stamped(PLAIN, (i) => `Nov 22 06:00:0${i} web-3 billing-close[2211]: `).join('\n');
+  const json = JSON.stringify({ exc_info: PLAIN.join('\n') });
+  const plain = incidentFingerprint('/repos/billing', PLAIN.join('\n'));
+  assert.equal(incidentFingerprint('/repos/billing', journald), plain);
+  assert.equal(incidentFingerprint('/repos/billing', json), plain);
+});

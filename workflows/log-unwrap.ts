@@ -1,0 +1,150 @@
+/**
+ * The Python traceback inside a log as services and test runners write it (pure: parseTraceback's
+ * first step, so the classifier, the fingerprint and the activities all read one form):
+ *
+ * - a traceback printed as Python prints it is returned as it is;
+ * - every line prefixed by the log's transport (journald's `Nov 22 06:00:04 web-3 billing[2211]: `,
+ *   the container runtime's `2026-11-22T06:00:04.12Z stderr F `, compose's `billing-1  | `): the
+ *   prefix of the `Traceback` line, its digits and inner spaces generalised, is taken off every line
+ *   that has it; lines of other sources after it are dropped (Python 3.11's exception groups print
+ *   their sub-exceptions behind `    | `: the last sub-exception is the incident);
+ * - a JSON log line (structlog, python-json-logger) whose string field holds the traceback: that field;
+ * - pytest's report of a failing test, prefixed or not (`--tb=short`: `path:line: in func` lines; the default `long`:
+ *   sections ending `path:line: Type`, the function named by the section's `def`), with its `E` lines:
+ *   written out as the traceback Python would have printed, the last failure's.
+ */
+
+const HEADER = 'Traceback (most recent call last):';
+const TRACEBACK_ANCHOR = /Traceback \(most recent call last\):\s*$/;
+/** pytest's line before the failures: where a CI runner's prefix is read from. */
+const PYTEST_ANCHOR = /={3,} FAILURES ={3,}\s*$/;
+
+/** A regular expression for a line prefix like this one: digits of any length, inner spaces of any width. */
+function prefixPattern(prefix: string): RegExp {
+  const trailing = /\s*$/.exec(prefix)?.[0] ?? '';
+  const body = prefix.slice(0, prefix.length - trailing.length);
+  const escaped = body
+    .split(/(\d+|\s+)/)
+    .map((part) =>
+      /^\d+$/.test(part) ? '\\d+' : /^\s+$/.test(part) ? '\\s+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
+    .join('');
+  return new RegExp(`^${escaped}${trailing.replace(/\t/g, '\\t')}`);
+}
+
+/** The lines with the prefix of the last line `anchor` ends (a traceback's or a report's first line) taken off. */
+function stripLinePrefixes(lines: string[], anchor: RegExp): string[] | null {
+  const at = lines.findLastIndex((l) => anchor.test(l));
+  if (at < 0) return null;
+  const header = lines[at] as string;
+  const prefix = header.slice(0, anchor.exec(header)?.index ?? 0);
+  if (!prefix.trim()) return null;
+  const pattern = prefixPattern(prefix);
+  const next = lines.slice(at + 1).find((l) => l.trim() !== '');
+  if (next !== undefined && !pattern.test(next)) {
+    // Only the anchor's own line has the text before it: a message, with the lines below unprefixed.
+    return [...lines.slice(0, at), prefix.trimEnd(), header.slice(prefix.length), ...lines.slice(at + 1)];
+  }
+  const out: string[] = [];
+  const first = lines.findIndex((l) => anchor.test(l) && pattern.test(l));
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const m = pattern.exec(line);
+    if (m) out.push(line.slice(m[0].length));
+    else if (i < first) out.push(line);
+    // after the first anchor line: another source's line, interleaved; dropped
+  }
+  return out;
+}
+
+/** The last string value, at any depth, of a JSON object on one of the lines, that holds a traceback. */
+function tracebackInJson(lines: string[]): string | null {
+  const found = (value: unknown, depth: number): string | null => {
+    if (typeof value === 'string') return value.includes(HEADER) ? value : null;
+    if (depth > 4 || typeof value !== 'object' || value === null) return null;
+    let last: string | null = null;
+    for (const v of Object.values(value)) last = found(v, depth + 1) ?? last;
+    return last;
+  };
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i] as string;
+    if (!line.includes('Traceback (most recent call last):\\n')) continue;
+    const start = line.indexOf('{');
+    if (start < 0) continue;
+    try {
+      const text = found(JSON.parse(line.slice(start, line.lastIndexOf('}') + 1)), 0);
+      if (text) return text;
+    } catch {
+      // not JSON after all
+    }
+  }
+  return null;
+}
+
+const PYTEST_SHORT_FRAME = /^(\S+\.py):(\d+): in (\S+)$/;
+const PYTEST_LOCATION = /^(\S+\.py):(\d+):(?: ([A-Za-z_][\w.]*))?\s*$/;
+const PYTEST_E_LINE = /^E {1,}(.*)$/;
+const PYTEST_FAILURE_HEADER = /^_{3,} \S.* _{3,}$/;
+const PYTEST_SECTION_BREAK = /^(_ ){3,}_?\s*$/;
+
+/** pytest's report of the last failing test, written as Python's traceback; null when there is none. */
+function pytestFailure(lines: string[]): string | null {
+  const headerAt = lines.findLastIndex((l) => PYTEST_FAILURE_HEADER.test(l));
+  const body = lines.slice(headerAt + 1);
+  const end = body.findIndex((l) => /^={3,}|^-{3,} Captured /.test(l));
+  const failure = end < 0 ? body : body.slice(0, end);
+  const frames: { file: string; line: string; func: string }[] = [];
+  const errors: string[] = [];
+  let typeFromLocation: string | undefined;
+  let section: string[] = [];
+  for (const line of failure) {
+    const short = PYTEST_SHORT_FRAME.exec(line);
+    const location = short ? null : PYTEST_LOCATION.exec(line);
+    const e = PYTEST_E_LINE.exec(line);
+    if (/^(The above exception was the direct cause|During handling of the above exception)/.test(line)) {
+      // A chain: the last exception is the one that ended the test.
+      frames.length = 0;
+      errors.length = 0;
+      typeFromLocation = undefined;
+      section = [];
+    } else if (short) {
+      frames.push({ file: short[1] ?? '', line: short[2] ?? '', func: short[3] ?? '' });
+    } else if (location) {
+      // The long form: the section's own function is the last `def` it shows.
+      const def = section.map((l) => /^\s*(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(/.exec(l)?.[1]).findLast(Boolean);
+      frames.push({ file: location[1] ?? '', line: location[2] ?? '', func: def ?? '<module>' });
+      if (location[3]) typeFromLocation = location[3];
+      section = [];
+    } else if (e) {
+      errors.push(e[1] ?? '');
+    } else if (PYTEST_SECTION_BREAK.test(line)) {
+      section = [];
+    } else {
+      section.push(line);
+    }
+  }
+  if (!frames.length || (!errors.length && !typeFromLocation)) return null;
+  const first = errors.find((l) => l.trim()) ?? '';
+  const typed = /^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure)):?\s?(.*)$/.exec(first.trim());
+  const type = typeFromLocation ?? typed?.[1] ?? 'AssertionError';
+  // `E   KeyError: 'k'` says the message after the type; `E   assert 4 == 3` is the message itself.
+  const message = typed && typed[1] === type ? (typed[2] ?? '') : first.trim();
+  return [
+    HEADER,
+    ...frames.map((f) => `  File "${f.file}", line ${f.line}, in ${f.func}`),
+    `${type}: ${message}`,
+    '',
+  ].join('\n');
+}
+
+/** The log with its traceback in the form Python prints (see the module comment); the log itself otherwise. */
+export function unwrapLog(text: string): string {
+  const lines = text.split(/\r?\n/);
+  if (lines.some((l) => l.trimStart().startsWith(HEADER))) return text;
+  const json = tracebackInJson(lines);
+  if (json !== null) return json;
+  const prefixed = stripLinePrefixes(lines, TRACEBACK_ANCHOR);
+  if (prefixed) return prefixed.join('\n');
+  const report = stripLinePrefixes(lines, PYTEST_ANCHOR) ?? lines;
+  return pytestFailure(report) ?? text;
+}
