@@ -162,6 +162,30 @@ test("honest: CI's pytest report of the failing test, runner-stamped, is the inc
   );
 });
 
+// --- fx-close: production on Python 3.13 (the comprehension inlined), the sandbox on 3.11 (its own frame)
+const CONVERT = source('fx-close', 'fx/convert.py');
+
+test('honest: an incident Python 3.13 printed, reproduced on 3.11 where the list comprehension is a frame of its own: one place (fx-close)', async () => {
+  const run = await remediate({
+    example: 'fx-close',
+    turns: [
+      repro(
+        'from fx.convert import month_total\n\nmonth_total([{"amount": 10, "currency": "EUR"}, {"amount": 5, "currency": "usd"}])',
+      ),
+      fixOf(
+        'fx/convert.py',
+        CONVERT.replace('RATES_TO_EUR[line["currency"]]', 'RATES_TO_EUR[line["currency"].upper()]'),
+      ),
+      PR,
+    ],
+  });
+  assertApproved(run, 1);
+  assert.equal(run.result.environment?.python, '3.11');
+  const [attempt] = run.result.reproductionAttempts;
+  assert.equal(attempt?.rule, 'location');
+  assert.match(attempt?.gate.reason ?? '', /raised through fx\/convert\.py:to_eur, as in the incident/);
+});
+
 test("honest: a reproduction that runs the job's entry point passes gate 1 by the location rule", async () => {
   const run = await remediate({
     example: 'latency-report',

@@ -5,6 +5,7 @@
  * - code: an exception raised from the repository's own code that is not an infra cause.
  * - unclassified: fits neither; reported with the reason, never guessed.
  */
+import { functionOfFrame } from './repo-paths';
 import { shortTypeName } from './traceback';
 import type { ParsedTraceback } from './traceback';
 
@@ -261,7 +262,7 @@ export function classifyError(input: ClassifyInput): Classification {
   }
   const location = {
     file: innermost.repoPath,
-    func: innermost.func,
+    func: functionOfFrame(input.frames, input.frames.lastIndexOf(innermost)),
     line: innermost.line,
     ...(isCheckLine(innermost.source) ? { check: true } : {}),
   };

@@ -44,12 +44,31 @@ export function workspaceRelative(file: string): string | null {
   return p.slice(prefix.length);
 }
 
+/** Comprehensions Python 3.12 runs inline (PEP 709); before 3.12 each was a frame of its own. */
+const INLINED_COMPREHENSION = /^<(?:listcomp|dictcomp|setcomp)>$/;
+
+/**
+ * The function frame `i` runs in, as every Python version names it: a list, dict or set
+ * comprehension's own frame (Python 3.11 and before) is its caller's function, the enclosing one, as
+ * Python 3.12 and later print it. So an incident from production on 3.12 and a reproduction on 3.11
+ * (or the reverse) name the same place. A generator expression is a frame in every version: kept.
+ */
+export function functionOfFrame(frames: { file: string; func: string }[], i: number): string {
+  let j = i;
+  while (j > 0 && INLINED_COMPREHENSION.test(frames[j]?.func ?? '')) {
+    const caller = frames[j - 1] as { file: string; func: string };
+    if (normalizePath(caller.file) !== normalizePath((frames[j] as { file: string }).file)) break;
+    j--;
+  }
+  return (frames[j] as { func: string }).func;
+}
+
 /** The innermost frame inside the workspace (not its site-packages), as a repository location. */
 export function innermostRepoFrame(frames: { file: string; func: string }[]): CodeLocation | null {
   for (let i = frames.length - 1; i >= 0; i--) {
     const f = frames[i] as { file: string; func: string };
     const rel = workspaceRelative(f.file);
-    if (rel !== null) return { file: rel, func: f.func };
+    if (rel !== null) return { file: rel, func: functionOfFrame(frames, i) };
   }
   return null;
 }

@@ -9,9 +9,11 @@ import { fixGate, fixRunVerdict } from '../../workflows/fix-gate';
 import type { RunSummary, TestOutcome, IncidentSignature } from '../../workflows/incident-types';
 import { failToPassCandidates, regressionGate } from '../../workflows/regression-gate';
 import type { TestResults } from '../../workflows/regression-gate';
-import { innermostRepoFrame, normalizePath, sameLocation } from '../../workflows/repo-paths';
+import { functionOfFrame, innermostRepoFrame, normalizePath, sameLocation } from '../../workflows/repo-paths';
 import { reproductionGate, reproductionRunVerdict } from '../../workflows/reproduction-gate';
-import { isCheckLine } from '../../workflows/classify-error';
+import { classifyError, isCheckLine } from '../../workflows/classify-error';
+import type { LocatedFrame } from '../../workflows/classify-error';
+import { parseTraceback } from '../../workflows/traceback';
 import { coverageRuns } from '../../workflows/proof-rules';
 
 test('paths: .., ., repeated slashes and Windows separators name the same file', () => {
@@ -36,6 +38,69 @@ test('paths: .., ., repeated slashes and Windows separators name the same file',
     'site-packages inside the workspace is not the repository',
   );
   assert.ok(sameLocation({ file: 'jobs/../mod.py', func: 'f' }, { file: 'mod.py', func: 'f' }));
+});
+
+/** One bug, as Python 3.11 prints it (the list comprehension a frame of its own) and as 3.13 does (inlined). */
+const LISTCOMP_311 =
+  'Traceback (most recent call last):\n  File "/srv/billing/job.py", line 3, in <module>\n    close_month([{"amount": 10, "currency": "EUR"}, {"amount": 5, "currency": "usd"}])\n  File "/srv/billing/billing/invoices.py", line 5, in close_month\n    return [round(line["amount"] * RATES[line["currency"]], 2) for line in lines]\n           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n  File "/srv/billing/billing/invoices.py", line 5, in <listcomp>\n    return [round(line["amount"] * RATES[line["currency"]], 2) for line in lines]\n                                   ~~~~~^^^^^^^^^^^^^^^^^^\nKeyError: \'usd\'\n';
+const LISTCOMP_313 =
+  'Traceback (most recent call last):\n  File "/srv/billing/job.py", line 3, in <module>\n    close_month([{"amount": 10, "currency": "EUR"}, {"amount": 5, "currency": "usd"}])\n    ~~~~~~~~~~~^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n  File "/srv/billing/billing/invoices.py", line 5, in close_month\n    return [round(line["amount"] * RATES[line["currency"]], 2) for line in lines]\n                                   ~~~~~^^^^^^^^^^^^^^^^^^\nKeyError: \'usd\'\n';
+
+test("a list comprehension's frame is its enclosing function, as Python 3.12+ prints it: an incident from one version, a run on another, one place", () => {
+  const located = (log: string): LocatedFrame[] =>
+    (parseTraceback(log)?.frames ?? []).map((f) => ({
+      ...f,
+      repoPath: f.file.endsWith('/billing/invoices.py') ? 'billing/invoices.py' : null,
+    }));
+  const where = (log: string) => {
+    const c = classifyError({
+      errorLog: log,
+      traceback: parseTraceback(log),
+      frames: located(log),
+      repoDefinesException: false,
+    });
+    return c.kind === 'code' ? { file: c.location.file, func: c.location.func } : c.reason;
+  };
+  assert.deepEqual(where(LISTCOMP_311), { file: 'billing/invoices.py', func: 'close_month' });
+  assert.deepEqual(where(LISTCOMP_313), { file: 'billing/invoices.py', func: 'close_month' });
+  // The runs' side: the sandbox's frames, in either form, name the same location.
+  const inContainer = (log: string) =>
+    (parseTraceback(log)?.frames ?? []).map((f) => ({ ...f, file: f.file.replace('/srv/billing', '/workspace') }));
+  assert.deepEqual(innermostRepoFrame(inContainer(LISTCOMP_311)), { file: 'billing/invoices.py', func: 'close_month' });
+  assert.deepEqual(innermostRepoFrame(inContainer(LISTCOMP_313)), { file: 'billing/invoices.py', func: 'close_month' });
+  // A generator expression is a frame in every version, and a comprehension called from another file stays itself.
+  assert.equal(
+    functionOfFrame(
+      [
+        { file: 'a.py', func: 'total' },
+        { file: 'a.py', func: '<genexpr>' },
+      ],
+      1,
+    ),
+    '<genexpr>',
+  );
+  assert.equal(
+    functionOfFrame(
+      [
+        { file: 'a.py', func: 'f' },
+        { file: 'b.py', func: '<listcomp>' },
+      ],
+      1,
+    ),
+    '<listcomp>',
+  );
+  assert.equal(
+    functionOfFrame(
+      [
+        { file: 'a.py', func: 'f' },
+        { file: 'a.py', func: '<listcomp>' },
+        { file: 'a.py', func: '<dictcomp>' },
+      ],
+      2,
+    ),
+    'f',
+    'nested comprehensions: the function around them all',
+  );
 });
 
 test('a check line is an assert or a raise of AssertionError, nothing else', () => {
