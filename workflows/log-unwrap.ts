@@ -9,6 +9,8 @@
  *   that has it; lines of other sources after it are dropped (Python 3.11's exception groups print
  *   their sub-exceptions behind `    | `: the last sub-exception is the incident);
  * - a JSON log line (structlog, python-json-logger) whose string field holds the traceback: that field;
+ * - rich's boxed traceback (`│ /srv/app/calc.py:2 in ratio │`): the last box's frames (loguru's
+ *   `> File` marker is read by parseTraceback itself);
  * - pytest's report of a failing test, prefixed or not (`--tb=short`: `path:line: in func` lines; the default `long`:
  *   sections ending `path:line: Type`, the function named by the section's `def`), with its `E` lines:
  *   written out as the traceback Python would have printed, the last failure's.
@@ -137,6 +139,23 @@ function pytestFailure(lines: string[]): string | null {
   ].join('\n');
 }
 
+const RICH_HEADER = /^╭─+ Traceback \(most recent call last\) ─+╮\s*$/;
+const RICH_FRAME = /^│ (\S.*?\.py):(\d+) in (\S+?)\s*│\s*$/;
+
+/** rich's boxed traceback (`rich.traceback.install()`): the last box's frames, then what follows the box. */
+function richTraceback(lines: string[]): string | null {
+  const start = lines.findLastIndex((l) => RICH_HEADER.test(l));
+  if (start < 0) return null;
+  const end = lines.findIndex((l, i) => i > start && l.startsWith('╰'));
+  if (end < 0) return null;
+  const frames = lines
+    .slice(start + 1, end)
+    .map((l) => RICH_FRAME.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => `  File "${m[1]}", line ${m[2]}, in ${m[3]}`);
+  return [HEADER, ...frames, ...lines.slice(end + 1)].join('\n');
+}
+
 /** The log with its traceback in the form Python prints (see the module comment); the log itself otherwise. */
 export function unwrapLog(text: string): string {
   const lines = text.split(/\r?\n/);
@@ -145,6 +164,8 @@ export function unwrapLog(text: string): string {
   if (json !== null) return json;
   const prefixed = stripLinePrefixes(lines, TRACEBACK_ANCHOR);
   if (prefixed) return prefixed.join('\n');
+  const rich = richTraceback(lines);
+  if (rich !== null) return rich;
   const report = stripLinePrefixes(lines, PYTEST_ANCHOR) ?? lines;
   return pytestFailure(report) ?? text;
 }

@@ -19,7 +19,8 @@ export interface ParsedTraceback {
   message: string;
 }
 
-const FRAME = /^\s*File "([^"]+)", line (\d+), in (.+?)\s*$/;
+/** A frame line; loguru marks the frame where the exception was caught with `> `. */
+const FRAME = /^\s*(?:> )?File "([^"]+)", line (\d+), in (.+?)\s*$/;
 const EXCEPTION_LINE = /^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|[A-Z]\w*))(?::\s?(.*))?$/;
 
 /**
