@@ -1,7 +1,9 @@
 /**
  * Where a traceback frame is in the repository (the classification's and the context engine's
  * question). Production prints the absolute paths of its own deployment (`/srv/app/jobs/../mod.py`):
- * those are matched to a repository file by the longest path suffix, after normalising.
+ * those are matched to a repository file by the longest path suffix, after normalising; a deployment
+ * that moved the tree (`COPY src/ /app/`) by the one file sharing the most trailing segments, whose
+ * function must be defined there.
  *
  * A frame in site-packages or dist-packages is a library's, except when the library is the
  * repository itself, installed: a user's traceback of a released version
@@ -33,14 +35,28 @@ export function locateInstalled(modulePath: string, repoFiles: string[]): string
   return null;
 }
 
+/** How a frame's path was matched to a repository file (see the module comment). */
+export interface FrameMatch {
+  rel: string;
+  how: 'path' | 'installed' | 'relocated';
+  /** Trailing path segments the frame's path and the file share (relocated matches). */
+  segments?: number;
+}
+
 /**
  * Map a traceback path onto the repository's file: a library path only as an installed copy of the
- * repository (locateInstalled), any other by longest suffix after normalising (`C:\\app\\mod.py` too).
+ * repository (locateInstalled); any other by the longest repository path it ends with, after
+ * normalising (`C:\\app\\mod.py` too); failing that, relocated: the one file sharing the most
+ * trailing segments with it (a Dockerfile's `COPY src/ /app/` runs `src/service/handlers.py` as
+ * `/app/service/handlers.py`), none when two files share as many.
  */
-export function locateInRepo(frameFile: string, repoFiles: string[]): string | null {
+export function matchFrame(frameFile: string, repoFiles: string[]): FrameMatch | null {
   if (/^<.*>$/.test(frameFile)) return null; // <decorator-gen-2>, <string>
   const installed = installedModulePath(frameFile);
-  if (installed !== null) return locateInstalled(installed, repoFiles);
+  if (installed !== null) {
+    const rel = locateInstalled(installed, repoFiles);
+    return rel === null ? null : { rel, how: 'installed' };
+  }
   if (isLibraryPath(frameFile)) return null; // the standard library, a frozen module
   const normalized = normalizePath(frameFile);
   let best: string | null = null;
@@ -49,7 +65,30 @@ export function locateInRepo(frameFile: string, repoFiles: string[]): string | n
     if ((normalized === relSlash || normalized.endsWith(`/${relSlash}`)) && (!best || rel.length > best.length))
       best = rel;
   }
-  return best;
+  if (best !== null) return { rel: best, how: 'path' };
+  const segments = normalized.split('/');
+  let relocated: string | null = null;
+  let shared = 0;
+  let tied = false;
+  for (const rel of repoFiles) {
+    const parts = normalizePath(rel).split('/');
+    let k = 0;
+    while (k < parts.length && k < segments.length && parts[parts.length - 1 - k] === segments[segments.length - 1 - k])
+      k++;
+    if (k > shared) [relocated, shared, tied] = [rel, k, false];
+    else if (k === shared && k > 0) tied = true;
+  }
+  return relocated !== null && !tied ? { rel: relocated, how: 'relocated', segments: shared } : null;
+}
+
+/** A relocated match by file name alone is taken only for a named function the file defines. */
+const relocatedEnough = (m: FrameMatch, func?: string) =>
+  (m.segments ?? 0) >= 2 || (func !== undefined && !/^<.*>$/.test(func));
+
+/** The repository file a traceback path is, or null (matchFrame; no file read: the context engine's use). */
+export function locateInRepo(frameFile: string, repoFiles: string[]): string | null {
+  const m = matchFrame(frameFile, repoFiles);
+  return m && (m.how !== 'relocated' || relocatedEnough(m)) ? m.rel : null;
 }
 
 /** Whether Python source defines `func` (a def or a class body), or `func` is no name at all (`<module>`). */
@@ -67,15 +106,15 @@ export async function realRepoPath(root: string, rel: string): Promise<string> {
 }
 
 /**
- * The repository file a frame ran in (symlinks resolved), or null. A frame of an installed copy
- * must also name a function the file defines: a module that only shares the repository's name
- * is not its code.
+ * The repository file a frame ran in (symlinks resolved), or null. A frame of an installed copy or
+ * a relocated one must also name a function the file defines: a module that only shares a name with
+ * the repository's is not its code.
  */
 export async function locateFrame(root: string, frame: TraceFrame, repoFiles: string[]): Promise<string | null> {
-  const located = locateInRepo(frame.file, repoFiles);
-  if (located === null) return null;
-  const rel = await realRepoPath(root, located);
-  if (installedModulePath(frame.file) === null) return rel;
+  const m = matchFrame(frame.file, repoFiles);
+  if (m === null || (m.how === 'relocated' && !relocatedEnough(m, frame.func))) return null;
+  const rel = await realRepoPath(root, m.rel);
+  if (m.how === 'path') return rel;
   const source = await fs.readFile(path.join(root, rel), 'utf8').catch(() => null);
   return source !== null && definesName(source, frame.func) ? rel : null;
 }

@@ -173,6 +173,31 @@ test('a src/ layout whose tests need pytest-mock, on the Python its profile name
   assert.equal(run.result.reproductionAttempts[0]?.run?.exception?.type, 'KeyError');
 });
 
+/** The same bug from the service's image, built with `COPY src/ /app/`: no frame path is a repository path. */
+const RELOCATED_REPORT = `2026-11-22T06:00:04.118Z stderr F Traceback (most recent call last):
+2026-11-22T06:00:04.118Z stderr F   File "/app/ledger/cli.py", line 15, in <module>
+2026-11-22T06:00:04.118Z stderr F     main(sys.argv[1])
+2026-11-22T06:00:04.118Z stderr F   File "/app/ledger/cli.py", line 11, in main
+2026-11-22T06:00:04.118Z stderr F     print(row["date"], to_minor_units(float(row["amount"]), row["currency"]))
+2026-11-22T06:00:04.119Z stderr F   File "/app/ledger/money.py", line 14, in to_minor_units
+2026-11-22T06:00:04.119Z stderr F     return round(amount * 10 ** decimals_for(currency))
+2026-11-22T06:00:04.119Z stderr F   File "/app/ledger/money.py", line 10, in decimals_for
+2026-11-22T06:00:04.119Z stderr F     return DECIMALS[code]
+2026-11-22T06:00:04.119Z stderr F KeyError: 'eur'
+`;
+
+test('the service image copied src/ to /app/ and its runtime prefixed each line: frames relocated to src/, reproduced, fixed', async () => {
+  const run = await remediate({
+    example: 'ledger-src',
+    errorLog: RELOCATED_REPORT,
+    turns: turns('ledger-src', '3.13'),
+    cacheDir: path.join(cacheRoot, 'ledger'),
+  });
+  assertVerifiedFirstTime(run);
+  assert.equal(run.result.reproductionAttempts[0]?.rule, 'location');
+  assert.match(run.result.reproductionAttempts[0]?.gate.reason ?? '', /src\/ledger\/money\.py:decimals_for/);
+});
+
 /** The same bug as a user of the released package reports it: only installed frames, through `..`. */
 const INSTALLED_REPORT = `$ ledger-import ~/Downloads/bank-export-2026-11-21.csv
 Traceback (most recent call last):

@@ -144,3 +144,35 @@ test('two bugs in an installed release are two incidents: the fingerprint adds t
     'Traceback (most recent call last):\n  File "/srv/app/app/service.py", line 10, in run\n    x = d["k"]\nKeyError: \'k\'\n';
   assert.equal(fingerprintKey('/repos/svc', service), '/repos/svc|KeyError|app/service.py:run');
 });
+
+test("a deployment that moved the tree (Dockerfile `COPY src/ /app/`): the one file sharing the most trailing segments, if it defines the frame's function", async () => {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'opsguard-frames-'));
+  try {
+    const files = {
+      'src/refunds/__init__.py': '',
+      'src/refunds/handlers.py': 'def handle_refund(event):\n    return event["amount"]\n',
+      'src/refunds/utils.py': 'def cents(x):\n    return int(x * 100)\n',
+      'scripts/utils.py': 'def cents(x):\n    return x\n',
+      'tests/test_handlers.py': 'def test_x():\n    pass\n',
+    };
+    for (const [rel, text] of Object.entries(files)) {
+      await fs.mkdir(path.dirname(path.join(root, rel)), { recursive: true });
+      await fs.writeFile(path.join(root, rel), text);
+    }
+    const list = Object.keys(files);
+    const at = (file: string, func: string) => locateFrame(root, { file, line: 2, func }, list);
+    assert.equal(await at('/app/refunds/handlers.py', 'handle_refund'), 'src/refunds/handlers.py');
+    assert.equal(await at('/app/refunds/handlers.py', '<module>'), 'src/refunds/handlers.py', 'two segments shared');
+    assert.equal(await at('/app/refunds/handlers.py', 'issue_credit'), null, 'not defined there: not this file');
+    // By file name alone: only for a function the file defines.
+    assert.equal(await at('/opt/handlers.py', 'handle_refund'), 'src/refunds/handlers.py');
+    assert.equal(await at('/opt/handlers.py', '<module>'), null);
+    // Two files share as much: neither.
+    assert.equal(await at('/opt/utils.py', 'cents'), null);
+    assert.equal(locateInRepo('/opt/utils.py', list), null);
+    // A full suffix still wins over any relocation.
+    assert.equal(await at('/srv/x/src/refunds/utils.py', 'gone'), 'src/refunds/utils.py');
+  } finally {
+    await fs.rm(root, { recursive: true, force: true });
+  }
+});
