@@ -5,6 +5,7 @@ import { constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { parseTraceback, shortTypeName } from '../workflows/traceback';
+import { stripAnsi } from '../workflows/log-unwrap';
 import { locateFrame } from './frame-location';
 import type { LocatedFrame } from '../workflows/classify-error';
 import type { SetupWorkspaceArgs, WorkspaceInfo } from '../workflows/incident-types';
@@ -168,8 +169,8 @@ export async function setupWorkspace(
     ? (await baselineClasses(baseline)).has(shortTypeName(tb.exceptionType))
     : false;
 
-  // The model and the artifacts only ever see the redacted log.
-  const redacted = redactSecrets(args.errorLog);
+  // The model and the artifacts only ever see the redacted log, without its colour codes.
+  const redacted = redactSecrets(stripAnsi(args.errorLog));
   const context: IncidentContext = {
     incidentId: args.incidentId,
     repoPath: args.repoPath,

@@ -2,6 +2,7 @@
  * The Python traceback inside a log as services and test runners write it (pure: parseTraceback's
  * first step, so the classifier, the fingerprint and the activities all read one form):
  *
+ * - colour (ANSI escapes: Python 3.13 colours tracebacks, pytest --color=yes its report) is taken out;
  * - a traceback printed as Python prints it is returned as it is;
  * - every line prefixed by the log's transport (journald's `Nov 22 06:00:04 web-3 billing[2211]: `,
  *   the container runtime's `2026-11-22T06:00:04.12Z stderr F `, compose's `billing-1  | `): the
@@ -156,8 +157,15 @@ function richTraceback(lines: string[]): string | null {
   return [HEADER, ...frames, ...lines.slice(end + 1)].join('\n');
 }
 
+/** ANSI escape sequences (colour, bold) taken out: Python 3.13 colours its tracebacks, pytest its report. */
+export function stripAnsi(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.includes('\u001b') ? text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '') : text;
+}
+
 /** The log with its traceback in the form Python prints (see the module comment); the log itself otherwise. */
-export function unwrapLog(text: string): string {
+export function unwrapLog(log: string): string {
+  const text = stripAnsi(log);
   const lines = text.split(/\r?\n/);
   if (lines.some((l) => l.trimStart().startsWith(HEADER))) return text;
   const json = tracebackInJson(lines);
