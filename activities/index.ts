@@ -38,6 +38,7 @@ import { incidentPaths, sha256, writeFileAtomic } from './incident-paths';
 import type { FolderOwner } from './incident-paths';
 import type { ModelClient } from './model-client';
 import { applyProposal } from './patch-engine';
+import { importsOf } from './module-shadowing';
 import { DEFAULT_PATCH_POLICY } from './patch-policy';
 import type { FixAnswer } from './model-answers';
 import { createSmokeActivities } from './ping';
@@ -294,7 +295,7 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
         const reason = `The patch was refused: ${foreign.join('; ')} would be written with a redaction placeholder OpsGuard did not issue; keep every [REDACTED:...] placeholder exactly as shown and OpsGuard writes the original value.`;
         return { ok: false, reason, changedFiles: [], changed: [] };
       }
-      const outcome = await applyProposal(p, files, policy);
+      const outcome = await applyProposal(p, files, policy, await importsOf(p.environment));
       if (!outcome.ok) return { ok: false, reason: outcome.reason, changedFiles: [], changed: [] };
       const diffPath = path.join(p.attempt('fix', args.attempt), 'patch.diff');
       // The artifact shows the values as placeholders (context lines too); the workspace holds the values.

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from './incident-paths';
 import { refuseContent, refusePath } from './patch-policy';
+import { existsIn, shadowingRefusal } from './module-shadowing';
 import type { PatchPolicy } from '../workflows/incident-types';
 import { fileDiff } from './unified-diff';
 import type { ChangedFile } from '../workflows/incident-types';
@@ -34,13 +35,15 @@ async function symlinkOnTheWay(root: string, rel: string): Promise<string | null
 
 /**
  * The safe patch strategy: the model gives full file contents; we check every path and content
- * against the policy and the workspace, compute the diff against the baseline, and only when all
+ * against the policy and the workspace (and a new module against the names it would shadow on
+ * `imports.roots`: module-shadowing.ts), compute the diff against the baseline, and only when all
  * of it is acceptable write the files. A refusal writes nothing.
  */
 export async function applyProposal(
   dirs: { baseline: string; workspace: string },
   files: ProposedFile[],
   policy: PatchPolicy,
+  imports: { roots: string[]; installed: ReadonlySet<string> } = { roots: ['.'], installed: new Set() },
 ): Promise<PatchOutcome> {
   const seen = new Set<string>();
   const refusals: string[] = [];
@@ -52,7 +55,12 @@ export async function applyProposal(
       (await symlinkOnTheWay(dirs.workspace, f.path)) ??
       (await symlinkOnTheWay(dirs.baseline, f.path));
     const before = pathRefusal ? null : await fs.readFile(path.join(dirs.baseline, f.path), 'utf8').catch(() => null);
-    const refused = pathRefusal ?? refuseContent(f.path, before, f.content, policy);
+    const refused =
+      pathRefusal ??
+      refuseContent(f.path, before, f.content, policy) ??
+      (before === null && f.path.endsWith('.py')
+        ? await shadowingRefusal(f.path, imports.roots, imports.installed, existsIn(dirs.baseline))
+        : null);
     if (refused) refusals.push(refused);
   }
   if (refusals.length) return { ok: false, reason: `The patch was refused: ${refusals.join('; ')}.` };

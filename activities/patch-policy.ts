@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { PatchPolicy } from '../workflows/incident-types';
 import { globToRegExp } from '../workflows/repo-profile';
 import { isSecretFile } from './repo-secrets';
+import { parse as parseToml } from 'smol-toml';
 
 export const DEFAULT_PATCH_POLICY: PatchPolicy = {
   allowTestChanges: false,
@@ -25,7 +26,53 @@ const CI_PATHS = [
   /^azure-pipelines\.yml$/,
   /^\.ci\//,
 ];
-const TEST_RUNNER_CONFIG = new Set(['pytest.ini', 'tox.ini', 'conftest.py']);
+const TEST_RUNNER_CONFIG = new Set([
+  'pytest.ini',
+  '.pytest.ini',
+  'pytest.toml',
+  '.pytest.toml',
+  'tox.ini',
+  'conftest.py',
+]);
+
+/** Sorted-key JSON, so the same settings written in another order compare equal. */
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : x,
+  ) ?? '';
+
+/**
+ * pytest's settings inside a project file, comparable: pyproject.toml's `[tool.pytest...]` tables,
+ * setup.cfg's `[tool:pytest]` section (comments and blank lines aside); undefined for other files.
+ * A file that does not parse is its text (any change to it then counts).
+ */
+export function pytestSettingsIn(rel: string, text: string | null): string | undefined {
+  const base = rel.split('/').at(-1);
+  if (base === 'pyproject.toml') {
+    if (text === null) return canonical(null);
+    try {
+      const tool = (parseToml(text) as { tool?: { pytest?: unknown } }).tool;
+      return canonical(tool?.pytest ?? null);
+    } catch {
+      return `unparsed:${text}`;
+    }
+  }
+  if (base === 'setup.cfg') {
+    if (text === null) return '';
+    const out: string[] = [];
+    let inside = false;
+    for (const raw of text.split(/\r?\n/)) {
+      const line = raw.replace(/^\s*[#;].*$/, '').trimEnd();
+      const header = /^\[([^\]]+)\]/.exec(line);
+      if (header) inside = header[1]?.trim().toLowerCase() === 'tool:pytest';
+      else if (inside && line.trim()) out.push(line);
+    }
+    return out.join('\n');
+  }
+  return undefined;
+}
 
 /** Null when the path may be written, else why not. */
 export function refusePath(rel: string, policy: PatchPolicy): string | null {
@@ -50,7 +97,7 @@ export function refusePath(rel: string, policy: PatchPolicy): string | null {
   if (protectedBy) return `${rel}: the repository profile protects ${protectedBy}; a fix may not change it`;
   if (!policy.allowTestChanges) {
     if (TEST_RUNNER_CONFIG.has(base))
-      return `${rel}: test-runner configuration (conftest.py, pytest.ini, tox.ini) is refused; fix the code, not the tests`;
+      return `${rel}: test-runner configuration (conftest.py, pytest.ini, pytest.toml, tox.ini) is refused; fix the code, not the tests`;
     if (/^test_.*\.py$|_test\.py$/.test(base) || parts.slice(0, -1).some((p) => p === 'tests' || p === 'test')) {
       return `${rel}: test files are refused; fix the code, not the tests`;
     }
@@ -78,6 +125,10 @@ const count = (re: RegExp, text: string) => (text.match(re) ?? []).length;
 /** Null when the change from `before` (null: a new file) to `after` may be written, else why not. */
 export function refuseContent(rel: string, before: string | null, after: string, policy: PatchPolicy): string | null {
   if (after.includes('\0')) return `${rel}: binary content (NUL bytes) is refused`;
+  const settingsBefore = pytestSettingsIn(rel, before);
+  if (!policy.allowTestChanges && settingsBefore !== undefined && settingsBefore !== pytestSettingsIn(rel, after)) {
+    return `${rel}: changes pytest's settings (${rel.endsWith('setup.cfg') ? '[tool:pytest]' : '[tool.pytest...]'}: which tests run and how); test-runner configuration is refused, the rest of the file may change`;
+  }
   const old = before ?? '';
   if (!policy.allowBroadExcept && count(BROAD_EXCEPT, after) > count(BROAD_EXCEPT, old)) {
     return `${rel}: adds a broad exception handler (except:, except Exception, except BaseException), which would hide the incident's exception instead of fixing it; handle the specific case`;

@@ -24,7 +24,8 @@ import type { RepositoryProfile } from '../workflows/repo-profile';
 import { IN_CONTAINER, RUNNER_ON_HOST } from '../sandbox/guarded-run';
 import { runInSandbox } from '../sandbox/run-container';
 import { withDefaults } from '../sandbox/limits';
-import { cacheKey, commitStaging, findCached, stagingFolder } from './dependency-cache';
+import { cacheEntry, cacheKey, commitStaging, findCached, stagingFolder } from './dependency-cache';
+import { installedImportNames } from './module-shadowing';
 import { oneAtATime } from './one-at-a-time';
 import { readDeclarations } from './dependency-declarations';
 import type { Declarations } from './dependency-declarations';
@@ -217,12 +218,16 @@ export async function prepareEnvironment(
     ...(logPath ? { logPath } : {}),
   });
   const envDir = path.join(paths.artifactDir, 'environment');
+  // For the prompts (the Python and packages), and for the patch engine: which folders come first
+  // on sys.path and which import names the dependencies provide (a fix may not shadow them).
   const saveForPrompts = async (r: PrepareResultFile) =>
     await writeFileAtomic(
       paths.environment,
       JSON.stringify({
         python: r.python_full ?? r.python,
         installed: r.installed.map((p) => `${p.name}==${p.version}`),
+        pythonPaths: environment.pythonPaths,
+        importNames: await installedImportNames(cacheEntry(deps.cacheDir, key).site),
       }),
     );
 

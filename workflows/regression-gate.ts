@@ -4,6 +4,8 @@
  * - pass-to-pass: every test that passed before passes after (missing after counts as broken);
  * - fail-to-pass: every test that failed before with the incident's exception through the incident's
  *   location passes after (inferred from the incident, paths normalised);
+ * - vanished: a test that failed before and has no result after was deselected or stopped being
+ *   collected (test files cannot change), which is tampering with the run, not a fix;
  * - incomplete: every test that failed before, executed a statement the patch changed (coverage
  *   contexts), and still fails, is a case of the bug the fix missed. For a wrong-result bug this is
  *   the check that counts: its tests fail at their own asserts, never at the incident's location;
@@ -147,6 +149,15 @@ export function regressionGate(
     return verdict(
       'failed',
       `Regression: ${broken.length} of ${passedBefore.length} tests that passed before the patch do not pass after it: ${describe(broken)}.`,
+    );
+  }
+  // Test files cannot change (the patch policy), so a test that ran before and has no result after
+  // was deselected or stopped being collected: tampering with which tests run, not a fix.
+  const vanished = failedBefore.filter((id) => after.tests[id] === undefined && !failToPass.includes(id));
+  if (vanished.length) {
+    return verdict(
+      'failed',
+      `Tampered: ${vanished.length} of ${failedBefore.length} tests that failed before the patch have no result after it (deselected, or no longer collected): ${describe(vanished)}. A fix makes failing tests pass; it does not stop them running.`,
     );
   }
   if (stillFailing.length) {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_PATCH_POLICY, refuseContent } from '../../activities/patch-policy';
+import { DEFAULT_PATCH_POLICY, refuseContent, refusePath } from '../../activities/patch-policy';
 import { exitStatusVerdict } from '../../workflows/regression-gate';
 
 const SRC = 'def f(x):\n    return sorted(x)\n';
@@ -74,5 +74,61 @@ test('exit status only (a custom testCommand): a regression, a pass, and NOT VER
     const v = exitStatusVerdict(before, 0);
     assert.deepEqual([v.status, v.passed], ['not_verified', true]);
     assert.match(v.reason, /NOT VERIFIED .*no per-test results for a custom testCommand/);
+  }
+});
+
+const PYPROJECT = `[project]
+name = "latency-report"
+dependencies = ["numpy>=1.26"]
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+addopts = "-ra"
+
+[tool.ruff]
+line-length = 100
+`;
+
+test("pytest's settings in pyproject.toml and setup.cfg may not change; the rest of those files may", () => {
+  const at = (rel: string, before: string | null, after: string, policy = DEFAULT_PATCH_POLICY) =>
+    refuseContent(rel, before, after, policy);
+  const deselect = PYPROJECT.replace('addopts = "-ra"', 'addopts = "-ra --deselect tests/test_stats.py::test_median"');
+  assert.match(at('pyproject.toml', PYPROJECT, deselect) ?? '', /changes pytest's settings \(\[tool\.pytest\.\.\.\]/);
+  const nativeToml = `${PYPROJECT}\n[tool.pytest]\nminversion = "9.0"\n`;
+  assert.match(
+    at('pyproject.toml', PYPROJECT, nativeToml) ?? '',
+    /pytest's settings/,
+    "pytest 9's [tool.pytest] table too",
+  );
+  assert.match(at('pyproject.toml', null, deselect) ?? '', /pytest's settings/, 'a new pyproject.toml with settings');
+  assert.equal(
+    at('pyproject.toml', PYPROJECT, PYPROJECT.replace('numpy>=1.26', 'numpy>=1.26,<3')),
+    null,
+    'dependencies may change',
+  );
+  assert.equal(at('pyproject.toml', PYPROJECT, PYPROJECT.replace('line-length = 100', 'line-length = 88')), null);
+  const reordered = PYPROJECT.replace(
+    'testpaths = ["tests"]\naddopts = "-ra"',
+    'addopts = "-ra"\ntestpaths = ["tests"]',
+  );
+  assert.equal(at('pyproject.toml', PYPROJECT, reordered), null, 'the same settings in another order');
+  assert.equal(at('pyproject.toml', null, '[project]\nname = "x"\n'), null, 'a new pyproject.toml without them');
+  assert.match(
+    at('pyproject.toml', PYPROJECT, `${PYPROJECT}[tool.pytest.ini_options`) ?? '',
+    /pytest's settings/,
+    'unparsable',
+  );
+
+  const CFG = '[metadata]\nname = x\n\n[tool:pytest]\n# quiet\naddopts = -q\n';
+  assert.match(
+    at('setup.cfg', CFG, CFG.replace('addopts = -q', 'addopts = -q -k "not median"')) ?? '',
+    /\[tool:pytest\]/,
+  );
+  assert.equal(at('setup.cfg', CFG, CFG.replace('name = x', 'name = y')), null);
+  assert.equal(at('setup.cfg', CFG, CFG.replace('# quiet', '# quieter')), null, 'a comment');
+  // The operator's explicit widening lets them through.
+  assert.equal(at('pyproject.toml', PYPROJECT, deselect, { ...DEFAULT_PATCH_POLICY, allowTestChanges: true }), null);
+  for (const f of ['pytest.toml', '.pytest.toml', '.pytest.ini', 'sub/pytest.ini']) {
+    assert.match(refusePath(f, DEFAULT_PATCH_POLICY) ?? '', /test-runner configuration/, f);
   }
 });

@@ -342,6 +342,24 @@ test('regression: incomplete when a test that failed before runs the change and 
   assert.deepEqual(exempt.regression.exempted, ['b', 'c']);
 });
 
+test('regression: a test that failed before and has no result after was deselected: tampered, never "unrelated"', () => {
+  const before = results({ a: 'passed', b: 'failed', c: 'failed' });
+  // The overfit fix's config change deselected b and c: they ran no changed code after, because they did not run.
+  const after = results({ a: 'passed' }, { changedHit: ['a'] });
+  const v = regressionGate(before, after, { failToPass: [] });
+  assert.equal(v.status, 'failed');
+  assert.match(
+    v.reason,
+    /^Tampered: 2 of 2 tests that failed before the patch have no result after it .*: b \(missing after the patch\), c/,
+  );
+  assert.equal(regressionGate(before, after, { failToPass: [], knownFailing: ['b', 'c'] }).status, 'passed');
+  // Still there and still failing without running the change: unrelated, as before.
+  assert.equal(
+    regressionGate(before, results({ a: 'passed', b: 'failed', c: 'failed' }), { failToPass: [] }).status,
+    'passed',
+  );
+});
+
 test('regression: a test failing before for an environmental reason is unrelated, even when it runs the change', () => {
   const before = results({ a: 'passed', net: 'failed', wrong: 'failed' });
   before.tests.net = {
