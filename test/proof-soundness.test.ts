@@ -2,7 +2,8 @@
  * Proof soundness end to end (real Temporal, real Docker, the scripted model through @ai-sdk/openai),
  * on repositories shaped like real services (test/fixtures/repos): a nightly job whose assert catches
  * a wrong result, an export job that imports its module through `jobs/../`, a metrics library whose
- * bug makes tests hang and eat memory.
+ * bug makes tests hang and eat memory, a month-end job whose incident Python 3.13 printed, single-file
+ * programs in folders without __init__.py whose tests load JSON cases through a conftest.
  *
  * - Honest reproductions that must pass gate 1, by the rule that fits them.
  * - Reproductions that only look like one (assert False, raising the type, asserting before any
@@ -160,6 +161,34 @@ test("honest: CI's pytest report of the failing test, runner-stamped, is the inc
     attempt?.gate.reason ?? '',
     /failed check in tests\/test_stats\.py:test_median.*reports\/stats\.py:median/,
   );
+});
+
+// --- algorithm-programs: single-file programs in folders without __init__.py, a conftest that sets an
+// attribute on pytest itself, tests parametrized from JSON files; the incident is pytest's own report
+// of a RecursionError (recursion frames in the short form, "!!! Recursion detected" after it).
+test("honest: pytest's RecursionError report on namespace-folder programs with JSON test data is located, reproduced and fixed (algorithm-programs)", async () => {
+  const GCD = source('algorithm-programs', 'python_programs/gcd.py');
+  const run = await remediate({
+    example: 'algorithm-programs',
+    turns: [
+      repro('from python_programs.gcd import gcd\n\nprint(gcd(3, 12))'),
+      fixOf('python_programs/gcd.py', GCD.replace('return gcd(a % b, b)', 'return gcd(b, a % b)')),
+      PR,
+    ],
+  });
+  assertApproved(run, 1);
+  assert.match(
+    run.result.classification?.reason ?? '',
+    /RecursionError raised from the repository's code in python_programs\/gcd\.py:gcd/,
+  );
+  assert.equal(run.result.reproductionAttempts[0]?.rule, 'location');
+  // The suite collected through the conftest and the JSON loader: 4 passed and 5 failed before the fix.
+  assert.deepEqual(
+    [run.result.baselineTests?.counts?.passed, run.result.baselineTests?.counts?.failed],
+    [4, 5],
+    JSON.stringify(run.result.baselineTests?.counts),
+  );
+  assert.deepEqual(run.result.fixAttempts[0]?.tests?.regression?.failToPass, { count: 5, stillFailing: [] });
 });
 
 // --- fx-close: production on Python 3.13 (the comprehension inlined), the sandbox on 3.11 (its own frame)
