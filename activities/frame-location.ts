@@ -16,21 +16,41 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { installedModulePath, isLibraryPath } from '../workflows/traceback';
+import { isLibraryPath } from '../workflows/traceback';
 import type { TraceFrame } from '../workflows/traceback';
-import { normalizePath } from '../workflows/repo-paths';
+import { installedModulePath, normalizePath } from '../workflows/repo-paths';
 
 /** Folders a repository's top-level packages are installed from, in the order they are preferred. */
 export const IMPORT_ROOTS = ['', 'src', 'lib'];
 
+/**
+ * A file list's paths normalised and split, once per list: an incident locates every frame in one
+ * list, which nobody changes after it is made (keyed by the array itself).
+ */
+interface FileIndex {
+  byPath: Map<string, string>;
+  parts: string[][];
+}
+const indexes = new WeakMap<string[], FileIndex>();
+function indexOf(repoFiles: string[]): FileIndex {
+  let index = indexes.get(repoFiles);
+  if (!index) {
+    const normalized = repoFiles.map(normalizePath);
+    index = {
+      byPath: new Map(normalized.map((n, i) => [n, repoFiles[i] as string])),
+      parts: normalized.map((n) => n.split('/')),
+    };
+    indexes.set(repoFiles, index);
+  }
+  return index;
+}
+
 /** The repository file an installed module path is, or null (see the module comment). */
 export function locateInstalled(modulePath: string, repoFiles: string[]): string | null {
-  const files = new Set(repoFiles.map(normalizePath));
+  const { byPath } = indexOf(repoFiles);
   for (const root of IMPORT_ROOTS) {
     const rel = root ? `${root}/${modulePath}` : modulePath;
-    if (files.has(rel) && !(root && files.has(`${root}/__init__.py`))) {
-      return repoFiles.find((f) => normalizePath(f) === rel) ?? rel;
-    }
+    if (byPath.has(rel) && !(root && byPath.has(`${root}/__init__.py`))) return byPath.get(rel) as string;
   }
   return null;
 }
@@ -58,27 +78,22 @@ export function matchFrame(frameFile: string, repoFiles: string[]): FrameMatch |
     return rel === null ? null : { rel, how: 'installed' };
   }
   if (isLibraryPath(frameFile)) return null; // the standard library, a frozen module
-  const normalized = normalizePath(frameFile);
-  let best: string | null = null;
-  for (const rel of repoFiles) {
-    const relSlash = normalizePath(rel);
-    if ((normalized === relSlash || normalized.endsWith(`/${relSlash}`)) && (!best || rel.length > best.length))
-      best = rel;
-  }
-  if (best !== null) return { rel: best, how: 'path' };
-  const segments = normalized.split('/');
-  let relocated: string | null = null;
+  const { parts } = indexOf(repoFiles);
+  const segments = normalizePath(frameFile).split('/');
+  // Trailing segments shared with each file; a file whose every segment is shared is a suffix.
+  let best = -1;
+  let relocated = -1;
   let shared = 0;
   let tied = false;
-  for (const rel of repoFiles) {
-    const parts = normalizePath(rel).split('/');
+  parts.forEach((p, i) => {
     let k = 0;
-    while (k < parts.length && k < segments.length && parts[parts.length - 1 - k] === segments[segments.length - 1 - k])
-      k++;
-    if (k > shared) [relocated, shared, tied] = [rel, k, false];
+    while (k < p.length && k < segments.length && p[p.length - 1 - k] === segments[segments.length - 1 - k]) k++;
+    if (k === p.length && (best < 0 || (repoFiles[i] as string).length > (repoFiles[best] as string).length)) best = i;
+    if (k > shared) [relocated, shared, tied] = [i, k, false];
     else if (k === shared && k > 0) tied = true;
-  }
-  return relocated !== null && !tied ? { rel: relocated, how: 'relocated', segments: shared } : null;
+  });
+  if (best >= 0) return { rel: repoFiles[best] as string, how: 'path' };
+  return relocated >= 0 && !tied ? { rel: repoFiles[relocated] as string, how: 'relocated', segments: shared } : null;
 }
 
 /** A relocated match by file name alone is taken only for a named function the file defines. */

@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { SANDBOX_PROVIDED } from './dependency-declarations';
 
 /**
  * Python's standard library, public names: `sys.stdlib_module_names` of Python 3.11 and 3.13 together
@@ -41,9 +42,6 @@ export const STDLIB_MODULES: ReadonlySet<string> = new Set([
   'zipimport', 'zlib', 'zoneinfo',
 ]);
 
-/** What the sandbox itself brings (its test runner's import names). */
-export const SANDBOX_MODULES: ReadonlySet<string> = new Set(['pytest', 'pluggy', 'coverage', 'iniconfig', 'py']);
-
 /** The import names a flat `pip install --target` folder provides (its top-level modules and packages). */
 export async function installedImportNames(site: string | null): Promise<string[]> {
   if (!site) return [];
@@ -75,11 +73,11 @@ export async function shadowingRefusal(
     if (!first) continue;
     const name = rest.length ? first : /^([A-Za-z_]\w*)\.py$/.exec(first)?.[1];
     if (!name) continue;
-    const entry = rest.length ? `${prefix}${first}` : `${prefix}${name}.py`;
-    if ((await inBaseline(entry)) || (await inBaseline(`${prefix}${name}`))) continue;
+    // The repository has this top-level module or package already: its own to change.
+    if ((await inBaseline(`${prefix}${name}.py`)) || (await inBaseline(`${prefix}${name}`))) continue;
     const what = STDLIB_MODULES.has(name)
       ? "Python's standard library module"
-      : SANDBOX_MODULES.has(name)
+      : SANDBOX_PROVIDED.has(name) // the test runner's packages: their import names are the same
         ? 'the test runner'
         : installed.has(name)
           ? 'the installed package'

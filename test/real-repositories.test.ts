@@ -186,16 +186,23 @@ const RELOCATED_REPORT = `2026-11-22T06:00:04.118Z stderr F Traceback (most rece
 2026-11-22T06:00:04.119Z stderr F KeyError: 'eur'
 `;
 
-test('the service image copied src/ to /app/ and its runtime prefixed each line: frames relocated to src/, reproduced, fixed', async () => {
+/** ledger-src's bug reported as `errorLog`: located in src/, reproduced by the location rule, fixed. */
+async function assertLocatedInSrc(errorLog: string): Promise<void> {
   const run = await remediate({
     example: 'ledger-src',
-    errorLog: RELOCATED_REPORT,
+    errorLog,
     turns: turns('ledger-src', '3.13'),
     cacheDir: path.join(cacheRoot, 'ledger'),
   });
   assertVerifiedFirstTime(run);
-  assert.equal(run.result.reproductionAttempts[0]?.rule, 'location');
-  assert.match(run.result.reproductionAttempts[0]?.gate.reason ?? '', /src\/ledger\/money\.py:decimals_for/);
+  assert.match(run.result.classification?.reason ?? '', /src\/ledger\/money\.py:decimals_for/);
+  const [attempt] = run.result.reproductionAttempts;
+  assert.equal(attempt?.rule, 'location');
+  assert.match(attempt?.gate.reason ?? '', /src\/ledger\/money\.py:decimals_for/);
+}
+
+test('the service image copied src/ to /app/ and its runtime prefixed each line: frames relocated to src/, reproduced, fixed', async () => {
+  await assertLocatedInSrc(RELOCATED_REPORT);
 });
 
 /** The same bug as a user of the released package reports it: only installed frames, through `..`. */
@@ -213,17 +220,7 @@ KeyError: 'eur'
 `;
 
 test("a user's report of the installed release (site-packages frames only) is the repository's code: located in src/, reproduced, fixed", async () => {
-  const run = await remediate({
-    example: 'ledger-src',
-    errorLog: INSTALLED_REPORT,
-    turns: turns('ledger-src', '3.13'),
-    cacheDir: path.join(cacheRoot, 'ledger'),
-  });
-  assertVerifiedFirstTime(run);
-  assert.match(run.result.classification?.reason ?? '', /src\/ledger\/money\.py:decimals_for/);
-  const [attempt] = run.result.reproductionAttempts;
-  assert.equal(attempt?.rule, 'location');
-  assert.match(attempt?.gate.reason ?? '', /src\/ledger\/money\.py:decimals_for/);
+  await assertLocatedInSrc(INSTALLED_REPORT);
 });
 
 test('a requirement that cannot be installed ends as environment_failed, with the log', async () => {

@@ -3,7 +3,8 @@
  * give the same fingerprint, so the same incident reported twice maps to one workflow id
  * (`incident-<fingerprint>`). 64-bit FNV-1a, so it runs inside the workflow sandbox as well.
  */
-import { installedModulePath, isLibraryPath, parseTraceback, shortTypeName } from './traceback';
+import { installedModulePath } from './repo-paths';
+import { isLibraryPath, parseTraceback, shortTypeName } from './traceback';
 
 function fnv1a64(text: string): string {
   let hash = 0xcbf29ce484222325n;

@@ -17,7 +17,7 @@
  *   written out as the traceback Python would have printed, the last failure's.
  */
 
-const HEADER = 'Traceback (most recent call last):';
+export const HEADER = 'Traceback (most recent call last):';
 const TRACEBACK_ANCHOR = /Traceback \(most recent call last\):\s*$/;
 /** pytest's line before the failures: where a CI runner's prefix is read from. */
 const PYTEST_ANCHOR = /={3,} FAILURES ={3,}\s*$/;
@@ -71,7 +71,7 @@ function tracebackInJson(lines: string[]): string | null {
   };
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i] as string;
-    if (!line.includes('Traceback (most recent call last):\\n')) continue;
+    if (!line.includes(`${HEADER}\\n`)) continue; // the header, JSON-escaped
     const start = line.indexOf('{');
     if (start < 0) continue;
     try {

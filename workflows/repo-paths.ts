@@ -36,6 +36,19 @@ export function normalizePath(p: string): string {
   return `${absolute ? '/' : ''}${out.join('/')}`;
 }
 
+/**
+ * The module path of a frame in an installed package: what follows the last `site-packages` or
+ * `dist-packages` folder after normalising (`..` folded, an `.egg` folder skipped),
+ * `reportkit/render.py`; null for any other path.
+ */
+export function installedModulePath(file: string): string | null {
+  const parts = normalizePath(file).split('/');
+  const at = Math.max(parts.lastIndexOf('site-packages'), parts.lastIndexOf('dist-packages'));
+  if (at < 0) return null;
+  const rest = parts.slice(at + (parts[at + 1]?.endsWith('.egg') ? 2 : 1));
+  return rest.length && rest.at(-1)?.endsWith('.py') ? rest.join('/') : null;
+}
+
 /** The repository-relative path of a container path under /workspace, or null. */
 export function workspaceRelative(file: string): string | null {
   const p = normalizePath(file);

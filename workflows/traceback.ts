@@ -3,7 +3,7 @@
  * Takes the last traceback in a text (the one that ended the program, after any "During handling
  * of the above exception" chain) and its final exception line.
  */
-import { unwrapLog } from './log-unwrap';
+import { HEADER, unwrapLog } from './log-unwrap';
 
 export interface TraceFrame {
   /** The path as printed in the traceback (absolute, from wherever the incident happened). */
@@ -29,7 +29,7 @@ const EXCEPTION_LINE = /^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warni
  */
 export function causeTracebacks(text: string): ParsedTraceback[] {
   const lines = unwrapLog(text).split(/\r?\n/);
-  const starts = lines.flatMap((l, i) => (l.trimStart().startsWith('Traceback (most recent call last):') ? [i] : []));
+  const starts = lines.flatMap((l, i) => (l.trimStart().startsWith(HEADER) ? [i] : []));
   return starts
     .slice(1)
     .map((next) => parseTraceback(lines.slice(0, next).join('\n')))
@@ -39,7 +39,7 @@ export function causeTracebacks(text: string): ParsedTraceback[] {
 /** The last traceback in a log, in whichever form the log carries it (log-unwrap.ts). */
 export function parseTraceback(text: string): ParsedTraceback | null {
   const lines = unwrapLog(text).split(/\r?\n/);
-  const start = lines.findLastIndex((l) => l.trimStart().startsWith('Traceback (most recent call last):'));
+  const start = lines.findLastIndex((l) => l.trimStart().startsWith(HEADER));
   if (start < 0) return null;
   const frames: TraceFrame[] = [];
   for (let i = start + 1; i < lines.length; i++) {
@@ -71,27 +71,6 @@ export function shortTypeName(type: string): string {
 /** Frames in third-party or standard-library code, never the repository's own. */
 export function isLibraryPath(file: string): boolean {
   return /site-packages|dist-packages|[\\/]lib[\\/]python\d|^<frozen |^<string>|^<stdin>/.test(file);
-}
-
-/**
- * The module path of a frame in an installed package: what follows the last `site-packages` or
- * `dist-packages` folder (`..` folded, an `.egg` folder skipped), `reportkit/render.py`; null for any other path.
- */
-export function installedModulePath(file: string): string | null {
-  const parts = file
-    .replaceAll('\\', '/')
-    .split('/')
-    .filter((p) => p !== '' && p !== '.');
-  const at = Math.max(parts.lastIndexOf('site-packages'), parts.lastIndexOf('dist-packages'));
-  if (at < 0) return null;
-  let rest: string[] = [];
-  for (const part of parts.slice(at + 1)) {
-    if (part !== '..') rest.push(part);
-    else if (!rest.pop()) return null; // above site-packages: not a module of it
-  }
-  if (rest[0]?.endsWith('.egg')) rest = rest.slice(1);
-  if (!rest.length || !rest[rest.length - 1]?.endsWith('.py')) return null;
-  return rest.join('/');
 }
 
 /** The last n characters of a text, for feedback and logs (history stays small). */

@@ -11,7 +11,8 @@ import { definesName, locateFrame, locateInRepo, locateInstalled } from '../../a
 import { classifyError } from '../../workflows/classify-error';
 import type { LocatedFrame } from '../../workflows/classify-error';
 import { fingerprintKey, incidentFingerprint } from '../../workflows/fingerprint';
-import { installedModulePath, parseTraceback } from '../../workflows/traceback';
+import { installedModulePath } from '../../workflows/repo-paths';
+import { parseTraceback } from '../../workflows/traceback';
 
 /** A report filed against a released reportkit: every frame is in an installed package. */
 const USER_REPORT = [
