@@ -184,6 +184,12 @@ const GENERIC_EXCEPTIONS = new Set([
   'error',
 ]);
 
+/** Generic types that are a code error when the repository's own frame raised them. */
+const GENERIC_RAISED_BY_CODE = new Set(['Exception', 'RuntimeError']);
+
+/** A name that says which code error it specialises: `UFuncTypeError`, `InvalidIndexError`. */
+const CODE_FAMILY = /^\w+?(ValueError|TypeError|KeyError|IndexError|AttributeError|LookupError|ZeroDivisionError)$/;
+
 function infraSignals(text: string): string[] {
   return INFRA_SIGNALS.filter((s) => s.pattern.test(text)).map((s) => s.name);
 }
@@ -298,6 +304,28 @@ export function classifyError(input: ClassifyInput): Classification {
       errorType: tb.exceptionType,
       location,
       reason: `${tb.exceptionType} is the repository's own exception class, raised in ${location.file}:${location.func}.`,
+    };
+  }
+  // A library's subclass of a code error, named for it (numpy's UFuncTypeError, a parser's
+  // InvalidValueError): gate 1 still wants that very type, raised through this location.
+  const family = CODE_FAMILY.exec(type)?.[1];
+  if (family) {
+    return {
+      kind: 'code',
+      errorType: tb.exceptionType,
+      location,
+      reason: `${tb.exceptionType} is named as a kind of ${family} and was raised through the repository's code in ${location.file}:${location.func} (line ${location.line}).`,
+    };
+  }
+  // `raise RuntimeError("...")` / `raise Exception("...")` by the repository itself, with no infra
+  // signal in its message (those ended above): the code refused its own state. Raised inside a library,
+  // the same generic type says too little about whose fault it is, and stays unclassified.
+  if (GENERIC_RAISED_BY_CODE.has(type) && input.frames.at(-1) === innermost) {
+    return {
+      kind: 'code',
+      errorType: tb.exceptionType,
+      location,
+      reason: `${tb.exceptionType} was raised by the repository's own code in ${location.file}:${location.func} (line ${location.line}), and its message shows no infrastructure signal.`,
     };
   }
   return {

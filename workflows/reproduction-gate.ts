@@ -24,9 +24,14 @@ export interface ReproductionVerdict extends GateVerdict {
   signature?: string;
 }
 
-/** True when an exception (with its base classes) is the incident's type or a subclass. */
+/** Roots every exception descends from: "a subclass of Exception" is any failure at all. */
+const ROOT_TYPES = new Set(['Exception', 'BaseException']);
+
+/** True when an exception (with its base classes) is the incident's type or a subclass. An incident
+ * of a root type itself (`raise Exception(...)`) wants that type exactly. */
 export function isIncidentType(mro: string[], type: string): boolean {
   const expected = shortTypeName(type);
+  if (ROOT_TYPES.has(expected)) return mro[0] !== undefined && shortTypeName(mro[0]) === expected;
   return mro.some((t) => shortTypeName(t) === expected);
 }
 

@@ -85,6 +85,12 @@ const CODE: [string, string, boolean?][] = [
   ],
   ['the repo own exception', tb('app.errors.InvoiceMismatch: invoice 42 does not balance'), true],
   ['KeyError raised inside a library called from repo code', tb("KeyError: 'id'", { library: true })],
+  ['RuntimeError the repository raised itself', tb('RuntimeError: dictionary changed size during iteration')],
+  ['Exception the repository raised itself', tb('Exception: invoice 42 has no lines')],
+  [
+    "a library's TypeError subclass, raised through repo code",
+    tb("numpy.core._exceptions.UFuncTypeError: Cannot cast ufunc 'add' output", { library: true }),
+  ],
 ];
 
 for (const [name, log, ownClass] of CODE) {
@@ -99,6 +105,16 @@ test('unclassified: an unknown exception type the repo does not define', () => {
   const c = classify(tb('somelib.WeirdThing: something odd'));
   assert.equal(c.kind, 'unclassified');
   assert.match(c.reason, /neither a known code error nor an exception class the repository defines/);
+});
+
+test('unclassified: RuntimeError raised inside a library: whose fault it is, the type does not say', () => {
+  const c = classify(tb('RuntimeError: Event loop is closed', { library: true }));
+  assert.equal(c.kind, 'unclassified', c.reason);
+});
+
+test('infra, not code: a generic exception the repository raised that names an infra failure', () => {
+  const c = classify(tb('RuntimeError: payment gateway answered 503 Service Unavailable'));
+  assert.equal(c.kind, 'infra', c.reason);
 });
 
 test('unclassified: a code error raised from no file of the repository', () => {

@@ -160,6 +160,41 @@ test('gate 1, location rule: the same type through the same place, every run', (
   assert.match(v.reason, /3 of 3 runs/);
 });
 
+test('gate 1: an incident of Exception itself wants Exception, not any failure (every type is its subclass)', () => {
+  const incident: IncidentSignature = { type: 'Exception', location: { file: 'app/config.py', func: 'database_url' } };
+  const raised = (type: string, mro: string[]) =>
+    run({
+      exception: {
+        type,
+        mro,
+        message: 'x',
+        innermostRepoFrame: { file: 'app/config.py', func: 'database_url' },
+        raisedIn: 'repository',
+      },
+    });
+  assert.equal(
+    reproductionRunVerdict(raised('Exception', ['Exception', 'BaseException', 'object']), incident).passed,
+    true,
+  );
+  const other = reproductionRunVerdict(
+    raised('KeyError', ['KeyError', 'LookupError', 'Exception', 'BaseException', 'object']),
+    incident,
+  );
+  assert.equal(other.passed, false);
+  assert.match(other.reason, /raised KeyError .* expected Exception/);
+  // Below the roots, a subclass still counts: RecursionError is a RuntimeError.
+  assert.equal(
+    reproductionRunVerdict(
+      raised('RecursionError', ['RecursionError', 'RuntimeError', 'Exception', 'BaseException', 'object']),
+      {
+        ...incident,
+        type: 'RuntimeError',
+      },
+    ).passed,
+    true,
+  );
+});
+
 test('gate 1: runs that disagree are flaky, and flaky is refused with its own reason', () => {
   const mixed = reproductionGate(
     [keyError('app/config.py'), run({ ranToEnd: true, exitCode: 0 }), keyError('app/config.py')],
