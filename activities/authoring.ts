@@ -63,7 +63,7 @@ async function readSandboxFacts(paths: IncidentPaths): Promise<SandboxFacts | nu
 export async function writeReproduction(
   model: ModelClient,
   paths: IncidentPaths,
-  args: { attempt: number; feedback: AttemptFeedback[]; maxVariants?: number },
+  args: { attempt: number; feedback: AttemptFeedback[]; maxVariants?: number; runsIn?: { hangAfterSeconds?: number } },
   limits: PromptLimits,
 ): Promise<AuthoredScript> {
   const ctx = await readContext(paths);
@@ -80,6 +80,7 @@ export async function writeReproduction(
       ...contextArgs(await incidentModelContext(paths, ctx, limits, askingExecution())),
       feedback: args.feedback,
       sandbox: await readSandboxFacts(paths),
+      hangAfterSeconds: args.runsIn?.hangAfterSeconds,
     }),
   });
   const dir = paths.attempt('reproduce', args.attempt);

@@ -83,11 +83,16 @@ export function reproductionPrompt(args: {
   feedback: AttemptFeedback[];
   sandbox?: SandboxFacts | null;
   withheld?: string[];
+  /** A hang incident: the runner stops the script after this long. */
+  hangAfterSeconds?: number;
 }): string {
+  const what = args.hangAfterSeconds
+    ? `The incident is a hang: the program did not finish and was stopped in ${args.location}. Reproduce it by calling that code with an input that makes it run forever; do not add a timeout, a thread or a signal of your own. OpsGuard stops the script after ${args.hangAfterSeconds} s and checks it was stopped inside that function; once the bug is fixed the script must finish and exit 0.`
+    : `The exception to reproduce: ${args.exceptionType}, raised in ${args.location}.`;
   return `## Incident log
 ${fence('text', args.errorLog)}
 
-The exception to reproduce: ${args.exceptionType}, raised in ${args.location}.${sandboxSection(args.sandbox ?? null)}
+${what}${sandboxSection(args.sandbox ?? null)}
 
 ${contextSections(args.context)}${withheldSection(args.withheld)}${feedbackSection(args.feedback)}`;
 }

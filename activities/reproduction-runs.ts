@@ -32,6 +32,15 @@ export interface ReproductionRunsRequest {
   limits: SandboxLimits;
   parallel: number;
   environment?: RunEnvironment;
+  /** A hang incident: the runner stops each script after this long and signs where it was. */
+  hangAfterSeconds?: number;
+}
+
+/** The hang watch fires well inside the container's deadline, so the runner can still sign the stop. */
+export function hangWatchSeconds(hangAfterSeconds: number | undefined, limits: SandboxLimits): number | null {
+  if (!hangAfterSeconds || hangAfterSeconds <= 0) return null;
+  const margin = Math.max(5, limits.timeoutSeconds / 4);
+  return Math.max(1, Math.min(hangAfterSeconds, limits.timeoutSeconds - margin));
 }
 
 /** Run `tasks` with at most `n` at once, keeping their order. */
@@ -69,6 +78,7 @@ export async function runReproductions(
     ? await guardSpecFor(paths.workspace, req.changed)
     : { changed_files: [], changed_lines: {} };
   const redactText = redactor(await loadSecretMap(paths.secrets));
+  const hangAfter = hangWatchSeconds(req.hangAfterSeconds, req.limits);
   const tasks = req.scripts.flatMap((s) =>
     Array.from({ length: s.repeats }, (_, k) => async () => {
       const dir = path.join(req.outDir, `${s.name}-run-${k + 1}`);
@@ -93,6 +103,7 @@ export async function runReproductions(
               memory_limit_bytes: memoryLimitBytes(req.limits),
               // Only the runs a gate reads coverage from (proof-rules.ts coverageRuns); all when unsaid.
               coverage: k < (s.coverageRuns ?? s.repeats),
+              ...(hangAfter ? { hang_after_seconds: hangAfter } : {}),
               ...guard,
             },
           },

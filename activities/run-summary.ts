@@ -8,7 +8,7 @@ import path from 'node:path';
 import { IN_CONTAINER } from '../sandbox/guarded-run';
 import type { GuardedRunResult } from '../sandbox/guarded-run';
 import type { SandboxResult } from '../sandbox/run-container';
-import { innermostRepoFrame, normalizePath, workspaceRelative } from '../workflows/repo-paths';
+import { innermostRepoFrame, normalizePath, repoStack, workspaceRelative } from '../workflows/repo-paths';
 import { isLibraryPath, tail } from '../workflows/traceback';
 import type { RunCoverage, RunSummary, TripwireEvent } from '../workflows/incident-types';
 import { writeFileAtomic } from './incident-paths';
@@ -103,6 +103,8 @@ interface OutcomeDetails {
     changed: Record<string, { statements: number[]; executed: number[] }>;
     functions: string[];
   } | null;
+  /** Present when the runner's hang watch stopped the script (a hang incident's runs). */
+  hang?: { after_seconds: number };
 }
 
 function coverageOf(details: OutcomeDetails): RunCoverage | null {
@@ -182,9 +184,13 @@ export async function summariseReproductionRun(
   const end = run.records.end?.kind === 'outcome' ? run.records.end : null;
   const details = (end?.details ?? {}) as OutcomeDetails;
   let exception: RunSummary['exception'] = null;
+  let hang: RunSummary['hang'];
   if (end && details.exception) {
     const e = details.exception;
     const frames = await resolveFrames(opts.workspace, e.frames);
+    if (details.hang && typeof details.hang.after_seconds === 'number') {
+      hang = { afterSeconds: details.hang.after_seconds, repoStack: repoStack(frames) };
+    }
     const origin = frames
       .filter((f) => !isLibraryPath(f.file) && !normalizePath(f.file).startsWith(`${IN_CONTAINER.runner}/`))
       .at(-1);
@@ -219,6 +225,7 @@ export async function summariseReproductionRun(
     ...(end ? {} : { unverifiedReason: run.records.problem }),
     tripwire: fatal,
     notes,
+    ...(hang ? { hang } : {}),
     coverage: end ? coverageOf(details) : null,
     recordsPath: run.recordsPath,
   };

@@ -191,6 +191,55 @@ test("honest: pytest's RecursionError report on namespace-folder programs with J
   assert.deepEqual(run.result.fixAttempts[0]?.tests?.regression?.failToPass, { count: 5, stillFailing: [] });
 });
 
+// --- looping-programs: a program that never returns for most inputs; the incident is pytest-timeout's
+// report (the test stopped at its 2 s timeout inside bitcount's loop). Gate 1's hang rule: the script
+// must still be running there when the runner's hang watch stops it; a script that raises instead is
+// refused, and so is a fix that ends the loop only for the reproduction's own input.
+test('honest: a hang reported by pytest-timeout is reproduced by a script the hang watch stops inside the loop, and fixed; raising instead of hanging, and a fix for one input, are refused (looping-programs)', async () => {
+  const BITCOUNT = source('looping-programs', 'python_programs/bitcount.py');
+  const call = (n: number) => `from python_programs.bitcount import bitcount\n\nprint(bitcount(${n}))`;
+  const run = await remediate({
+    example: 'looping-programs',
+    input: { limits: { hangAfterSeconds: 2, perTestSeconds: 2 } },
+    turns: [
+      // Raising a TypeError in the function is not the incident: it ended, it did not hang.
+      repro('from python_programs.bitcount import bitcount\n\nbitcount("127")'),
+      repro(call(127), call(128), call(13)),
+      // Ends the loop for the reproduction's input only: the hidden variants still hang.
+      fixOf(
+        'python_programs/bitcount.py',
+        BITCOUNT.replace('    count = 0\n', '    if n == 127:\n        return 7\n    count = 0\n'),
+        ['OpsGuardHang'],
+      ),
+      fixOf('python_programs/bitcount.py', BITCOUNT.replace('n ^= n - 1', 'n &= n - 1')),
+      PR,
+    ],
+  });
+  assertApproved(run, 2);
+  assert.equal(run.result.classification?.kind, 'code');
+  assert.match(
+    run.result.classification?.reason ?? '',
+    /A hang: pytest-timeout stopped it .* python_programs\/bitcount\.py:bitcount/,
+  );
+  const [refused, reproduced] = run.result.reproductionAttempts;
+  assert.match(
+    refused?.gate.reason ?? '',
+    /raised TypeError .* instead of running on in python_programs\/bitcount\.py:bitcount/,
+  );
+  assert.equal(reproduced?.rule, 'hang');
+  assert.match(
+    reproduced?.gate.reason ?? '',
+    /still running after 2 s and was stopped inside python_programs\/bitcount\.py:bitcount .*\(3 of 3 runs\)/,
+  );
+  assert.equal(proof(run).fidelityRule, 'hang');
+  const overfit = run.result.fixAttempts[0];
+  assert.equal(overfit?.gate.passed, false);
+  assert.match(overfit?.gate.reason ?? '', /hidden variant/);
+  // The baseline's three hanging tests stopped at their 2 s deadline in bitcount: the fail-to-pass tests.
+  assert.equal(run.result.baselineTests?.counts?.timeout, 3, JSON.stringify(run.result.baselineTests?.counts));
+  assert.deepEqual(run.result.fixAttempts[1]?.tests?.regression?.failToPass, { count: 3, stillFailing: [] });
+});
+
 // --- fx-close: production on Python 3.13 (the comprehension inlined), the sandbox on 3.11 (its own frame)
 const CONVERT = source('fx-close', 'fx/convert.py');
 

@@ -9,7 +9,7 @@
  * Every temporary folder of the run (test files, the workers and engines they start: all use
  * os.tmpdir()) goes under one folder of this run's, removed at its end; one of a runner that was
  * killed is removed by the next run.
- * Usage: tsx test/run-suite.ts [--unit] [file-or-substring ...]
+ * Usage: tsx test/run-suite.ts [--unit] [--name=<test name pattern>] [file-or-substring ...]
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,7 +31,9 @@ function testFiles(dir: string): string[] {
 
 const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
-const filters = args.filter((a) => a !== '--unit');
+/** `--name=<pattern>`: only the tests whose name matches (node's --test-name-pattern). */
+const namePatterns = args.filter((a) => a.startsWith('--name=')).map((a) => `--test-name-pattern=${a.slice(7)}`);
+const filters = args.filter((a) => a !== '--unit' && !a.startsWith('--name='));
 const roots = unitOnly ? ['test/unit'] : ['test', 'sandbox', 'activities', 'workflows', 'client', 'worker'];
 const all = roots.flatMap((d) =>
   fs.existsSync(path.join(PROJECT_ROOT, d)) ? testFiles(path.join(PROJECT_ROOT, d)) : [],
@@ -71,7 +73,7 @@ if (server) {
 const code = await new Promise<number>((resolve) => {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+    ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...namePatterns, ...files],
     {
       stdio: 'inherit',
       env: {

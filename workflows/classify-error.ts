@@ -4,7 +4,12 @@
  *   no code change can fix it, so the workflow ends in an infra report.
  * - code: an exception raised from the repository's own code that is not an infra cause.
  * - unclassified: fits neither; reported with the reason, never guessed.
+ *
+ * A hang (the program was stopped: Ctrl-C, pytest-timeout, a stack dump at a deadline) is a code error
+ * at the innermost repository frame it was stopped in, marked `hang` for gate 1's hang rule; stopped
+ * while waiting on the network, it is infra.
  */
+import { HANG_TYPE } from './log-unwrap';
 import { functionOfFrame } from './repo-paths';
 import { shortTypeName } from './traceback';
 import type { ParsedTraceback } from './traceback';
@@ -17,6 +22,8 @@ export type Classification =
       reason: string;
       /** The innermost repository frame; `check` when its line is an assert or raise AssertionError. */
       location: { file: string; func: string; line: number; check?: boolean };
+      /** The program did not finish: it was stopped in `location` (hangReport says how). */
+      hang?: true;
     }
   | { kind: 'unclassified'; errorType: string | null; reason: string };
 
@@ -42,7 +49,13 @@ export interface ClassifyInput {
   frames: LocatedFrame[];
   /** True when the repository defines a class named like the exception. */
   repoDefinesException: boolean;
+  /** Only the rules before CLASSIFY_V2 (hangs, generic types raised by the code, named subclasses), for
+   *  incidents recorded before them: they replay as they ran. */
+  rulesBeforeV2?: boolean;
 }
+
+/** The patch id of the rules that turn some formerly unclassified incidents into code errors. */
+export const CLASSIFY_V2 = 'classify-v2';
 
 /** Exception types that are code defects when raised from the repository's code. */
 export const CODE_EXCEPTIONS = new Set([
@@ -190,6 +203,19 @@ const GENERIC_RAISED_BY_CODE = new Set(['Exception', 'RuntimeError']);
 /** A name that says which code error it specialises: `UFuncTypeError`, `InvalidIndexError`. */
 const CODE_FAMILY = /^\w+?(ValueError|TypeError|KeyError|IndexError|AttributeError|LookupError|ZeroDivisionError)$/;
 
+/** How the log says the program was stopped rather than failed, or null: Ctrl-C, pytest-timeout, a dump. */
+export function hangReport(tb: ParsedTraceback): string | null {
+  const type = shortTypeName(tb.exceptionType);
+  if (type === 'KeyboardInterrupt') return 'it was interrupted (Ctrl-C or SIGINT) while running';
+  if (type === 'Failed' && /^Timeout\b/.test(tb.message)) return `pytest-timeout stopped it (${tb.message})`;
+  if (tb.exceptionType === HANG_TYPE) return tb.message;
+  return null;
+}
+
+/** Library frames a program waits on the network or a database in: stopped there, it was waiting, not looping. */
+const WAITING_ON_IO =
+  /(^|\/)(socket|ssl|selectors|http\/client|urllib3|requests|httpx|httpcore|aiohttp|psycopg2?|pymysql|redis|grpc|kafka|pika|botocore)(\/|\.py$)/;
+
 function infraSignals(text: string): string[] {
   return INFRA_SIGNALS.filter((s) => s.pattern.test(text)).map((s) => s.name);
 }
@@ -273,6 +299,26 @@ export function classifyError(input: ClassifyInput): Classification {
     ...(isCheckLine(innermost.source) ? { check: true } : {}),
   };
 
+  const hang = input.rulesBeforeV2 ? null : hangReport(tb);
+  if (hang !== null) {
+    const last = input.frames.at(-1);
+    if (last && last !== innermost && WAITING_ON_IO.test(last.file.replaceAll('\\', '/'))) {
+      return {
+        kind: 'infra',
+        errorType: tb.exceptionType,
+        signals: ['timeout'],
+        reason: `The program was stopped (${hang}) while waiting in ${last.file}:${last.func}, called from ${location.file}:${location.func}: it was waiting on the network or a database, which no code change can make answer.`,
+      };
+    }
+    return {
+      kind: 'code',
+      errorType: tb.exceptionType,
+      location: { file: location.file, func: location.func, line: location.line },
+      hang: true,
+      reason: `A hang: ${hang}, in ${location.file}:${location.func} (line ${location.line}). Gate 1 wants the reproduction to be still running there when OpsGuard stops it.`,
+    };
+  }
+
   if (type === 'FileNotFoundError') {
     const missing = /No such file or directory: '([^']+)'/.exec(tb.message)?.[1];
     if (missing && missing.startsWith('/')) {
@@ -308,7 +354,7 @@ export function classifyError(input: ClassifyInput): Classification {
   }
   // A library's subclass of a code error, named for it (numpy's UFuncTypeError, a parser's
   // InvalidValueError): gate 1 still wants that very type, raised through this location.
-  const family = CODE_FAMILY.exec(type)?.[1];
+  const family = input.rulesBeforeV2 ? undefined : CODE_FAMILY.exec(type)?.[1];
   if (family) {
     return {
       kind: 'code',
@@ -320,7 +366,7 @@ export function classifyError(input: ClassifyInput): Classification {
   // `raise RuntimeError("...")` / `raise Exception("...")` by the repository itself, with no infra
   // signal in its message (those ended above): the code refused its own state. Raised inside a library,
   // the same generic type says too little about whose fault it is, and stays unclassified.
-  if (GENERIC_RAISED_BY_CODE.has(type) && input.frames.at(-1) === innermost) {
+  if (!input.rulesBeforeV2 && GENERIC_RAISED_BY_CODE.has(type) && input.frames.at(-1) === innermost) {
     return {
       kind: 'code',
       errorType: tb.exceptionType,

@@ -18,6 +18,13 @@ import type { GateVerdict, ProofCheck, RunSummary } from './incident-types';
 export function fixRunVerdict(run: RunSummary): GateVerdict {
   const unusable = unusableRun(run, 'the patched code');
   if (unusable) return { passed: false, reason: `Not fixed: ${unusable}.` };
+  if (run.hang) {
+    const stoppedIn = run.hang.repoStack.at(-1);
+    return {
+      passed: false,
+      reason: `Not fixed: the reproduction still hangs: it was still running after ${run.hang.afterSeconds} s, in ${stoppedIn ? `${stoppedIn.file}:${stoppedIn.func}` : 'code outside the repository'}.`,
+    };
+  }
   if (!run.ranToEnd) {
     const ex = run.exception;
     if (ex?.type === 'SystemExit') {
@@ -114,9 +121,11 @@ export function fixGate({ primary, variants }: FixGateInput): FixGateVerdict {
     const failing = variants.filter((_, i) => !variantResults[i]?.passed);
     if (failing.length) {
       const ex = failing[0]?.run.exception;
-      const how = ex
-        ? `fails with ${ex.type}`
-        : fixRunVerdict(failing[0]?.run as RunSummary).reason.replace(/^Not fixed: /, '');
+      const how = failing[0]?.run.hang
+        ? `hang (still running after ${failing[0].run.hang.afterSeconds} s)`
+        : ex
+          ? `fails with ${ex.type}`
+          : fixRunVerdict(failing[0]?.run as RunSummary).reason.replace(/^Not fixed: /, '');
       const reason = `Overfit: ${failing.length} of ${variants.length} hidden variants of the reproduction (the same bug with other inputs, which you were not shown) still ${how}. Fix the bug for every input, not for the reproduction's.`;
       checks.push({ name: `hidden variants pass (${variants.length})`, status: 'failed', detail: reason });
       return verdict(false, reason);

@@ -12,6 +12,7 @@ export const LIMIT_BOUNDS = {
   timeoutSeconds: [1, 3600],
   testsTimeoutSeconds: [10, 7200],
   perTestSeconds: [1, 3600],
+  hangAfterSeconds: [1, 600],
 } as const;
 
 const bounded = (name: keyof typeof LIMIT_BOUNDS) =>
@@ -60,6 +61,7 @@ export const IncidentInputSchema = z.strictObject({
       timeoutSeconds: bounded('timeoutSeconds'),
       testsTimeoutSeconds: bounded('testsTimeoutSeconds'),
       perTestSeconds: bounded('perTestSeconds'),
+      hangAfterSeconds: bounded('hangAfterSeconds'),
     })
     .partial()
     .optional(),

@@ -47,7 +47,13 @@ export interface IncidentRun {
   readonly tracker: Tracker;
   readonly approval: Approval;
   /** What every sandbox activity gets from the input: the image and the limits. */
-  sandbox: { image?: string; limits?: IncidentInput['limits']; environment?: SandboxEnvironment };
+  sandbox: {
+    image?: string;
+    limits?: IncidentInput['limits'];
+    environment?: SandboxEnvironment;
+    /** Set for a hang incident: reproduction runs are stopped after this long (proof-rules.ts). */
+    hangAfterSeconds?: number;
+  };
   /** After preparation: its image and environment for every later run, its profile under the input. */
   useEnvironment(prepared: {
     summary: EnvironmentSummary;
@@ -183,7 +189,13 @@ export function openIncident(input: IncidentInput, workflowId: string, bound = f
       if (approvalPolicy) policy = approvalPolicy;
       run.delivery = { ...profile.delivery, ...run.input.profile?.delivery };
       run.input = withProfile(run.input, profile);
-      run.sandbox = { image: summary.image, limits: run.input.limits, environment };
+      const { hangAfterSeconds } = run.sandbox; // kept when a moved incident prepares again
+      run.sandbox = {
+        image: summary.image,
+        limits: run.input.limits,
+        environment,
+        ...(hangAfterSeconds ? { hangAfterSeconds } : {}),
+      };
     },
     act,
     pin(workspace) {

@@ -190,6 +190,8 @@ export interface IncidentSignature {
   location: CodeLocation | null;
   /** The incident's failing frame is a check (an assert, or raise AssertionError): a wrong result. */
   check?: boolean;
+  /** The incident is a hang (Ctrl-C, pytest-timeout, a stack dump at a deadline): gate 1's hang rule. */
+  hang?: boolean;
 }
 
 export interface TokenUsage {
@@ -264,6 +266,12 @@ export interface RunSummary {
   tripwire?: TripwireEvent | null;
   /** Introspection by unchanged repository code, noted by the guard (at most 10). */
   notes?: TripwireEvent[];
+  /**
+   * The runner's hang watch stopped the script (armed for a hang incident only): after how long, and
+   * the repository frames it was in then (outermost first, the innermost 10). The exception is then
+   * OpsGuardHang, raised where the program was.
+   */
+  hang?: { afterSeconds: number; repoStack: CodeLocation[] };
   /** Coverage of the patch and of repository functions; null when coverage.py could not measure. */
   coverage?: RunCoverage | null;
   /** The run's records file (spec, per-test results, signed end record) in the artifact folder. */
@@ -290,7 +298,7 @@ export interface AttemptFeedback {
 }
 
 /** How gate 1 matched the reproduction to the incident. */
-export type FidelityRule = 'location' | 'assertion' | 'type';
+export type FidelityRule = 'location' | 'assertion' | 'type' | 'hang';
 
 /** One check of the proof, as the evidence lists it: passed, failed, or not run (and why). */
 export interface ProofCheck {
@@ -590,7 +598,11 @@ export interface SandboxChoice {
     /** The whole test run's deadline, and each test's (proof-rules.ts has the defaults). */
     testsTimeoutSeconds?: number;
     perTestSeconds?: number;
+    /** A hang incident: how long a reproduction may run before it counts as hung (HANG_AFTER_SECONDS). */
+    hangAfterSeconds?: number;
   };
+  /** A hang incident's reproduction runs: the runner stops the script after this long (proof-rules.ts). */
+  hangAfterSeconds?: number;
 }
 
 /** The git commit an incident was analysed at (activities/repository-origin.ts). */

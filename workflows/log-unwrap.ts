@@ -12,12 +12,18 @@
  * - a JSON log line (structlog, python-json-logger) whose string field holds the traceback: that field;
  * - rich's boxed traceback (`│ /srv/app/calc.py:2 in ratio │`): the last box's frames (loguru's
  *   `> File` marker is read by parseTraceback itself);
+ * - a stack dump of a program stopped at a deadline, which has no exception line: pytest-timeout's
+ *   thread method (`~~~ Stack of MainThread (…) ~~~`, frames oldest first) and faulthandler's
+ *   (`Timeout (0:00:05)!`, `File "…", line 3 in f`, newest first; the last thread listed, the main
+ *   one): written as a traceback ending in `Hang: …` (HANG_TYPE), so a hang is read like any incident;
  * - pytest's report of a failing test, prefixed or not (`--tb=short`: `path:line: in func` lines; the default `long`:
  *   sections ending `path:line: Type`, the function named by the section's `def`), with its `E` lines:
  *   written out as the traceback Python would have printed, the last failure's.
  */
 
 export const HEADER = 'Traceback (most recent call last):';
+/** The exception type a stack dump of a stopped program is written with (classify-error.ts hangReport). */
+export const HANG_TYPE = 'Hang';
 const TRACEBACK_ANCHOR = /Traceback \(most recent call last\):\s*$/;
 /** pytest's line before the failures: where a CI runner's prefix is read from. */
 const PYTEST_ANCHOR = /={3,} FAILURES ={3,}\s*$/;
@@ -131,7 +137,12 @@ function pytestFailure(lines: string[]): string | null {
   const typed = /^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure)):?\s?(.*)$/.exec(first.trim());
   const type = typeFromLocation ?? typed?.[1] ?? 'AssertionError';
   // `E   KeyError: 'k'` says the message after the type; `E   assert 4 == 3` is the message itself.
-  const message = typed && typed[1] === type ? (typed[2] ?? '') : first.trim();
+  const message =
+    typed && typed[1] === type
+      ? (typed[2] ?? '')
+      : first.trim().startsWith(`${type}: `) // pytest's own `Failed: Timeout (>2.0s)`, named like no error
+        ? first.trim().slice(type.length + 2)
+        : first.trim();
   return [
     HEADER,
     ...frames.map((f) => `  File "${f.file}", line ${f.line}, in ${f.func}`),
@@ -157,6 +168,45 @@ function richTraceback(lines: string[]): string | null {
   return [HEADER, ...frames, ...lines.slice(end + 1)].join('\n');
 }
 
+const THREAD_DUMP_HEADER = /^~{3,} Stack of MainThread \(\d+\) ~{3,}\s*$/;
+const THREAD_DUMP_END = /^(~{3,} Stack of |\+{3,} Timeout \+{3,})/;
+const FAULTHANDLER_TIMEOUT = /^Timeout \(\d+:\d\d:\d\d(\.\d+)?\)!\s*$/;
+const FAULTHANDLER_THREAD = /^(Current thread|Thread) 0x[0-9a-f]+ \(most recent call first\):\s*$/;
+const FAULTHANDLER_FRAME = /^\s+File "([^"]+)", line (\d+) in (\S+)\s*$/;
+
+/** pytest-timeout's thread-method dump: the main thread's frames (oldest first, with source lines). */
+function threadDump(lines: string[], start: number): string {
+  const end = lines.findIndex((l, i) => i > start && THREAD_DUMP_END.test(l));
+  const body = lines.slice(start + 1, end < 0 ? undefined : end);
+  return [HEADER, ...body, `${HANG_TYPE}: pytest-timeout stopped the test at its timeout and printed this stack`].join(
+    '\n',
+  );
+}
+
+/** faulthandler's dump at its timeout: the last thread listed (the main thread), its frames reversed. */
+function faulthandlerDump(lines: string[], start: number): string {
+  const threads = lines.flatMap((l, i) => (i > start && FAULTHANDLER_THREAD.test(l) ? [i] : []));
+  const at = threads.at(-1) ?? start;
+  const frames: string[] = [];
+  for (const line of lines.slice(at + 1)) {
+    const m = FAULTHANDLER_FRAME.exec(line);
+    if (!m) break;
+    frames.push(`  File "${m[1]}", line ${m[2]}, in ${m[3]}`);
+  }
+  return [HEADER, ...frames.reverse(), `${HANG_TYPE}: faulthandler dumped the stack at its timeout`].join('\n');
+}
+
+/** A stack dump after the last traceback, if the log ends in one (the dump is what stopped the program). */
+function stackDump(lines: string[]): string | null {
+  const lastTraceback = lines.findLastIndex((l) => l.trimStart().startsWith(HEADER));
+  const thread = lines.findLastIndex((l) => THREAD_DUMP_HEADER.test(l));
+  const faulthandler = lines.findLastIndex((l) => FAULTHANDLER_TIMEOUT.test(l));
+  if (Math.max(thread, faulthandler) < lastTraceback) return null;
+  if (thread > faulthandler) return threadDump(lines, thread);
+  if (faulthandler >= 0) return faulthandlerDump(lines, faulthandler);
+  return null;
+}
+
 /** ANSI escape sequences (colour, bold) taken out: Python 3.13 colours its tracebacks, pytest its report. */
 export function stripAnsi(text: string): string {
   // eslint-disable-next-line no-control-regex
@@ -167,6 +217,8 @@ export function stripAnsi(text: string): string {
 export function unwrapLog(log: string): string {
   const text = stripAnsi(log);
   const lines = text.split(/\r?\n/);
+  const dump = stackDump(lines);
+  if (dump !== null) return dump;
   if (lines.some((l) => l.trimStart().startsWith(HEADER))) return text;
   const json = tracebackInJson(lines);
   if (json !== null) return json;

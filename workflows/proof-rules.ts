@@ -30,6 +30,12 @@ export function coverageRuns(
 }
 /** Containers of one attempt that run at once. */
 export const PARALLEL_RUNS = 4;
+/**
+ * A hang incident (Ctrl-C, pytest-timeout, a stack dump at a deadline): the runner stops a reproduction
+ * still running after this long, where it is, and signs that it hung there (limits.hangAfterSeconds).
+ * Only armed for hang incidents; it stays inside the run's own deadline (reproduction-runs.ts).
+ */
+export const HANG_AFTER_SECONDS = 10;
 /** Default per-test deadline inside the repository's test run, in seconds. */
 export const DEFAULT_PER_TEST_SECONDS = 30;
 /** Default deadline of a whole test run (the container), in seconds. */

@@ -13,7 +13,7 @@
  *   "not verified" with the reason (when it happened before the patch too), or a failure (when the
  *   patch caused it). Tests the operator names as known to fail are exempt, and listed.
  */
-import { innermostRepoFrame, sameLocation } from './repo-paths';
+import { innermostRepoFrame, repoStack, sameLocation } from './repo-paths';
 import type { CodeLocation } from './repo-paths';
 import { INFRA_EXCEPTIONS } from './classify-error';
 import { isIncidentType } from './reproduction-gate';
@@ -55,10 +55,15 @@ function environmental(r: TestResult | undefined): boolean {
   return !!r?.exception && r.exception.mro.some((t) => ENVIRONMENTAL.has(t));
 }
 
-/** Tests that fail before the patch with the incident's exception through the incident's location. */
+/** Tests that fail before the patch with the incident's exception through the incident's location; for a
+ * hang, the tests stopped at their deadline with the incident's location on the stack. */
 export function failToPassCandidates(before: TestResults, incident: IncidentSignature): string[] {
   return Object.entries(before.tests)
     .filter(([, r]) => {
+      if (incident.hang) {
+        if (r.outcome !== 'timeout' || !r.exception) return false;
+        return !incident.location || repoStack(r.exception.frames, 50).some((f) => sameLocation(f, incident.location));
+      }
       if (!FAILING.includes(r.outcome) || !r.exception) return false;
       if (!isIncidentType(r.exception.mro, incident.type)) return false;
       if (!incident.location) return true;

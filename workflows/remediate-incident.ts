@@ -20,7 +20,8 @@ import {
   patched,
   workflowInfo,
 } from '@temporalio/workflow';
-import { classifyError } from './classify-error';
+import { CLASSIFY_V2, classifyError } from './classify-error';
+import { HANG_AFTER_SECONDS } from './proof-rules';
 import { fix } from './fix';
 import { openIncident } from './incident-run';
 import type { IncidentRun } from './incident-run';
@@ -92,12 +93,16 @@ async function runIncident(run: IncidentRun): Promise<RemediationResult> {
 
   // 2. Classification: pure rules over the log and where its frames land in the repository.
   run.transition('classify_error');
-  const classification = classifyError({
+  const classifyArgs = {
     errorLog: input.errorLog,
     traceback: parseTraceback(input.errorLog),
     frames: workspace.frames,
     repoDefinesException: workspace.repoDefinesException,
-  });
+  };
+  let classification = classifyError(classifyArgs);
+  // An incident the newer rules classify differently replays, if recorded before them, as it ran.
+  const before = classifyError({ ...classifyArgs, rulesBeforeV2: true });
+  if (before.kind !== classification.kind && !patched(CLASSIFY_V2)) classification = before;
   result.classification = classification;
   if (classification.errorType) run.tracker.setErrorType(classification.errorType);
   log.info(`${TAG.classify} ${classification.kind}: ${classification.reason}`, { incidentId });
@@ -139,6 +144,10 @@ async function reproduceFixAndDecide(
   // 4. Reproduce: the script must FAIL like the incident (gate 1).
   const signature = incidentSignature(classification);
   result.reproductionCriterion = reproductionCriterion(signature);
+  if (signature.hang) {
+    // Every reproduction run from here (gate 1, gate 2, delivery's re-check) has the hang watch armed.
+    run.sandbox = { ...run.sandbox, hangAfterSeconds: run.sandbox.limits?.hangAfterSeconds ?? HANG_AFTER_SECONDS };
+  }
   const reproduced = await reproduce(run, signature);
   if (!reproduced) {
     return await run.finish(

@@ -86,6 +86,16 @@ export function innermostRepoFrame(frames: { file: string; func: string }[]): Co
   return null;
 }
 
+/** The workspace frames of a stack, outermost first, as repository locations: the innermost `max`. */
+export function repoStack(frames: { file: string; func: string }[], max = 10): CodeLocation[] {
+  const out: CodeLocation[] = [];
+  frames.forEach((f, i) => {
+    const rel = workspaceRelative(f.file);
+    if (rel !== null) out.push({ file: rel, func: functionOfFrame(frames, i) });
+  });
+  return out.slice(-max);
+}
+
 export function sameLocation(a: CodeLocation | null | undefined, b: CodeLocation | null | undefined): boolean {
   return !!a && !!b && normalizePath(a.file) === normalizePath(b.file) && a.func === b.func;
 }

@@ -36,6 +36,7 @@ export const ProfileLimitsSchema = z
     timeoutSeconds: z.number().int().min(1).max(3600),
     testsTimeoutSeconds: z.number().int().min(10).max(7200),
     perTestSeconds: z.number().int().min(1).max(3600),
+    hangAfterSeconds: z.number().int().min(1).max(600),
     prepareTimeoutSeconds: z.number().int().min(30).max(3600),
   })
   .partial();

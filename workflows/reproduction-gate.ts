@@ -10,6 +10,10 @@
  *   script, after the script ran repository functions. `assert False`, `assert 1 == 2` and an
  *   unconditional `raise AssertionError` are raising the type itself, and are refused.
  * - type: the incident's log has no repository frame at all; the type alone is compared.
+ * - hang: the incident is a program that was stopped (Ctrl-C, pytest-timeout, a stack dump): the
+ *   script must still be running when the runner's hang watch stops it, with the incident's location
+ *   on the stack it was stopped in. The runner signs that it stopped the script; an exception the
+ *   script raises is not a hang.
  *
  * A run the tripwire ended (the script inspected the interpreter) or that ended without a signed
  * outcome reproduces nothing. Runs that disagree are flaky, which is refused with its own reason.
@@ -56,7 +60,14 @@ export function reproductionRunVerdict(run: RunSummary, incident: IncidentSignat
   const expected = shortTypeName(incident.type);
   const refuse = (why: string): ReproductionVerdict => ({ passed: false, reason: `Not reproduced: ${why}` });
   const unusable = unusableRun(run, 'the reproduction script');
-  if (unusable) return refuse(`${unusable}.`);
+  if (unusable) {
+    const why =
+      incident.hang && run.timedOut
+        ? ': the hang watch could not stop it (C code holding the interpreter, or the code swallowing the stop every second)'
+        : '';
+    return refuse(`${unusable}${why}.`);
+  }
+  if (incident.hang) return hangRule(run, incident);
   if (run.ranToEnd)
     return refuse(`the script ran to its end and exited 0, so the bug did not happen (expected ${expected}).`);
   const ex = run.exception;
@@ -88,6 +99,46 @@ export function reproductionRunVerdict(run: RunSummary, incident: IncidentSignat
   return refuse(
     `${ex.type} was raised in ${raisedAt}, not through the incident's location ${describeLocation(incident.location)}. Call the repository's code so that it raises there; do not raise the exception yourself.`,
   );
+}
+
+/** The hang fidelity rule: still running, inside the incident's location, when the hang watch stopped it. */
+function hangRule(run: RunSummary, incident: IncidentSignature): ReproductionVerdict {
+  const refuse = (why: string): ReproductionVerdict => ({ passed: false, reason: `Not reproduced: ${why}` });
+  const where = describeLocation(incident.location);
+  if (run.ranToEnd) {
+    return refuse(
+      `the script ran to its end in ${run.durationMs} ms: the code returned, so it did not hang (the incident was stopped in ${where}).`,
+    );
+  }
+  if (!run.hang) {
+    const ex = run.exception;
+    const ended = ex
+      ? `raised ${ex.type} (${ex.message.slice(0, 200)}) in ${describeLocation(ex.innermostRepoFrame)}`
+      : `exited ${run.exitCode}`;
+    return refuse(
+      `the script ${ended} instead of running on in ${where}. The incident is a hang: call the code with the input that makes it run forever, and let OpsGuard's hang watch stop it (no timeouts, threads or signals of your own).`,
+    );
+  }
+  const stoppedIn = describeLocation(run.hang.repoStack.at(-1) ?? null);
+  if (!incident.location) {
+    return {
+      passed: true,
+      rule: 'hang',
+      signature: 'hang',
+      reason: `Reproduced by a hang alone (the incident's log has no repository frame): still running after ${run.hang.afterSeconds} s, in ${stoppedIn}.`,
+    };
+  }
+  if (!run.hang.repoStack.some((f) => sameLocation(f, incident.location))) {
+    return refuse(
+      `the script was still running after ${run.hang.afterSeconds} s, but in ${stoppedIn}, and ${where} was not on its stack. Call the code whose loop or recursion the incident was stopped in.`,
+    );
+  }
+  return {
+    passed: true,
+    rule: 'hang',
+    signature: `hang|${where}`,
+    reason: `Reproduced: the script was still running after ${run.hang.afterSeconds} s and was stopped inside ${where} (innermost repository frame ${stoppedIn}), as in the incident.`,
+  };
 }
 
 /** The assertion fidelity rule: a wrong-result bug reproduced by the script's own check. */

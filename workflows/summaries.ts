@@ -11,6 +11,7 @@ export function incidentSignature(c: Extract<Classification, { kind: 'code' }>):
     type: c.errorType,
     location: { file: c.location.file, func: c.location.func },
     check: c.location.check === true,
+    ...(c.hang ? { hang: true } : {}),
   };
 }
 
@@ -18,6 +19,8 @@ export function incidentSignature(c: Extract<Classification, { kind: 'code' }>):
 export function reproductionCriterion(s: IncidentSignature): string {
   const where = s.location ? `${s.location.file}:${s.location.func}` : null;
   if (!where) return `${s.type} (or a subclass): the incident's log has no repository frame`;
+  if (s.hang)
+    return `a hang in ${where}: the reproduction still running, with ${where} on its stack, when OpsGuard's hang watch stops it`;
   return s.check
     ? `${s.type} from the same check as the incident's (${where} is an assertion that caught a wrong result): raised through ${where}, or by a non-trivial assertion of the script on what repository code produced`
     : `${s.type} (or a subclass) raised through ${where}, the incident's innermost repository frame`;

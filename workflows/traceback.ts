@@ -58,7 +58,18 @@ export function parseTraceback(text: string): ParsedTraceback | null {
       const message = [ex[2] ?? '', ...rest].join('\n').trim();
       return { frames, exceptionType: ex[1] ?? '', message };
     }
-    return { frames, exceptionType: line.trim().split(':')[0] ?? '', message: line.trim() };
+    // A type named otherwise (pytest's `Failed`, a dump's `Hang`): up to the first colon.
+    const colon = line.trim().indexOf(':');
+    return colon < 0
+      ? { frames, exceptionType: line.trim(), message: '' }
+      : {
+          frames,
+          exceptionType: line.trim().slice(0, colon),
+          message: line
+            .trim()
+            .slice(colon + 1)
+            .trim(),
+        };
   }
   return frames.length ? { frames, exceptionType: '', message: '' } : null;
 }

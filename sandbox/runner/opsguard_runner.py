@@ -61,6 +61,10 @@ def main():
         except Exception as err:  # coverage.py missing from the image: the gates say what did not run
             guarded.data("note", {"coverage": f"unavailable: {type(err).__name__}: {err}"})
 
+    # A hang incident: the script is stopped after this long, where it is, and the runner signs that.
+    hang_after = spec.get("hang_after_seconds")
+    hang_watch = _HangWatch(float(hang_after), guarded.inside_hook) if hang_after else None
+
     limit = spec.get("memory_limit_bytes")
     if limit:
         # A memory bomb raises MemoryError here instead of getting the whole container OOM-killed.
@@ -89,6 +93,8 @@ def main():
     try:
         if code is None:
             raise compile_error
+        if hang_watch is not None:
+            hang_watch.arm()
         exec(code, module.__dict__)
     except system_exit as exc:
         status = exc.code
@@ -99,6 +105,10 @@ def main():
         exception = exc
     else:
         ran_to_end, exit_code = True, 0
+    hung = False
+    if hang_watch is not None:
+        hang_watch.disarm()
+        hung = hang_watch.stopped(exception)
     if cov is not None:
         try:
             cov.stop()
@@ -106,6 +116,8 @@ def main():
             pass
 
     details = {"exception": None, "coverage": None}
+    if hung:
+        details["hang"] = {"after_seconds": hang_watch.seconds}
     try:
         if exception is not None:
             details["exception"] = described = describe(exception)
@@ -136,6 +148,52 @@ def main():
     os._exit(88)  # unreachable: the signer ends the process; reaching here means it refused this frame
 
 
+class OpsGuardHang(BaseException):
+    """Raised by the runner's hang watch in a script still running after its time (BaseException, so
+    `except Exception` in the code under test cannot keep it)."""
+
+
+class _HangWatch:
+    """SIGALRM after `seconds` raises OpsGuardHang wherever the main thread is, so the traceback says
+    where the program was stuck; it fires again every second while the code under test swallows it.
+    Only a real timer signal, after the time has passed, counts: the handler ignores an early or direct
+    call, and `stopped` checks the exception is this class and that the watch fired."""
+
+    def __init__(self, seconds, inside_hook):
+        import signal
+        import time
+
+        self.seconds = seconds
+        self.fired = False
+        self._inside_hook = inside_hook
+        self._signal, self._monotonic, self._setitimer = signal, time.monotonic, signal.setitimer
+        self._started = None
+        self._type, self._hang = type, OpsGuardHang  # bound before the code under test runs
+
+    def arm(self):
+        self._signal.signal(self._signal.SIGALRM, self._on_alarm)
+        self._started = self._monotonic()
+        self._setitimer(self._signal.ITIMER_REAL, self.seconds, 1.0)
+
+    def disarm(self):
+        try:
+            self._setitimer(self._signal.ITIMER_REAL, 0)
+        except BaseException:
+            pass
+
+    def _on_alarm(self, signum, frame):
+        if self._started is None or frame is None or self._monotonic() - self._started < self.seconds - 0.05:
+            return
+        if self._inside_hook():
+            self._setitimer(self._signal.ITIMER_REAL, 0.01, 1.0)  # not inside the guard's hook: shortly
+            return
+        self.fired = True
+        raise self._hang(f"still running after {self.seconds:g} s: stopped by OpsGuard's hang watch")
+
+    def stopped(self, exception):
+        return self.fired is True and self._type(exception) is self._hang
+
+
 def _describer(normalise, format_exception):
     """Describe an exception from the C-level traceback objects. The traceback module only formats the
     text for people; what the gates read comes from tb_frame / f_code directly."""
@@ -157,6 +215,9 @@ def _describer(normalise, format_exception):
             code = walk.tb_frame.f_code
             frames.append({"file": code.co_filename, "line": walk.tb_lineno, "func": code.co_name})
             walk = walk.tb_next
+        # The hang watch's own frame ends a hang's traceback: where the program was is the one before.
+        while frames and normalise(frames[-1]["file"]).startswith("/opsguard/runner/"):
+            frames.pop()
         frames = frames[-50:]
         try:
             text = "".join(format_exception(t, exc, tb))
