@@ -28,6 +28,9 @@ const server = await startTestServer();
 // delivery-v1's runs (approved-not-git, cancelled, model-unavailable, delivered,
 // delivery-failed-then-retried) are in this file's git history; sandbox-queue-v1 sends container
 // steps to `<queue>-sandbox` and waits for the engine (docker-wait-v1).
+// sandbox-queue-v1-unclassified-{runtime-error,keyboard-interrupt} were recorded at 74c7ddb, before
+// classify-v2, with config-loader and a log whose last line was `RuntimeError: ...` or
+// `KeyboardInterrupt` (turns: none): they ended unclassified, and must still (test/unit/replay.test.ts).
 let engineDown = true;
 const runs: [string, Parameters<typeof remediate>[0]][] = [
   ['approved-not-git', { example: 'config-loader', turns: [REPRO_OK, FIX_OK, PR_OK] }],

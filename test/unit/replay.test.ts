@@ -51,6 +51,10 @@ test('there are recorded histories to replay', () => {
     // Container steps on the sandbox queue (patched('sandbox-queue-v1')); a step that found no engine
     // waited and was tried again (patched('docker-wait-v1')).
     'sandbox-queue-v1-approved-not-git.json',
+    // Ended unclassified before classify-v2 (a RuntimeError the code raised, a hang): today's rules
+    // call both code errors, and these still replay as they ran (patched('classify-v2')).
+    'sandbox-queue-v1-unclassified-keyboard-interrupt.json',
+    'sandbox-queue-v1-unclassified-runtime-error.json',
     'sandbox-queue-v1-waited-for-docker.json',
   ]);
 });

@@ -134,6 +134,7 @@ export async function remediateIncidentV1(rawInput: unknown): Promise<Remediatio
     traceback: parseTraceback(input.errorLog),
     frames: workspace.frames,
     repoDefinesException: workspace.repoDefinesException,
+    rulesBeforeV2: true, // only histories from before proof-v2 run this code: they had the old rules
   });
   result.classification = classification;
   if (classification.errorType) tracker.setErrorType(classification.errorType);
