@@ -51,6 +51,7 @@ import { createDeliveryActivities } from './delivery';
 import { withHeartbeats } from './heartbeats';
 import type { DeliveryDeps } from './delivery';
 import { runReproductions } from './reproduction-runs';
+import { testDataOf } from './test-data';
 import { runRepoTests } from './test-runs';
 import { restoreWorkspace, setupWorkspace } from './workspace';
 import type { RepositoryLimits } from './workspace';
@@ -295,7 +296,8 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
         const reason = `The patch was refused: ${foreign.join('; ')} would be written with a redaction placeholder OpsGuard did not issue; keep every [REDACTED:...] placeholder exactly as shown and OpsGuard writes the original value.`;
         return { ok: false, reason, changedFiles: [], changed: [] };
       }
-      const outcome = await applyProposal(p, files, policy, await importsOf(p.environment));
+      const testData = policy.allowTestChanges ? null : await testDataOf(p);
+      const outcome = await applyProposal(p, files, policy, await importsOf(p.environment), testData);
       if (!outcome.ok) return { ok: false, reason: outcome.reason, changedFiles: [], changed: [] };
       const diffPath = path.join(p.attempt('fix', args.attempt), 'patch.diff');
       // The artifact shows the values as placeholders (context lines too); the workspace holds the values.

@@ -44,6 +44,8 @@ export async function applyProposal(
   files: ProposedFile[],
   policy: PatchPolicy,
   imports: { roots: string[]; installed: ReadonlySet<string> } = { roots: ['.'], installed: new Set() },
+  /** The repository's test data (test-data.ts), when known and the policy does not allow test changes. */
+  testData: ReadonlySet<string> | null = null,
 ): Promise<PatchOutcome> {
   const seen = new Set<string>();
   const refusals: string[] = [];
@@ -60,6 +62,9 @@ export async function applyProposal(
       refuseContent(f.path, before, f.content, policy) ??
       (before === null && f.path.endsWith('.py')
         ? await shadowingRefusal(f.path, imports.roots, imports.installed, existsIn(dirs.baseline))
+        : null) ??
+      (testData?.has(path.posix.normalize(f.path)) && before !== f.content
+        ? `${f.path}: the repository's tests read this file and the reproduction does not, so it is their data (expected values, cases); a fix may not change what judges it (patchPolicy.allowTestChanges)`
         : null);
     if (refused) refusals.push(refused);
   }

@@ -17,6 +17,8 @@ import { sha256 } from './incident-paths';
 import type { IncidentPaths } from './incident-paths';
 import type { ChangedFile } from '../workflows/incident-types';
 import { summariseReproductionRun } from './run-summary';
+import { saveReproductionReads } from './test-data';
+import type { DataRecord } from '../sandbox/run-records';
 import { loadSecretMap, redactor } from './repo-secrets';
 import { inSandboxActivity } from './sandbox-activity';
 import { ERROR_TYPES } from '../workflows/error-types';
@@ -79,6 +81,7 @@ export async function runReproductions(
     : { changed_files: [], changed_lines: {} };
   const redactText = redactor(await loadSecretMap(paths.secrets));
   const hangAfter = hangWatchSeconds(req.hangAfterSeconds, req.limits);
+  const read: DataRecord[][] = [];
   const tasks = req.scripts.flatMap((s) =>
     Array.from({ length: s.repeats }, (_, k) => async () => {
       const dir = path.join(req.outDir, `${s.name}-run-${k + 1}`);
@@ -110,10 +113,13 @@ export async function runReproductions(
           warm,
         ),
       );
+      read.push(run.records.data);
       return await summariseReproductionRun(run, { workspace: paths.workspace, dir, keepTails: k === 0, redactText });
     }),
   );
   const results = await pool(req.parallel, tasks);
+  // Gate 1's runs: what the application code reads, so the test data check can tell it from the tests'.
+  if (!req.changed) await saveReproductionReads(req.outDir, read);
   let i = 0;
   return req.scripts.map((s) => ({ name: s.name, role: s.role, runs: results.slice(i, (i += s.repeats)) }));
 }

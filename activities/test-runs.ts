@@ -18,6 +18,7 @@ import type { TestResult, TestResults } from '../workflows/regression-gate';
 import type { IncidentSignature, TestOutcome, TestRunSummary } from '../workflows/incident-types';
 import { guardSpecFor } from './changed-files';
 import { writeFileAtomic } from './incident-paths';
+import { readsOf } from './test-data';
 import type { IncidentPaths } from './incident-paths';
 import type { ChangedFile } from '../workflows/incident-types';
 import { memoryLimitBytes } from './reproduction-runs';
@@ -112,6 +113,7 @@ async function resultsOf(run: GuardedRunResult, workspace: string): Promise<Test
     collectErrors,
     changedHit: details?.changed_hit ?? null,
     exitStatus: complete ? end.header.exit_code : null,
+    reads: readsOf(data),
   };
 }
 

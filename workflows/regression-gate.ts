@@ -35,6 +35,8 @@ export interface TestResults {
   /** Tests that executed a changed statement (after a patch); null when coverage did not measure. */
   changedHit: string[] | null;
   exitStatus: number | null;
+  /** Repository files other than Python source the run read (activities/test-data.ts). */
+  reads?: string[];
 }
 
 export type RegressionVerdict = GateVerdict & {

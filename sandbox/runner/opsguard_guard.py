@@ -83,6 +83,8 @@ ALWAYS_EVENTS = frozenset(
 )
 SETATTR_WATCHED = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
 PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "os.symlink", "os.link"})
+# At most this many distinct files a run records having read (activities/test-data.ts).
+READS_RECORDED = 500
 SENSITIVE_PREFIXES = ("/proc/", "/dev/fd/", "/dev/stdin", "/dev/stdout", "/dev/stderr")
 # Standard-library functions whose purpose is to hand a frame or code object to their caller.
 LEAKING_HELPERS = frozenset(
@@ -302,6 +304,30 @@ def _install_tripwire(spec, records_fd):
     if not enforced:
         record("note", {"tripwire": "not enforced: Python %d.%d raises too few audit events" % sys.version_info[:2]})
 
+    # Which of the repository's files other than Python source the run read (its data: fixtures, JSON
+    # cases, configuration), once each: the test data check compares the tests' reads with the
+    # reproduction's (activities/test-data.ts). Observation only, never a verdict.
+    reads = set()
+    reads_left = [READS_RECORDED]
+    endswith = str.endswith
+
+    def note_read(target, mode, flags):
+        if isinstance_(target, bytes_type):
+            target = decode(target, "utf-8", "replace")
+        if not isinstance_(target, str_type) or endswith(target, (".py", ".pyc")):
+            return
+        if type_(mode) is str_type:
+            if "w" in mode or "a" in mode or "x" in mode or "+" in mode:
+                return
+        elif type_(flags) is int_type and flags & 3:
+            return  # os.open for writing
+        path = normalise(target if startswith(target, "/") else getcwd() + "/" + target)
+        if not startswith(path, "/workspace/") or path in reads or "/site-packages/" in path or reads_left[0] <= 0:
+            return
+        reads.add(path)
+        reads_left[0] -= 1
+        record("read", {"path": path})
+
     def frame_info(frame):
         code = frame.f_code
         return code.co_filename, code.co_name, frame.f_lineno
@@ -409,6 +435,11 @@ def _install_tripwire(spec, records_fd):
                 return
             mode, detail = "always", name
         elif event in path_events:
+            if event == "open" and len_(args) > 2:
+                try:
+                    note_read(args[0], args[1], args[2])
+                except base_exception:
+                    pass
             detail = sensitive_path(args[0]) if len_(args) > 0 else None
             if not detail:
                 return
