@@ -209,8 +209,18 @@ export function hangReport(tb: ParsedTraceback): string | null {
   if (type === 'KeyboardInterrupt') return 'it was interrupted (Ctrl-C or SIGINT) while running';
   if (type === 'Failed' && /^Timeout\b/.test(tb.message)) return `pytest-timeout stopped it (${tb.message})`;
   if (tb.exceptionType === HANG_TYPE) return tb.message;
+  const last = tb.frames.at(-1);
+  if (type === 'SystemExit' && last?.func === 'handle_abort' && /gunicorn\/workers\/base\.py$/.test(slashed(last.file)))
+    return "gunicorn's arbiter stopped the worker at its timeout (WORKER TIMEOUT)";
+  if (type === 'SoftTimeLimitExceeded' || type === 'TimeLimitExceeded') return "Celery's time limit stopped the task";
+  if (type === 'JobTimeoutException') return 'RQ stopped the job at its timeout';
   return null;
 }
+
+const slashed = (file: string) => file.replaceAll('\\', '/');
+
+/** The handler frames of whatever stopped a program (a signal handler that raised, at the innermost end). */
+const STOPPER_FRAME = /(gunicorn\/workers\/base\.py|pytest_timeout\.py|billiard\/pool\.py|rq\/timeouts\.py)$/;
 
 /** Library frames a program waits on the network or a database in: stopped there, it was waiting, not looping. */
 const WAITING_ON_IO =
@@ -301,8 +311,9 @@ export function classifyError(input: ClassifyInput): Classification {
 
   const hang = input.rulesBeforeV2 ? null : hangReport(tb);
   if (hang !== null) {
-    const last = input.frames.at(-1);
-    if (last && last !== innermost && WAITING_ON_IO.test(last.file.replaceAll('\\', '/'))) {
+    // Where it was: the innermost frame that is not the stopper's own signal handler.
+    const last = input.frames.findLast((f) => !STOPPER_FRAME.test(slashed(f.file)));
+    if (last && last !== innermost && WAITING_ON_IO.test(slashed(last.file))) {
       return {
         kind: 'infra',
         errorType: tb.exceptionType,

@@ -22,7 +22,16 @@ import type { IncidentSignature, RunSummary } from '../../workflows/incident-typ
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures');
 const log = (name: string) => fs.readFileSync(path.join(FIXTURES, 'hang-logs', name), 'utf8');
-const REPO_FILES = ['python_programs/bitcount.py', 'billing/client.py', 'net.py', 'run.py', 'mt.py'];
+const REPO_FILES = [
+  'python_programs/bitcount.py',
+  'billing/client.py',
+  'net.py',
+  'run.py',
+  'mt.py',
+  'reports/summary.py',
+  'wsgi.py',
+  'wsgi2.py',
+];
 
 function classify(text: string, rulesBeforeV2 = false) {
   const traceback = parseTraceback(text);
@@ -33,7 +42,8 @@ function classify(text: string, rulesBeforeV2 = false) {
   return classifyError({ errorLog: text, traceback, frames, repoDefinesException: false, rulesBeforeV2 });
 }
 
-const HANGS: [string, string, RegExp][] = [
+const BITCOUNT = 'python_programs/bitcount.py:bitcount';
+const HANGS: [string, string, RegExp, string?][] = [
   [
     "pytest-timeout's report (signal method), as CI printed it",
     fs.readFileSync(path.join(FIXTURES, 'repos', 'looping-programs', 'incident.log'), 'utf8'),
@@ -43,23 +53,68 @@ const HANGS: [string, string, RegExp][] = [
   ['Ctrl-C: KeyboardInterrupt', log('keyboard-interrupt.txt'), /interrupted \(Ctrl-C or SIGINT\)/],
   ["faulthandler's dump at its timeout", log('faulthandler-timeout.txt'), /faulthandler dumped the stack/],
   ["faulthandler's dump of two threads: the main one is the last", log('faulthandler-two-threads.txt'), /faulthandler/],
+  [
+    "gunicorn's WORKER TIMEOUT (SystemExit from its abort handler, below the app's frames)",
+    log('gunicorn-worker-timeout.txt'),
+    /gunicorn's arbiter stopped the worker at its timeout/,
+    'reports/summary.py:build',
+  ],
 ];
 
-for (const [name, text, how] of HANGS) {
+for (const [name, text, how, where = BITCOUNT] of HANGS) {
   test(`a hang, located where it was stopped: ${name}`, () => {
     const c = classify(text);
     assert.equal(c.kind, 'code', c.reason);
     if (c.kind !== 'code') return;
     assert.equal(c.hang, true);
-    assert.deepEqual([c.location.file, c.location.func], ['python_programs/bitcount.py', 'bitcount']);
+    assert.equal(`${c.location.file}:${c.location.func}`, where);
     assert.match(c.reason, how);
     const signature = incidentSignature(c);
     assert.equal(signature.hang, true);
-    assert.match(reproductionCriterion(signature), /^a hang in python_programs\/bitcount\.py:bitcount/);
+    assert.ok(reproductionCriterion(signature).startsWith(`a hang in ${where}:`), reproductionCriterion(signature));
     // Recorded before the hang rules, the same incident ended unclassified, and replays so.
     assert.equal(classify(text, true).kind, 'unclassified');
   });
 }
+
+test("Celery's soft time limit and RQ's job timeout are hangs where the task was (written in their format: neither runs here without a broker)", () => {
+  const task = (stopper: string[], last: string) =>
+    [
+      'Traceback (most recent call last):',
+      '  File "/srv/algorithms/.venv/lib/python3.11/site-packages/celery/app/trace.py", line 453, in trace_task',
+      '    R = retval = fun(*args, **kwargs)',
+      '  File "/srv/algorithms/python_programs/bitcount.py", line 4, in bitcount',
+      '    n ^= n - 1',
+      ...stopper,
+      last,
+    ].join('\n');
+  const celery = classify(
+    task(
+      [
+        '  File "/srv/algorithms/.venv/lib/python3.11/site-packages/billiard/pool.py", line 229, in soft_timeout_sighandler',
+        '    raise SoftTimeLimitExceeded()',
+      ],
+      'celery.exceptions.SoftTimeLimitExceeded: SoftTimeLimitExceeded()',
+    ),
+  );
+  const rq = classify(
+    task(
+      [
+        '  File "/srv/algorithms/.venv/lib/python3.11/site-packages/rq/timeouts.py", line 63, in handle_death_penalty',
+        "    raise self._exception('Task exceeded maximum timeout value ({0} seconds)'.format(self._timeout))",
+      ],
+      'rq.timeouts.JobTimeoutException: Task exceeded maximum timeout value (180 seconds)',
+    ),
+  );
+  for (const [c, how] of [
+    [celery, /Celery's time limit stopped the task/],
+    [rq, /RQ stopped the job at its timeout/],
+  ] as const) {
+    assert.equal(c.kind, 'code', c.reason);
+    assert.equal(c.kind === 'code' && c.hang, true);
+    assert.match(c.reason, how);
+  }
+});
 
 test("the dump's frames are the main thread's, oldest first, as a traceback prints them", () => {
   const tb = parseTraceback(log('faulthandler-two-threads.txt'));
@@ -78,10 +133,12 @@ test('a traceback printed after a dump is the incident; a dump after a traceback
   assert.equal(parseTraceback(`${traceback}\n${dump}`)?.exceptionType, 'Hang');
 });
 
-test('stopped while waiting on the network (a socket read under urllib) is infra, not a loop to fix', () => {
-  const c = classify(log('keyboard-interrupt-socket.txt'));
-  assert.equal(c.kind, 'infra', c.reason);
-  assert.match(c.reason, /waiting in .*socket\.py:readinto, called from billing\/client\.py:fetch_rates/);
+test('stopped while waiting on the network (a socket read under urllib) is infra, not a loop to fix: Ctrl-C, and gunicorn under its abort handler', () => {
+  for (const file of ['keyboard-interrupt-socket.txt', 'gunicorn-worker-timeout-socket.txt']) {
+    const c = classify(log(file));
+    assert.equal(c.kind, 'infra', `${file}: ${c.reason}`);
+    assert.match(c.reason, /waiting in .*socket\.py:readinto, called from billing\/client\.py:fetch_rates/, file);
+  }
 });
 
 // --- the gates, from constructed runs ------------------------------------------------------------
