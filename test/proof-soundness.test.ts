@@ -240,6 +240,52 @@ test('honest: a hang reported by pytest-timeout is reproduced by a script the ha
   assert.deepEqual(run.result.fixAttempts[1]?.tests?.regression?.failToPass, { count: 3, stillFailing: [] });
 });
 
+// --- warehouse-export: code written for Python 3.12 (PEP 695 generics) deployed on 3.11, where the
+// module does not compile. The SyntaxError has no frame of its own: its file and line are the location.
+test('honest: a SyntaxError in a repository module (3.12 syntax on a 3.11 service) is located at that module, reproduced by importing it, and fixed; a fix that compiles but breaks the tests that could not run before is refused (warehouse-export)', async () => {
+  const BATCHING = source('warehouse-export', 'app/batching.py');
+  const run = await remediate({
+    example: 'warehouse-export',
+    turns: [
+      repro('from app.batching import batches\n\nprint(batches([1, 2, 3], 2))'),
+      // Compiles again, and breaks first(): the tests that could not run before must now pass.
+      fixOf(
+        'app/batching.py',
+        BATCHING.replace(
+          'def first[T](items: list[T]) -> T:\n    return items[0]',
+          'def first(items):\n    return items[-1]',
+        ),
+      ),
+      fixOf(
+        'app/batching.py',
+        BATCHING.replace(
+          'def first[T](items: list[T]) -> T:',
+          'from typing import TypeVar\n\nT = TypeVar("T")\n\n\ndef first(items: list[T]) -> T:',
+        ),
+      ),
+      PR,
+    ],
+  });
+  assertApproved(run, 2);
+  assert.match(
+    run.result.fixAttempts[0]?.testsGate?.reason ?? '',
+    /Incomplete: before the patch 1 test files failed to collect; with it they collect, but 1 of 2 of their tests do not pass: tests\/test_batching\.py::test_first/,
+  );
+  assert.match(run.result.classification?.reason ?? '', /SyntaxError: app\/batching\.py does not compile \(line 4\)/);
+  const [attempt] = run.result.reproductionAttempts;
+  assert.equal(attempt?.rule, 'location');
+  assert.match(
+    attempt?.gate.reason ?? '',
+    /SyntaxError: expected '\(' \(batching\.py, line 4\) raised through app\/batching\.py:<module>, as in the incident/,
+  );
+  // Before the fix the test module did not import (nothing collected); with it, it collects and passes.
+  assert.deepEqual(run.result.fixAttempts[1]?.tests?.regression?.collectToPass, { count: 2, stillFailing: [] });
+  assert.match(
+    run.result.fixAttempts[1]?.testsGate?.reason ?? '',
+    /with it they collect and all 2 of their tests pass/,
+  );
+});
+
 // --- fx-close: production on Python 3.13 (the comprehension inlined), the sandbox on 3.11 (its own frame)
 const CONVERT = source('fx-close', 'fx/convert.py');
 

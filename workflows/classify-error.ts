@@ -197,6 +197,9 @@ const GENERIC_EXCEPTIONS = new Set([
   'error',
 ]);
 
+/** Code that does not compile: a code error in the file it names (the runner reports that file as a frame). */
+const SYNTAX_ERRORS = new Set(['SyntaxError', 'IndentationError', 'TabError']);
+
 /** Generic types that are a code error when the repository's own frame raised them. */
 const GENERIC_RAISED_BY_CODE = new Set(['Exception', 'RuntimeError']);
 
@@ -353,6 +356,14 @@ export function classifyError(input: ClassifyInput): Classification {
       errorType: tb.exceptionType,
       location,
       reason: `${tb.exceptionType} raised from the repository's code in ${location.file}:${location.func} (line ${location.line}).`,
+    };
+  }
+  if (!input.rulesBeforeV2 && SYNTAX_ERRORS.has(type) && input.frames.at(-1) === innermost) {
+    return {
+      kind: 'code',
+      errorType: tb.exceptionType,
+      location,
+      reason: `${tb.exceptionType}: ${location.file} does not compile (line ${location.line}) on the Python that ran it.`,
     };
   }
   if (input.repoDefinesException) {

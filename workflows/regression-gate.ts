@@ -100,12 +100,22 @@ export function regressionGate(
   const unrelatedFailures = failedBefore.filter(
     (id) => !passes(id) && !incomplete.includes(id) && !stillFailing.includes(id),
   );
+  // A test file that did not collect before (its module did not import: a SyntaxError, an ImportError)
+  // had no results to compare; with the patch its tests exist, and they must pass.
+  const uncollected = new Set(before.collectErrors);
+  const collectedNow = Object.keys(after.tests)
+    .filter((id) => uncollected.has(id.split('::')[0] ?? '') && !known.has(id))
+    .sort();
+  const collectStillFailing = collectedNow.filter((id) => !passes(id));
   const regression = {
     passToPass: { count: passedBefore.length, broken },
     failToPass: { count: failToPass.length, stillFailing },
     incomplete: { count: incompleteCandidates.length, stillFailing: incomplete },
     unrelatedFailures,
     exempted: [...known].sort(),
+    ...(collectedNow.length
+      ? { collectToPass: { count: collectedNow.length, stillFailing: collectStillFailing } }
+      : {}),
   };
   const describe = (ids: string[]) =>
     ids
@@ -122,6 +132,25 @@ export function regressionGate(
     regression,
   });
 
+  const newlyCollecting =
+    before.collected === 0 &&
+    before.collectErrors.length > 0 &&
+    after.completeness === 'complete' &&
+    after.collectErrors.length === 0 &&
+    collectedNow.length > 0;
+  if (newlyCollecting) {
+    // Nothing collected before because the incident broke the import: the files now collect, and then
+    // every test in them must pass (there is no earlier result to excuse a failure).
+    return collectStillFailing.length
+      ? verdict(
+          'failed',
+          `Incomplete: before the patch ${before.collectErrors.length} test files failed to collect; with it they collect, but ${collectStillFailing.length} of ${collectedNow.length} of their tests do not pass: ${describe(collectStillFailing)}.`,
+        )
+      : verdict(
+          'passed',
+          `Repository tests: before the patch no test collected (${before.collectErrors.length} files failed to collect: ${before.collectErrors.slice(0, 5).join(', ')}); with it they collect and all ${collectedNow.length} of their tests pass.`,
+        );
+  }
   if (before.completeness === 'missing' || before.collected === 0) {
     const why =
       before.problem ??
@@ -171,6 +200,12 @@ export function regressionGate(
     return verdict(
       'failed',
       `Incomplete: ${stillFailing.length} of ${failToPass.length} tests that failed with the incident's exception still do not pass: ${describe(stillFailing)}.`,
+    );
+  }
+  if (collectStillFailing.length) {
+    return verdict(
+      'failed',
+      `Incomplete: ${collectStillFailing.length} of ${collectedNow.length} tests in files that failed to collect before the patch do not pass after it: ${describe(collectStillFailing)}.`,
     );
   }
   if (incomplete.length) {
@@ -227,6 +262,13 @@ export function testChecks(tests: TestRunSummary | undefined): ProofCheck[] {
         : "no test failed with the incident's exception at its location before the patch",
     },
   ];
+  if (r.collectToPass) {
+    checks.push({
+      name: 'tests: files that did not collect before now pass',
+      status: status(r.collectToPass.stillFailing),
+      detail: `${r.collectToPass.count - r.collectToPass.stillFailing.length} of ${r.collectToPass.count} tests of files that failed to collect before the patch pass`,
+    });
+  }
   if (tests.changedHit === null || r.incomplete === undefined) {
     checks.push({
       name: 'tests: failing tests that run the change now pass',

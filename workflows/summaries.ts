@@ -49,10 +49,11 @@ export function describeTests(t: TestRunSummary): string {
         .join(', ') || 'no tests'
     : `exit code ${t.run?.exitCode}`;
   const partial = t.completeness && t.completeness !== 'complete' ? ` (${t.completeness}: ${t.problem})` : '';
+  const uncollected = t.collectErrors?.length ? `, ${t.collectErrors.length} test files failed to collect` : '';
   const reused = t.reusedFrom
     ? ` (incident ${t.reusedFrom.incidentId}'s clean run on the same tree, ${t.reusedFrom.finishedAt})`
     : '';
-  return `${counts}${partial}${reused}`;
+  return `${counts}${uncollected}${partial}${reused}`;
 }
 
 /** What was redacted from the log: `1 aws-access-key, 2 bearer-token`. */

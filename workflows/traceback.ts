@@ -21,6 +21,10 @@ export interface ParsedTraceback {
 
 /** A frame line; loguru marks the frame where the exception was caught with `> `. */
 const FRAME = /^\s*(?:> )?File "([^"]+)", line (\d+), in (.+?)\s*$/;
+/** A SyntaxError's own location (`File "…/batching.py", line 4`, no function): the module's code. */
+const SYNTAX_LOCATION = /^\s*File "([^"]+)", line (\d+)\s*$/;
+/** What a SyntaxError's location is called as a frame, here and by the runner (opsguard_runner.py). */
+export const MODULE_CODE = '<module>';
 const EXCEPTION_LINE = /^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|[A-Z]\w*))(?::\s?(.*))?$/;
 
 /**
@@ -47,6 +51,11 @@ export function parseTraceback(text: string): ParsedTraceback | null {
     const frame = FRAME.exec(line);
     if (frame) {
       frames.push({ file: frame[1] ?? '', line: Number(frame[2]), func: frame[3] ?? '' });
+      continue;
+    }
+    const syntax = SYNTAX_LOCATION.exec(line);
+    if (syntax) {
+      frames.push({ file: syntax[1] ?? '', line: Number(syntax[2]), func: MODULE_CODE });
       continue;
     }
     if (/^\s/.test(line) || line === '') continue; // source line, caret markers, blank

@@ -197,7 +197,7 @@ class _HangWatch:
 def _describer(normalise, format_exception):
     """Describe an exception from the C-level traceback objects. The traceback module only formats the
     text for people; what the gates read comes from tb_frame / f_code directly."""
-    type_, str_ = type, str
+    type_, str_, int_, issubclass_, getattr_, syntax_error = type, str, int, issubclass, getattr, SyntaxError
 
     def describe(exc):
         t = type_(exc)
@@ -218,6 +218,12 @@ def _describer(normalise, format_exception):
         # The hang watch's own frame ends a hang's traceback: where the program was is the one before.
         while frames and normalise(frames[-1]["file"]).startswith("/opsguard/runner/"):
             frames.pop()
+        # Code that does not compile has no frame of its own: its file and line are the innermost place,
+        # as Python prints them (`File "…", line 4` under the import that compiled it).
+        if issubclass_(t, syntax_error):
+            filename, lineno = getattr_(exc, "filename", None), getattr_(exc, "lineno", None)
+            if type_(filename) is str_ and filename.startswith("/"):
+                frames.append({"file": filename, "line": lineno if type_(lineno) is int_ else 0, "func": "<module>"})
         frames = frames[-50:]
         try:
             text = "".join(format_exception(t, exc, tb))

@@ -442,6 +442,36 @@ test('regression: nothing to compare is NOT VERIFIED, never a pass; the patch br
   assert.match(newCollectError.reason, /no longer collect: tests\/test_y\.py/);
 });
 
+test('regression: a test file that did not collect before (its module did not import) must collect and pass with the patch', () => {
+  const brokenImport = results({}, { collected: 0, collectErrors: ['tests/test_batching.py'] });
+  const fixed = regressionGate(
+    brokenImport,
+    results({ 'tests/test_batching.py::test_a': 'passed', 'tests/test_batching.py::test_b': 'passed' }),
+    { failToPass: [] },
+  );
+  assert.equal(fixed.status, 'passed', fixed.reason);
+  assert.match(
+    fixed.reason,
+    /no test collected \(1 files failed to collect: tests\/test_batching\.py\); with it they collect and all 2 of their tests pass/,
+  );
+  assert.deepEqual(fixed.regression.collectToPass, { count: 2, stillFailing: [] });
+  const half = regressionGate(
+    brokenImport,
+    results({ 'tests/test_batching.py::test_a': 'passed', 'tests/test_batching.py::test_b': 'failed' }),
+    { failToPass: [] },
+  );
+  assert.equal(half.status, 'failed');
+  assert.match(half.reason, /1 of 2 of their tests do not pass: tests\/test_batching\.py::test_b/);
+  // Beside tests that did collect: the newly collected ones are held to passing too.
+  const beside = regressionGate(
+    results({ 'tests/test_other.py::test_ok': 'passed' }, { collectErrors: ['tests/test_batching.py'] }),
+    results({ 'tests/test_other.py::test_ok': 'passed', 'tests/test_batching.py::test_a': 'error' }),
+    { failToPass: [] },
+  );
+  assert.equal(beside.status, 'failed');
+  assert.match(beside.reason, /1 of 1 tests in files that failed to collect before the patch do not pass after it/);
+});
+
 test('fail-to-pass candidates compare normalised frames (tests that import through ..)', () => {
   const before: TestResults = {
     ...results({}),
