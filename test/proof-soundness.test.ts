@@ -286,6 +286,28 @@ test('honest: a SyntaxError in a repository module (3.12 syntax on a 3.11 servic
   );
 });
 
+// --- duration-utils: a unittest suite (youtube-dl's shape): unittest hides its own frames, so the
+// incident's innermost frame is the test's `self.assertEqual(...)` line, a check like an assert.
+test("honest: unittest's report of a failed self.assertEqual is a failed check, reproduced by the script's own assert (assertion rule), and fixed (duration-utils)", async () => {
+  const UTILS = source('duration-utils', 'youtube_dl/utils.py');
+  const run = await remediate({
+    example: 'duration-utils',
+    turns: [
+      repro(
+        "from youtube_dl.utils import parse_duration\n\nseconds = parse_duration('1:02:03')\nassert seconds == 3723, seconds",
+      ),
+      fixOf('youtube_dl/utils.py', UTILS.replace('return total if len(parts) < 3 else total // 60', 'return total')),
+      PR,
+    ],
+  });
+  assertApproved(run, 1);
+  const c = run.result.classification;
+  assert.equal(c?.kind === 'code' && c.location.check, true, JSON.stringify(c));
+  const [attempt] = run.result.reproductionAttempts;
+  assert.equal(attempt?.rule, 'assertion', attempt?.gate.reason);
+  assert.match(attempt?.gate.reason ?? '', /failed check in test\/test_utils\.py:test_parse_duration/);
+});
+
 // --- fx-close: production on Python 3.13 (the comprehension inlined), the sandbox on 3.11 (its own frame)
 const CONVERT = source('fx-close', 'fx/convert.py');
 

@@ -37,9 +37,28 @@ export interface LocatedFrame {
   source?: string;
 }
 
-/** A line that checks a result rather than computes one: an assert, or raising AssertionError. */
-export function isCheckLine(source: string | undefined): boolean {
-  return !!source && /^(assert\b|raise\s+(\w+\.)*AssertionError\b)/.test(source);
+/**
+ * A line that checks a result rather than computes one: an assert, or raising AssertionError; and
+ * (since CLASSIFY_V2) a unittest assertion (`self.assertEqual(...)`, `with self.assertRaises(...)`,
+ * `self.fail(...)`: unittest hides its own frames, so the test's line is the innermost) or an
+ * `assert_*` helper (`np.testing.assert_allclose(...)`, `tm.assert_frame_equal(...)`).
+ */
+export function isCheckLine(source: string | undefined, rulesBeforeV2 = false): boolean {
+  if (!source) return false;
+  if (/^(assert\b|raise\s+(\w+\.)*AssertionError\b)/.test(source)) return true;
+  return !rulesBeforeV2 && /^(with\s+)?(self\.(assert|fail)\w*|(\w+\.)*assert_\w+)\s*\(/.test(source);
+}
+
+/** Whether two classifications lead the workflow the same way (kind, type, location, check, hang). */
+export function sameClassification(a: Classification, b: Classification): boolean {
+  if (a.kind !== b.kind || a.errorType !== b.errorType) return false;
+  if (a.kind !== 'code' || b.kind !== 'code') return true;
+  return (
+    a.location.file === b.location.file &&
+    a.location.func === b.location.func &&
+    a.location.check === b.location.check &&
+    a.hang === b.hang
+  );
 }
 
 export interface ClassifyInput {
@@ -309,7 +328,7 @@ export function classifyError(input: ClassifyInput): Classification {
     file: innermost.repoPath,
     func: functionOfFrame(input.frames, input.frames.lastIndexOf(innermost)),
     line: innermost.line,
-    ...(isCheckLine(innermost.source) ? { check: true } : {}),
+    ...(isCheckLine(innermost.source, input.rulesBeforeV2) ? { check: true } : {}),
   };
 
   const hang = input.rulesBeforeV2 ? null : hangReport(tb);

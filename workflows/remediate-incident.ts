@@ -20,7 +20,7 @@ import {
   patched,
   workflowInfo,
 } from '@temporalio/workflow';
-import { CLASSIFY_V2, classifyError } from './classify-error';
+import { CLASSIFY_V2, classifyError, sameClassification } from './classify-error';
 import { HANG_AFTER_SECONDS } from './proof-rules';
 import { fix } from './fix';
 import { openIncident } from './incident-run';
@@ -102,7 +102,7 @@ async function runIncident(run: IncidentRun): Promise<RemediationResult> {
   let classification = classifyError(classifyArgs);
   // An incident the newer rules classify differently replays, if recorded before them, as it ran.
   const before = classifyError({ ...classifyArgs, rulesBeforeV2: true });
-  if (before.kind !== classification.kind && !patched(CLASSIFY_V2)) classification = before;
+  if (!sameClassification(before, classification) && !patched(CLASSIFY_V2)) classification = before;
   result.classification = classification;
   if (classification.errorType) run.tracker.setErrorType(classification.errorType);
   log.info(`${TAG.classify} ${classification.kind}: ${classification.reason}`, { incidentId });

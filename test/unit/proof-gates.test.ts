@@ -103,7 +103,7 @@ test("a list comprehension's frame is its enclosing function, as Python 3.12+ pr
   );
 });
 
-test('a check line is an assert or a raise of AssertionError, nothing else', () => {
+test('a check line is an assert, a raise of AssertionError, a unittest assertion or an assert_* helper, nothing else', () => {
   for (const l of [
     'assert result == 110, "x"',
     'assert(x)',
@@ -111,8 +111,28 @@ test('a check line is an assert or a raise of AssertionError, nothing else', () 
     'raise errors.AssertionError',
   ]) {
     assert.equal(isCheckLine(l), true, l);
+    assert.equal(isCheckLine(l, true), true, `${l} (rules before classify-v2)`);
   }
-  for (const l of ['result = median(x)', 'raise ValueError("x")', 'assertions.append(1)', undefined]) {
+  for (const l of [
+    "self.assertEqual(parse_duration('1:02:03'), 3723)",
+    'self.assertTrue(ok)',
+    'with self.assertRaises(ValueError):',
+    'self.fail("unreachable")',
+    'np.testing.assert_allclose(result, expected)',
+    'tm.assert_frame_equal(result, expected)',
+    'assert_array_equal(a, b)',
+  ]) {
+    assert.equal(isCheckLine(l), true, l);
+    assert.equal(isCheckLine(l, true), false, `${l}: not a check before classify-v2 (replays as it ran)`);
+  }
+  for (const l of [
+    'result = median(x)',
+    'raise ValueError("x")',
+    'assertions.append(1)',
+    'self.asserted = True',
+    'reassert_all(x)',
+    undefined,
+  ]) {
     assert.equal(isCheckLine(l), false, String(l));
   }
 });
