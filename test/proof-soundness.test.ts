@@ -308,6 +308,43 @@ test("honest: unittest's report of a failed self.assertEqual is a failed check, 
   assert.match(attempt?.gate.reason ?? '', /failed check in test\/test_utils\.py:test_parse_duration/);
 });
 
+// --- billing-amounts: pytest's own failure, `Failed: DID NOT RAISE ValueError` at `with pytest.raises(...)`:
+// a check of the tests, reproduced by the same kind of check in the script (pytest.raises raises Failed).
+test('honest: pytest\'s "DID NOT RAISE" is a failed check, reproduced by a pytest.raises block or try/else in the script (assertion rule), a block that calls nothing refused, and fixed (billing-amounts)', async () => {
+  const AMOUNTS = source('billing-amounts', 'billing/amounts.py');
+  const run = await remediate({
+    example: 'billing-amounts',
+    turns: [
+      // A raises block that calls nothing is raising the type itself.
+      repro('import pytest\n\nfrom billing.amounts import parse_amount\n\nwith pytest.raises(ValueError):\n    pass'),
+      repro(
+        'import pytest\n\nfrom billing.amounts import parse_amount\n\nwith pytest.raises(ValueError):\n    parse_amount("-3.00")',
+        // The same check written as try/else: raising AssertionError only when the call did not raise.
+        'from billing.amounts import parse_amount\n\ntry:\n    parse_amount("-0.01")\nexcept ValueError:\n    pass\nelse:\n    raise AssertionError("parse_amount did not raise ValueError")',
+      ),
+      fixOf(
+        'billing/amounts.py',
+        AMOUNTS.replace(
+          '    return value',
+          '    if value < 0:\n        raise ValueError(f"negative amount: {text}")\n    return value',
+        ),
+      ),
+      PR,
+    ],
+  });
+  assertApproved(run, 1);
+  assert.match(
+    run.result.classification?.reason ?? '',
+    /pytest's check failed in tests\/test_amounts\.py:test_negative_amount_is_refused/,
+  );
+  const [trivial, attempt] = run.result.reproductionAttempts;
+  assert.match(trivial?.gate.reason ?? '', /raises check at line 5 tests a constant or raises unconditionally/);
+  assert.equal(attempt?.rule, 'assertion', attempt?.gate.reason);
+  assert.match(attempt?.gate.reason ?? '', /the script's raises check at line 5 failed with Failed: DID NOT RAISE/);
+  assert.equal(attempt?.variants?.[0]?.gate.passed, true, attempt?.variants?.[0]?.gate.reason);
+  assert.deepEqual(run.result.fixAttempts[0]?.tests?.regression?.failToPass, { count: 1, stillFailing: [] });
+});
+
 // --- fx-close: production on Python 3.13 (the comprehension inlined), the sandbox on 3.11 (its own frame)
 const CONVERT = source('fx-close', 'fx/convert.py');
 

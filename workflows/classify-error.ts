@@ -46,7 +46,10 @@ export interface LocatedFrame {
 export function isCheckLine(source: string | undefined, rulesBeforeV2 = false): boolean {
   if (!source) return false;
   if (/^(assert\b|raise\s+(\w+\.)*AssertionError\b)/.test(source)) return true;
-  return !rulesBeforeV2 && /^(with\s+)?(self\.(assert|fail)\w*|(\w+\.)*assert_\w+)\s*\(/.test(source);
+  return (
+    !rulesBeforeV2 &&
+    /^(with\s+)?(self\.(assert|fail)\w*|(\w+\.)*assert_\w+|pytest\.(raises|fail|warns))\s*\(/.test(source)
+  );
 }
 
 /** Whether two classifications lead the workflow the same way (kind, type, location, check, hang). */
@@ -375,6 +378,16 @@ export function classifyError(input: ClassifyInput): Classification {
       errorType: tb.exceptionType,
       location,
       reason: `${tb.exceptionType} raised from the repository's code in ${location.file}:${location.func} (line ${location.line}).`,
+    };
+  }
+  // pytest's own failure (`Failed: DID NOT RAISE ValueError` at `with pytest.raises(...)`, a
+  // `pytest.fail(...)`) on a check line of the repository's tests: a wrong result, like an assert.
+  if (!input.rulesBeforeV2 && type === 'Failed' && location.check) {
+    return {
+      kind: 'code',
+      errorType: tb.exceptionType,
+      location,
+      reason: `pytest's check failed in ${location.file}:${location.func} (line ${location.line}: ${tb.message.slice(0, 120)}): the code did not do what the test requires.`,
     };
   }
   if (!input.rulesBeforeV2 && SYNTAX_ERRORS.has(type) && input.frames.at(-1) === innermost) {

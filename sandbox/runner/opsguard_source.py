@@ -173,9 +173,12 @@ def _constant_only(expr, bound):
 
 def checks(tree):
     """{line: {kind, trivial, text}} for every check statement of a reproduction script:
-    `assert` statements, `raise AssertionError` under an `if`, and calls of assert*/fail* functions.
-    A check is trivial when what it tests is a constant (`assert False`, `assert 1 == 2`), or when it
-    raises AssertionError unconditionally: that is raising the type itself, not detecting the bug.
+    `assert` statements, `raise AssertionError` under an `if` (or in the `else` of a `try` whose body
+    calls something: "it did not raise"), calls of assert*/fail* functions, and `with raises(...)`
+    blocks (pytest.raises, self.assertRaises...: the code in them must raise).
+    A check is trivial when what it tests is a constant (`assert False`, `assert 1 == 2`), when it
+    raises AssertionError unconditionally, or when a raises block calls nothing: that is raising the
+    type itself, not detecting the bug.
     """
     if tree is None:
         return {}
@@ -197,6 +200,9 @@ def checks(tree):
             elif isinstance(child, ast.Raise) and child.exc is not None and _raises_assertion(child.exc):
                 guarded = any(not _constant_only(c, bound) for c in conditions)
                 add(child, "raise AssertionError", not guarded, conditions)
+            elif isinstance(child, ast.With) and any(_is_raises_call(i.context_expr) for i in child.items):
+                calls = [n for stmt in child.body for n in ast.walk(stmt) if isinstance(n, ast.Call)]
+                add(child, "raises check", not calls, calls)
             elif isinstance(child, ast.Expr) and isinstance(child.value, ast.Call) and _is_check_call(child.value):
                 call = child.value
                 args = list(call.args) + [k.value for k in call.keywords]
@@ -205,11 +211,31 @@ def checks(tree):
                 add(child, "check call", trivial, args + conditions)
             if isinstance(child, (ast.If, ast.While)):
                 visit(child, conditions + [child.test])
+            elif isinstance(child, ast.Try) and child.orelse:
+                # The else of a try runs only when its body did not raise: a condition when the body
+                # calls something (what the check says should have raised).
+                tried = [n for stmt in child.body for n in ast.walk(stmt) if isinstance(n, ast.Call)]
+                for part in child.body + [h for h in child.handlers] + child.finalbody:
+                    visit(ast.Module(body=[part], type_ignores=[]), conditions)
+                for part in child.orelse:
+                    visit(ast.Module(body=[part], type_ignores=[]), conditions + tried)
             else:
                 visit(child, conditions)
 
     visit(tree, [])
     return out
+
+
+RAISES_CALLS = ("raises", "assertraises", "assertraisesregex", "assertwarns", "warns")
+
+
+def _is_raises_call(expr):
+    """`pytest.raises(E)`, `self.assertRaises(E)`, `raises(E, match=...)`: a block that must raise."""
+    if not isinstance(expr, ast.Call):
+        return False
+    f = expr.func
+    name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+    return name.lower() in RAISES_CALLS
 
 
 def _raises_assertion(exc):

@@ -4,6 +4,8 @@
  * regression gate's verdicts including the ones that must say "not verified".
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { fixGate, fixRunVerdict } from '../../workflows/fix-gate';
 import type { RunSummary, TestOutcome, IncidentSignature } from '../../workflows/incident-types';
@@ -526,4 +528,57 @@ test("coverage.py measures the runs a gate reads it from: all at gate 1 for a fa
   assert.equal(coverageRuns(1, primary, false), 1, 'read by no rule: the first run is kept as evidence');
   assert.equal(coverageRuns(2, primary), 1, 'gate 2 reads the first run with the fix');
   assert.equal(coverageRuns(2, { role: 'variant', repeats: 1 }), 0, "no variant's coverage is read");
+});
+
+test("pytest's own failure at a check line (DID NOT RAISE at `with pytest.raises`) is a failed check; the script's AssertionError or Failed reproduces it", () => {
+  const log = fs.readFileSync(
+    path.join(import.meta.dirname, '..', 'fixtures', 'repos', 'billing-amounts', 'incident.log'),
+    'utf8',
+  );
+  const tb = parseTraceback(log);
+  const frames: LocatedFrame[] = (tb?.frames ?? []).map((f) => ({
+    ...f,
+    repoPath: f.file,
+    source: f.file === 'tests/test_amounts.py' ? 'with pytest.raises(ValueError):' : undefined,
+  }));
+  const c = classifyError({ errorLog: log, traceback: tb, frames, repoDefinesException: false });
+  assert.equal(c.kind, 'code', c.reason);
+  assert.equal(c.kind === 'code' && c.location.check, true);
+  const before = classifyError({
+    errorLog: log,
+    traceback: tb,
+    frames,
+    repoDefinesException: false,
+    rulesBeforeV2: true,
+  });
+  assert.equal(before.kind, 'unclassified', 'recorded before classify-v2, it replays unclassified');
+  const incident: IncidentSignature = {
+    type: 'Failed',
+    location: { file: 'tests/test_amounts.py', func: 'test_negative_amount_is_refused' },
+    check: true,
+  };
+  const scriptCheck = (type: string, mro: string[]) =>
+    run({
+      exception: {
+        type,
+        mro,
+        message: 'did not raise',
+        innermostRepoFrame: null,
+        raisedIn: 'script',
+        scriptCheck: { kind: 'raises check', trivial: false, line: 5, usesRepository: true },
+      },
+      coverage: {
+        changedStatements: 0,
+        executedChanged: 0,
+        byFile: [],
+        functions: ['billing/amounts.py:parse_amount'],
+      },
+    });
+  assert.equal(
+    reproductionRunVerdict(scriptCheck('AssertionError', ['AssertionError', 'Exception']), incident).rule,
+    'assertion',
+  );
+  assert.equal(reproductionRunVerdict(scriptCheck('Failed', ['Failed', 'BaseException']), incident).rule, 'assertion');
+  const other = reproductionRunVerdict(scriptCheck('ValueError', ['ValueError', 'Exception']), incident);
+  assert.match(other.reason, /raised ValueError .* expected Failed/);
 });
