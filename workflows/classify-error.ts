@@ -9,7 +9,7 @@
  * at the innermost repository frame it was stopped in, marked `hang` for gate 1's hang rule; stopped
  * while waiting on the network, it is infra.
  */
-import { HANG_TYPE } from './log-unwrap';
+import { hangReport, waitingOnIo } from './hang-report';
 import { functionOfFrame } from './repo-paths';
 import { shortTypeName } from './traceback';
 import type { ParsedTraceback } from './traceback';
@@ -228,29 +228,6 @@ const GENERIC_RAISED_BY_CODE = new Set(['Exception', 'RuntimeError']);
 /** A name that says which code error it specialises: `UFuncTypeError`, `InvalidIndexError`. */
 const CODE_FAMILY = /^\w+?(ValueError|TypeError|KeyError|IndexError|AttributeError|LookupError|ZeroDivisionError)$/;
 
-/** How the log says the program was stopped rather than failed, or null: Ctrl-C, pytest-timeout, a dump. */
-export function hangReport(tb: ParsedTraceback): string | null {
-  const type = shortTypeName(tb.exceptionType);
-  if (type === 'KeyboardInterrupt') return 'it was interrupted (Ctrl-C or SIGINT) while running';
-  if (type === 'Failed' && /^Timeout\b/.test(tb.message)) return `pytest-timeout stopped it (${tb.message})`;
-  if (tb.exceptionType === HANG_TYPE) return tb.message;
-  const last = tb.frames.at(-1);
-  if (type === 'SystemExit' && last?.func === 'handle_abort' && /gunicorn\/workers\/base\.py$/.test(slashed(last.file)))
-    return "gunicorn's arbiter stopped the worker at its timeout (WORKER TIMEOUT)";
-  if (type === 'SoftTimeLimitExceeded' || type === 'TimeLimitExceeded') return "Celery's time limit stopped the task";
-  if (type === 'JobTimeoutException') return 'RQ stopped the job at its timeout';
-  return null;
-}
-
-const slashed = (file: string) => file.replaceAll('\\', '/');
-
-/** The handler frames of whatever stopped a program (a signal handler that raised, at the innermost end). */
-const STOPPER_FRAME = /(gunicorn\/workers\/base\.py|pytest_timeout\.py|billiard\/pool\.py|rq\/timeouts\.py)$/;
-
-/** Library frames a program waits on the network or a database in: stopped there, it was waiting, not looping. */
-const WAITING_ON_IO =
-  /(^|\/)(socket|ssl|selectors|http\/client|urllib3|requests|httpx|httpcore|aiohttp|psycopg2?|pymysql|redis|grpc|kafka|pika|botocore)(\/|\.py$)/;
-
 function infraSignals(text: string): string[] {
   return INFRA_SIGNALS.filter((s) => s.pattern.test(text)).map((s) => s.name);
 }
@@ -336,9 +313,8 @@ export function classifyError(input: ClassifyInput): Classification {
 
   const hang = input.rulesBeforeV2 ? null : hangReport(tb);
   if (hang !== null) {
-    // Where it was: the innermost frame that is not the stopper's own signal handler.
-    const last = input.frames.findLast((f) => !STOPPER_FRAME.test(slashed(f.file)));
-    if (last && last !== innermost && WAITING_ON_IO.test(slashed(last.file))) {
+    const last = waitingOnIo(input.frames);
+    if (last && last !== innermost) {
       return {
         kind: 'infra',
         errorType: tb.exceptionType,
