@@ -19,6 +19,8 @@ import path from 'node:path';
 import { isLibraryPath } from '../workflows/traceback';
 import type { TraceFrame } from '../workflows/traceback';
 import { installedModulePath, normalizePath } from '../workflows/repo-paths';
+import { definitionAt } from './context/code-syntax';
+import { pythonSyntax } from './context/python-syntax';
 
 /** Folders a repository's top-level packages are installed from, in the order they are preferred. */
 export const IMPORT_ROOTS = ['', 'src', 'lib'];
@@ -111,6 +113,19 @@ export function definesName(source: string, func: string): boolean {
   if (/^<.*>$/.test(func)) return true;
   if (!/^[A-Za-z_]\w*$/.test(func)) return false;
   return new RegExp(`^[ \\t]*(?:async[ \\t]+def|def|class)[ \\t]+${func}\\b`, 'm').test(source);
+}
+
+/**
+ * The function a line of a repository file is in, as a traceback names it (`bucketsort`, a method's
+ * own name, `<module>` for top-level code): for a frame the log printed without one (pytest's
+ * --tb=line). Null when the file cannot be read or parsed.
+ */
+export async function functionAtLine(root: string, rel: string, line: number): Promise<string | null> {
+  const source = await fs.readFile(path.join(root, rel), 'utf8').catch(() => null);
+  if (source === null || !rel.endsWith('.py')) return null;
+  const found = definitionAt((await pythonSyntax()).parse(source), line);
+  if (!found) return null;
+  return found.kind === 'module' ? '<module>' : found.name;
 }
 
 /** The file a repository path really is: symlinks inside the repository resolved (relative path). */

@@ -5,8 +5,8 @@ import { constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { parseTraceback, shortTypeName } from '../workflows/traceback';
-import { stripAnsi } from '../workflows/log-unwrap';
-import { locateFrame } from './frame-location';
+import { FUNCTION_UNKNOWN, stripAnsi } from '../workflows/log-unwrap';
+import { functionAtLine, locateFrame } from './frame-location';
 import type { LocatedFrame } from '../workflows/classify-error';
 import type { SetupWorkspaceArgs, WorkspaceInfo } from '../workflows/incident-types';
 import { linkTree } from './copy-tree';
@@ -157,8 +157,14 @@ export async function setupWorkspace(
   const frames: LocatedFrame[] = [];
   for (const f of tb?.frames ?? []) {
     const repoPath = await locateFrame(paths.baseline, f, repoFiles);
+    // A frame printed without its function (pytest's --tb=line) is named from the source.
+    const func =
+      repoPath && f.func === FUNCTION_UNKNOWN
+        ? ((await functionAtLine(paths.baseline, repoPath, f.line)) ?? f.func)
+        : f.func;
     frames.push({
       ...f,
+      func,
       repoPath,
       ...(repoPath && !isSecretFile(repoPath)
         ? { source: redact((await sourceLine(paths.baseline, repoPath, f.line)) ?? '', secrets).text }

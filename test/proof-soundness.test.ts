@@ -345,6 +345,25 @@ test('honest: pytest\'s "DID NOT RAISE" is a failed check, reproduced by a pytes
   assert.deepEqual(run.result.fixAttempts[0]?.tests?.regression?.failToPass, { count: 1, stillFailing: [] });
 });
 
+test("honest: pytest's --tb=line report (no function, one line per failure) is located by the source: python_programs/gcd.py:gcd, reproduced and fixed (algorithm-programs)", async () => {
+  const GCD = source('algorithm-programs', 'python_programs/gcd.py');
+  const run = await remediate({
+    example: 'algorithm-programs',
+    errorLog: fs.readFileSync(path.join(import.meta.dirname, 'fixtures', 'pytest-tb-line', 'gcd.txt'), 'utf8'),
+    turns: [
+      repro('from python_programs.gcd import gcd\n\nprint(gcd(3, 12))'),
+      fixOf('python_programs/gcd.py', GCD.replace('return gcd(a % b, b)', 'return gcd(b, a % b)')),
+      PR,
+    ],
+  });
+  assertApproved(run, 1);
+  assert.match(
+    run.result.classification?.reason ?? '',
+    /RecursionError raised from the repository's code in python_programs\/gcd\.py:gcd \(line 6\)/,
+  );
+  assert.equal(run.result.reproductionAttempts[0]?.rule, 'location');
+});
+
 // --- fx-close: production on Python 3.13 (the comprehension inlined), the sandbox on 3.11 (its own frame)
 const CONVERT = source('fx-close', 'fx/convert.py');
 

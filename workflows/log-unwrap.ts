@@ -16,13 +16,18 @@
  *   thread method (`~~~ Stack of MainThread (…) ~~~`, frames oldest first) and faulthandler's
  *   (`Timeout (0:00:05)!`, `File "…", line 3 in f`, newest first; the last thread listed, the main
  *   one): written as a traceback ending in `Hang: …` (HANG_TYPE), so a hang is read like any incident;
+ * - pytest's `--tb=line` report (`/builds/x/gcd.py:6: RecursionError: …`, one line per failure): the
+ *   last one, as a one-frame traceback whose function is FUNCTION_UNKNOWN (the activity that locates
+ *   frames names it from the repository's source: activities/workspace.ts);
  * - pytest's report of a failing test, prefixed or not (`--tb=short`: `path:line: in func` lines; the default `long`:
  *   sections ending `path:line: Type`, the function named by the section's `def`), with its `E` lines:
  *   written out as the traceback Python would have printed, the last failure's.
  */
 
 export const HEADER = 'Traceback (most recent call last):';
-/** The exception type a stack dump of a stopped program is written with (classify-error.ts hangReport). */
+/** A frame whose function the log does not say (pytest's --tb=line): the repository's source does. */
+export const FUNCTION_UNKNOWN = '<unknown>';
+/** The exception type a stack dump of a stopped program is written with (hang-report.ts). */
 export const HANG_TYPE = 'Hang';
 const TRACEBACK_ANCHOR = /Traceback \(most recent call last\):\s*$/;
 /** pytest's line before the failures: where a CI runner's prefix is read from. */
@@ -91,6 +96,23 @@ function tracebackInJson(lines: string[]): string | null {
 }
 
 const PYTEST_SHORT_FRAME = /^(\S+\.py):(\d+): in (\S+)$/;
+/** `--tb=line`: `path:line: message`, where the message is `Type: text` or an `assert` pytest explained. */
+const PYTEST_LINE_FAILURE =
+  /^(\S+\.py):(\d+): (assert\b.*|[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Failure|Failed|Warning)\b.*)$/;
+
+/** pytest's `--tb=line` report: its last failure line, as a one-frame traceback; null when there is none. */
+function pytestLineFailure(lines: string[]): string | null {
+  const anchor = lines.findLastIndex((l) => PYTEST_ANCHOR.test(l));
+  if (anchor < 0) return null;
+  const hit = lines
+    .slice(anchor + 1)
+    .map((l) => PYTEST_LINE_FAILURE.exec(l))
+    .findLast((m): m is RegExpExecArray => m !== null);
+  if (!hit) return null;
+  const message = hit[3] ?? '';
+  const last = /^assert\b/.test(message) ? `AssertionError: ${message}` : message;
+  return [HEADER, `  File "${hit[1]}", line ${hit[2]}, in ${FUNCTION_UNKNOWN}`, last].join('\n');
+}
 const PYTEST_LOCATION = /^(\S+\.py):(\d+):(?: ([A-Za-z_][\w.]*))?\s*$/;
 const PYTEST_E_LINE = /^E {1,}(.*)$/;
 const PYTEST_FAILURE_HEADER = /^_{3,} \S.* _{3,}$/;
@@ -227,5 +249,5 @@ export function unwrapLog(log: string): string {
   const rich = richTraceback(lines);
   if (rich !== null) return rich;
   const report = stripLinePrefixes(lines, PYTEST_ANCHOR) ?? lines;
-  return pytestFailure(report) ?? text;
+  return pytestFailure(report) ?? pytestLineFailure(report) ?? text;
 }

@@ -4,13 +4,15 @@
  * the same traceback (frames, type, message) as the plain one, and a plain one must pass untouched.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { classifyError } from '../../workflows/classify-error';
 import type { LocatedFrame } from '../../workflows/classify-error';
-import { unwrapLog } from '../../workflows/log-unwrap';
+import { FUNCTION_UNKNOWN, unwrapLog } from '../../workflows/log-unwrap';
 import { causeTracebacks, parseTraceback } from '../../workflows/traceback';
 import { incidentFingerprint } from '../../workflows/fingerprint';
-import { locateInRepo } from '../../activities/frame-location';
+import { functionAtLine, locateInRepo } from '../../activities/frame-location';
 
 const PLAIN = [
   'Traceback (most recent call last):',
@@ -277,4 +279,25 @@ test('the fingerprint reads the unwrapped traceback: one incident however the lo
   const plain = incidentFingerprint('/repos/billing', PLAIN.join('\n'));
   assert.equal(incidentFingerprint('/repos/billing', journald), plain);
   assert.equal(incidentFingerprint('/repos/billing', json), plain);
+});
+
+test("pytest's --tb=line report: the last failure line is a one-frame traceback whose function the source names", async () => {
+  const fixtures = path.join(import.meta.dirname, '..', 'fixtures');
+  const gcd = parseTraceback(fs.readFileSync(path.join(fixtures, 'pytest-tb-line', 'gcd.txt'), 'utf8'));
+  assert.deepEqual(
+    [gcd?.exceptionType, gcd?.message, gcd?.frames],
+    [
+      'RecursionError',
+      'maximum recursion depth exceeded',
+      [{ file: '/builds/algorithms/quixbugs/python_programs/gcd.py', line: 6, func: FUNCTION_UNKNOWN }],
+    ],
+  );
+  const sort = parseTraceback(fs.readFileSync(path.join(fixtures, 'pytest-tb-line', 'bucketsort.txt'), 'utf8'));
+  assert.equal(sort?.exceptionType, 'AssertionError', 'an assert pytest explained is an AssertionError');
+  assert.match(sort?.message ?? '', /^assert \[0, 0, 0, 1, 1, 2, \.\.\.\] == \[2, 2, 3, 3, 4, 5\]/);
+  // The activity that locates frames names the function from the repository's own source.
+  const repo = path.join(fixtures, 'repos', 'algorithm-programs', 'repo');
+  assert.equal(await functionAtLine(repo, 'python_programs/gcd.py', 6), 'gcd');
+  assert.equal(await functionAtLine(repo, 'python_testcases/test_bucketsort.py', 15), 'test_bucketsort');
+  assert.equal(await functionAtLine(repo, 'python_testcases/test_bucketsort.py', 11), '<module>');
 });
