@@ -169,7 +169,7 @@ async function reproduceFixAndDecide(
   result.baselineTests = baseline;
   if (baseline.ran) {
     log.info(
-      `${TAG.tests} baseline: ${describeTests(baseline)}; ${baseline.failToPassCandidates?.length ?? 0} fail with the incident's exception`,
+      `${TAG.tests} baseline: ${describeTests(baseline)}; ${baseline.failToPassCandidates?.length ?? 0} ${signature.hang ? "stopped at their deadline in the incident's location" : "fail with the incident's exception"}`,
       { incidentId },
     );
   }
