@@ -201,12 +201,16 @@ export async function summariseReproductionRun(
         : workspaceRelative(origin.file) !== null
           ? 'repository'
           : 'elsewhere';
+    // Raised by the script while repository code ran below it (the script's own signal handler, or a
+    // callback): the repository frames it interrupted. A hang incident's gate 1 reads them.
+    const interrupted = raisedIn === 'script' && origin ? repoStack(frames.slice(0, frames.lastIndexOf(origin))) : [];
     exception = {
       type: e.type,
       mro: e.mro,
       message: redactText(e.message).slice(0, 500),
       innermostRepoFrame: innermostRepoFrame(frames),
       raisedIn,
+      ...(interrupted.length ? { interrupted } : {}),
       scriptCheck:
         raisedIn === 'script' && e.script_check
           ? {

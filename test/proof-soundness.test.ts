@@ -240,6 +240,28 @@ test('honest: a hang reported by pytest-timeout is reproduced by a script the ha
   assert.deepEqual(run.result.fixAttempts[1]?.tests?.regression?.failToPass, { count: 3, stillFailing: [] });
 });
 
+test("honest: a reproduction that times itself out (its own SIGALRM handler replaces OpsGuard's watch) is stopped inside the loop, and counts; the fix is then approved (looping-programs)", async () => {
+  const BITCOUNT = source('looping-programs', 'python_programs/bitcount.py');
+  const run = await remediate({
+    example: 'looping-programs',
+    input: { limits: { perTestSeconds: 2 } },
+    turns: [
+      repro(
+        'import signal\n\nfrom python_programs.bitcount import bitcount\n\n\ndef too_long(signum, frame):\n    raise TimeoutError("bitcount(127) did not return within 3 s")\n\n\nsignal.signal(signal.SIGALRM, too_long)\nsignal.alarm(3)\nprint(bitcount(127))\nsignal.alarm(0)',
+      ),
+      fixOf('python_programs/bitcount.py', BITCOUNT.replace('n ^= n - 1', 'n &= n - 1')),
+      PR,
+    ],
+  });
+  assertApproved(run, 1);
+  const [attempt] = run.result.reproductionAttempts;
+  assert.equal(attempt?.rule, 'hang');
+  assert.match(
+    attempt?.gate.reason ?? '',
+    /the script's own TimeoutError .* inside python_programs\/bitcount\.py:bitcount/,
+  );
+});
+
 // --- warehouse-export: code written for Python 3.12 (PEP 695 generics) deployed on 3.11, where the
 // module does not compile. The SyntaxError has no frame of its own: its file and line are the location.
 test('honest: a SyntaxError in a repository module (3.12 syntax on a 3.11 service) is located at that module, reproduced by importing it, and fixed; a fix that compiles but breaks the tests that could not run before is refused (warehouse-export)', async () => {

@@ -245,6 +245,9 @@ export interface RunSummary {
     innermostRepoFrame: { file: string; func: string } | null;
     /** Where the exception came from: the repository's code, or the reproduction script itself. */
     raisedIn?: 'repository' | 'script' | 'elsewhere';
+    /** Raised by the script while these repository frames ran below it (its own timer's handler, a
+     *  callback): outermost first, at most 10. */
+    interrupted?: CodeLocation[];
     /** When the script raised it: the check statement at that line (assert, raise AssertionError...). */
     scriptCheck?: {
       kind: string;

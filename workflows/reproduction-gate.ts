@@ -113,8 +113,18 @@ function hangRule(run: RunSummary, incident: IncidentSignature): ReproductionVer
       `the script ran to its end in ${run.durationMs} ms: the code returned, so it did not hang (the incident was stopped in ${where}).`,
     );
   }
+  const ex = run.exception;
+  if (!run.hang && ex?.raisedIn === 'script' && ex.interrupted?.some((f) => sameLocation(f, incident.location))) {
+    // The script's own timer (a SIGALRM handler of its own replaces the watch) stopped the code there.
+    // It, not OpsGuard, chose when; gate 2 still wants the same script to finish with the fix.
+    return {
+      passed: true,
+      rule: 'hang',
+      signature: `hang|${where}`,
+      reason: `Reproduced: the script's own ${ex.type} (${ex.message.slice(0, 120)}) stopped the repository code while it was inside ${where}, as in the incident (the script's timer, not OpsGuard's hang watch, chose when).`,
+    };
+  }
   if (!run.hang) {
-    const ex = run.exception;
     const ended = ex
       ? `raised ${ex.type} (${ex.message.slice(0, 200)}) in ${describeLocation(ex.innermostRepoFrame)}`
       : `exited ${run.exitCode}`;

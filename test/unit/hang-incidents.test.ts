@@ -223,6 +223,35 @@ test('gate 1, hang rule refusals: it finished, it raised, it hung elsewhere, the
   assert.match(refused(killed).reason, /killed at its 60 s deadline: the hang watch could not stop it/);
 });
 
+test("gate 1, hang rule: the script's own timer stopping the code inside the location counts; stopping it elsewhere does not", () => {
+  const ownTimer = (inside: string) =>
+    run({
+      exception: {
+        type: 'TimeoutError',
+        mro: ['TimeoutError', 'OSError', 'Exception', 'BaseException', 'object'],
+        message: 'took too long',
+        innermostRepoFrame: { file: 'python_programs/bitcount.py', func: inside },
+        raisedIn: 'script',
+        interrupted: [{ file: 'python_programs/bitcount.py', func: inside }],
+      },
+    });
+  const v = reproductionGate([ownTimer('bitcount'), ownTimer('bitcount'), ownTimer('bitcount')], INCIDENT);
+  assert.deepEqual([v.passed, v.rule], [true, 'hang'], v.reason);
+  assert.match(v.reason, /the script's own TimeoutError .* inside python_programs\/bitcount\.py:bitcount/);
+  assert.equal(reproductionRunVerdict(ownTimer('to_base'), INCIDENT).passed, false);
+  // Raised by the script with nothing of the repository running below it: not a hang.
+  const plain = run({
+    exception: {
+      type: 'TimeoutError',
+      mro: ['TimeoutError', 'OSError', 'Exception', 'BaseException', 'object'],
+      message: 'x',
+      innermostRepoFrame: null,
+      raisedIn: 'script',
+    },
+  });
+  assert.match(reproductionRunVerdict(plain, INCIDENT).reason, /raised TimeoutError .* instead of running on/);
+});
+
 test('gate 2: a reproduction still stopped by the hang watch is not fixed, and a hidden variant that hangs is overfit', () => {
   assert.match(
     fixRunVerdict(stopped('bitcount')).reason,
