@@ -17,8 +17,7 @@ import { sha256 } from './incident-paths';
 import type { IncidentPaths } from './incident-paths';
 import type { ChangedFile } from '../workflows/incident-types';
 import { summariseReproductionRun } from './run-summary';
-import { saveReproductionReads } from './test-data';
-import type { DataRecord } from '../sandbox/run-records';
+import { readsOf, saveReproductionReads } from './test-data';
 import { loadSecretMap, redactor } from './repo-secrets';
 import { inSandboxActivity } from './sandbox-activity';
 import { ERROR_TYPES } from '../workflows/error-types';
@@ -81,7 +80,7 @@ export async function runReproductions(
     : { changed_files: [], changed_lines: {} };
   const redactText = redactor(await loadSecretMap(paths.secrets));
   const hangAfter = hangWatchSeconds(req.hangAfterSeconds, req.limits);
-  const read: DataRecord[][] = [];
+  const read: string[][] = [];
   const tasks = req.scripts.flatMap((s) =>
     Array.from({ length: s.repeats }, (_, k) => async () => {
       const dir = path.join(req.outDir, `${s.name}-run-${k + 1}`);
@@ -113,7 +112,7 @@ export async function runReproductions(
           warm,
         ),
       );
-      read.push(run.records.data);
+      read.push(readsOf(run.records.data));
       return await summariseReproductionRun(run, { workspace: paths.workspace, dir, keepTails: k === 0, redactText });
     }),
   );

@@ -43,9 +43,9 @@ export function readsOf(data: DataRecord[]): string[] {
 /** Where gate 1's runs of one reproduce attempt leave what they read. */
 export const reproductionReadsFile = (attemptDir: string) => path.join(attemptDir, 'reads.json');
 
-/** Keep what a reproduce attempt's runs read (all of them together). */
-export async function saveReproductionReads(attemptDir: string, runs: DataRecord[][]): Promise<void> {
-  const all = new Set(runs.flatMap(readsOf));
+/** Keep what a reproduce attempt's runs read (each run's readsOf, all of them together). */
+export async function saveReproductionReads(attemptDir: string, runs: string[][]): Promise<void> {
+  const all = new Set(runs.flat());
   await writeFileAtomic(reproductionReadsFile(attemptDir), JSON.stringify([...all].sort(), null, 1));
 }
 

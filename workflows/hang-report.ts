@@ -5,6 +5,7 @@
  * error marked `hang` at the innermost repository frame, or infra when it was waiting.
  */
 import { HANG_TYPE } from './log-unwrap';
+import { normalizePath } from './repo-paths';
 import { shortTypeName } from './traceback';
 import type { ParsedTraceback, TraceFrame } from './traceback';
 
@@ -15,14 +16,16 @@ export function hangReport(tb: ParsedTraceback): string | null {
   if (type === 'Failed' && /^Timeout\b/.test(tb.message)) return `pytest-timeout stopped it (${tb.message})`;
   if (tb.exceptionType === HANG_TYPE) return tb.message;
   const last = tb.frames.at(-1);
-  if (type === 'SystemExit' && last?.func === 'handle_abort' && /gunicorn\/workers\/base\.py$/.test(slashed(last.file)))
+  if (
+    type === 'SystemExit' &&
+    last?.func === 'handle_abort' &&
+    /gunicorn\/workers\/base\.py$/.test(normalizePath(last.file))
+  )
     return "gunicorn's arbiter stopped the worker at its timeout (WORKER TIMEOUT)";
   if (type === 'SoftTimeLimitExceeded' || type === 'TimeLimitExceeded') return "Celery's time limit stopped the task";
   if (type === 'JobTimeoutException') return 'RQ stopped the job at its timeout';
   return null;
 }
-
-const slashed = (file: string) => file.replaceAll('\\', '/');
 
 /** The handler frames of whatever stopped a program (a signal handler that raised, at the innermost end). */
 const STOPPER_FRAME = /(gunicorn\/workers\/base\.py|pytest_timeout\.py|billiard\/pool\.py|rq\/timeouts\.py)$/;
@@ -34,6 +37,6 @@ const WAITING_ON_IO =
 /** The frame a stopped program was waiting in, when that is a network or database library: else null. */
 export function waitingOnIo<T extends Pick<TraceFrame, 'file'>>(frames: T[]): T | null {
   // Where it was: the innermost frame that is not the stopper's own signal handler.
-  const last = frames.findLast((f) => !STOPPER_FRAME.test(slashed(f.file)));
-  return last && WAITING_ON_IO.test(slashed(last.file)) ? last : null;
+  const last = frames.findLast((f) => !STOPPER_FRAME.test(normalizePath(f.file)));
+  return last && WAITING_ON_IO.test(normalizePath(last.file)) ? last : null;
 }

@@ -76,16 +76,6 @@ export function functionOfFrame(frames: { file: string; func: string }[], i: num
   return (frames[j] as { func: string }).func;
 }
 
-/** The innermost frame inside the workspace (not its site-packages), as a repository location. */
-export function innermostRepoFrame(frames: { file: string; func: string }[]): CodeLocation | null {
-  for (let i = frames.length - 1; i >= 0; i--) {
-    const f = frames[i] as { file: string; func: string };
-    const rel = workspaceRelative(f.file);
-    if (rel !== null) return { file: rel, func: functionOfFrame(frames, i) };
-  }
-  return null;
-}
-
 /** The workspace frames of a stack, outermost first, as repository locations: the innermost `max`. */
 export function repoStack(frames: { file: string; func: string }[], max = 10): CodeLocation[] {
   const out: CodeLocation[] = [];
@@ -94,6 +84,11 @@ export function repoStack(frames: { file: string; func: string }[], max = 10): C
     if (rel !== null) out.push({ file: rel, func: functionOfFrame(frames, i) });
   });
   return out.slice(-max);
+}
+
+/** The innermost frame inside the workspace (not its site-packages), as a repository location. */
+export function innermostRepoFrame(frames: { file: string; func: string }[]): CodeLocation | null {
+  return repoStack(frames, 1)[0] ?? null;
 }
 
 export function sameLocation(a: CodeLocation | null | undefined, b: CodeLocation | null | undefined): boolean {

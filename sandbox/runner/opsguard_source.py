@@ -193,8 +193,8 @@ def checks(tree):
         for line in range(first, last + 1):
             out.setdefault(line, {"kind": kind, "trivial": trivial, "line": first, "modules": modules})
 
-    def visit(node, conditions):
-        for child in ast.iter_child_nodes(node):
+    def visit(nodes, conditions):
+        for child in nodes:
             if isinstance(child, ast.Assert):
                 add(child, "assert", _constant_only(child.test, bound), [child.test])
             elif isinstance(child, ast.Raise) and child.exc is not None and _raises_assertion(child.exc):
@@ -210,19 +210,17 @@ def checks(tree):
                 trivial = all(_constant_only(a, bound) for a in args) and not guarded
                 add(child, "check call", trivial, args + conditions)
             if isinstance(child, (ast.If, ast.While)):
-                visit(child, conditions + [child.test])
+                visit(ast.iter_child_nodes(child), conditions + [child.test])
             elif isinstance(child, ast.Try) and child.orelse:
                 # The else of a try runs only when its body did not raise: a condition when the body
                 # calls something (what the check says should have raised).
                 tried = [n for stmt in child.body for n in ast.walk(stmt) if isinstance(n, ast.Call)]
-                for part in child.body + [h for h in child.handlers] + child.finalbody:
-                    visit(ast.Module(body=[part], type_ignores=[]), conditions)
-                for part in child.orelse:
-                    visit(ast.Module(body=[part], type_ignores=[]), conditions + tried)
+                visit(child.body + child.handlers + child.finalbody, conditions)
+                visit(child.orelse, conditions + tried)
             else:
-                visit(child, conditions)
+                visit(ast.iter_child_nodes(child), conditions)
 
-    visit(tree, [])
+    visit(ast.iter_child_nodes(tree), [])
     return out
 
 

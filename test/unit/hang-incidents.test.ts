@@ -19,6 +19,7 @@ import { incidentSignature, reproductionCriterion } from '../../workflows/summar
 import { hangWatchSeconds } from '../../activities/reproduction-runs';
 import { DEFAULT_LIMITS } from '../../sandbox/limits';
 import type { IncidentSignature, RunSummary } from '../../workflows/incident-types';
+import { runSummary } from '../support/run-summaries';
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures');
 const log = (name: string) => fs.readFileSync(path.join(FIXTURES, 'hang-logs', name), 'utf8');
@@ -148,27 +149,7 @@ const INCIDENT: IncidentSignature = {
   hang: true,
 };
 
-function run(over: Partial<RunSummary>): RunSummary {
-  return {
-    exitCode: 1,
-    timedOut: false,
-    oomKilled: false,
-    durationMs: 2100,
-    imageId: 'sha256:0',
-    limits: { memoryMb: 512, cpus: 1, timeoutSeconds: 60, pids: 128 },
-    warnings: [],
-    exception: null,
-    ranToEnd: false,
-    stdoutTail: '',
-    stderrTail: '',
-    stdoutPath: '/x/stdout.txt',
-    stderrPath: '/x/stderr.txt',
-    outputTruncated: false,
-    tripwire: null,
-    coverage: null,
-    ...over,
-  };
-}
+const run = runSummary;
 
 const stopped = (innermost: string) =>
   run({

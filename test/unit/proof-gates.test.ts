@@ -17,6 +17,7 @@ import { classifyError, isCheckLine } from '../../workflows/classify-error';
 import type { LocatedFrame } from '../../workflows/classify-error';
 import { parseTraceback } from '../../workflows/traceback';
 import { coverageRuns } from '../../workflows/proof-rules';
+import { runSummary } from '../support/run-summaries';
 
 test('paths: .., ., repeated slashes and Windows separators name the same file', () => {
   const forms = [
@@ -139,28 +140,7 @@ test('a check line is an assert, a raise of AssertionError, a unittest assertion
   }
 });
 
-const LIMITS = { memoryMb: 512, cpus: 1, timeoutSeconds: 60, pids: 128 };
-function run(over: Partial<RunSummary>): RunSummary {
-  return {
-    exitCode: 1,
-    timedOut: false,
-    oomKilled: false,
-    durationMs: 100,
-    imageId: 'sha256:0',
-    limits: LIMITS,
-    warnings: [],
-    exception: null,
-    ranToEnd: false,
-    stdoutTail: '',
-    stderrTail: '',
-    stdoutPath: '/x/stdout.txt',
-    stderrPath: '/x/stderr.txt',
-    outputTruncated: false,
-    tripwire: null,
-    coverage: null,
-    ...over,
-  };
-}
+const run = runSummary;
 const keyError = (file: string | null) =>
   run({
     exception: {
