@@ -1,3 +1,4 @@
+import { importTarget } from './import-target';
 import { loadOrigin, readOrigin, saveOrigin } from './repository-origin';
 import type { HostOf } from './incident-host';
 import fs from 'node:fs/promises';
@@ -174,6 +175,8 @@ export async function setupWorkspace(
   const repoDefinesException = tb?.exceptionType
     ? (await baselineClasses(baseline)).has(shortTypeName(tb.exceptionType))
     : false;
+  // An import failure: whether the module it names is the repository's (workflows/import-errors.ts).
+  const imported = importTarget(tb?.exceptionType ?? null, tb?.message ?? '', repoFiles);
 
   // The model and the artifacts only ever see the redacted log, without its colour codes.
   const redacted = redactSecrets(stripAnsi(args.errorLog));
@@ -203,6 +206,7 @@ export async function setupWorkspace(
     exceptionType: tb?.exceptionType ?? null,
     exceptionMessage: redactSecrets((tb?.message ?? '').slice(0, 500)).text,
     repoDefinesException,
+    ...(imported ? { importTarget: imported } : {}),
     testsFound: context.testsFound,
     redactions: redacted.redactions,
     origin: origin.origin

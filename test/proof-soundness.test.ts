@@ -935,3 +935,38 @@ test('honest: a wrong default in a config module, checked without calling any fu
   const gate2 = run.result.fixAttempts[0]?.checks?.find((c) => c.name === 'reproduction executes the change');
   assert.equal(gate2?.status, 'passed', 'the changed default ran at import');
 });
+
+// --- storefront-pricing: a rename half done. pricing.py's render_price became format_price, api.py
+// still imports the old name, and the service dies at start with an ImportError in api.py's imports.
+// The module is the repository's own, so it is a code error at that import (classify-v3).
+test("honest: an ImportError of a name the repository's own module lost is a code error at the import, reproduced by importing it, and fixed; a fix that only silences the import is refused by the tests that could not import before (storefront-pricing)", async () => {
+  const API = source('storefront-pricing', 'shop/api.py');
+  const run = await remediate({
+    example: 'storefront-pricing',
+    turns: [
+      repro('from shop.api import handler\n\nprint(handler(1250))'),
+      // Imports again, and handles nothing: the tests of api.py, which could not import before, fail.
+      fixOf(
+        'shop/api.py',
+        API.replace(
+          'from shop.pricing import render_price\n',
+          'try:\n    from shop.pricing import render_price\nexcept ImportError:  # renamed\n    render_price = str\n',
+        ),
+      ),
+      fixOf('shop/api.py', API.replace(/render_price/g, 'format_price')),
+      PR,
+    ],
+  });
+  assertApproved(run, 2);
+  assert.match(
+    run.result.classification?.reason ?? '',
+    /ImportError in shop\/api\.py:<module> \(line 2\): the repository's module shop\.pricing does not define what the code imports from it/,
+  );
+  const [attempt] = run.result.reproductionAttempts;
+  assert.match(attempt?.gate.reason ?? '', /ImportError: .* raised through shop\/api\.py:<module>, as in the incident/);
+  assert.match(
+    run.result.fixAttempts[0]?.testsGate?.reason ?? '',
+    /Incomplete: 2 of 2 tests in files that failed to collect before the patch do not pass after it: tests\/test_api\.py::test_handler_formats_cents/,
+  );
+  assert.deepEqual(run.result.fixAttempts[1]?.tests?.regression?.collectToPass, { count: 2, stillFailing: [] });
+});

@@ -10,6 +10,8 @@
  * while waiting on the network, it is infra.
  */
 import { hangReport, waitingOnIo } from './hang-report';
+import { IMPORT_ERRORS, importVerdict } from './import-errors';
+import type { ImportTarget } from './import-errors';
 import { functionOfFrame } from './repo-paths';
 import { shortTypeName } from './traceback';
 import type { ParsedTraceback } from './traceback';
@@ -74,10 +76,16 @@ export interface ClassifyInput {
   /** Only the rules before CLASSIFY_V2 (hangs, generic types raised by the code, named subclasses), for
    *  incidents recorded before them: they replay as they ran. */
   rulesBeforeV2?: boolean;
+  /** For an ImportError, where its module is in the repository (activities/import-target.ts). */
+  importTarget?: ImportTarget;
+  /** Only the rules before CLASSIFY_V3 (import errors): incidents recorded before it replay as they ran. */
+  rulesBeforeV3?: boolean;
 }
 
 /** The patch id of the rules that turn some formerly unclassified incidents into code errors. */
 export const CLASSIFY_V2 = 'classify-v2';
+/** The patch id of the import-error rules (formerly unclassified: now code, infra or said why not). */
+export const CLASSIFY_V3 = 'classify-v3';
 
 /** Exception types that are code defects when raised from the repository's code. */
 export const CODE_EXCEPTIONS = new Set([
@@ -329,6 +337,28 @@ export function classifyError(input: ClassifyInput): Classification {
       hang: true,
       reason: `A hang: ${hang}, in ${location.file}:${location.func} (line ${location.line}). Gate 1 wants the reproduction to be still running there when OpsGuard stops it.`,
     };
+  }
+
+  const importRules = !input.rulesBeforeV2 && !input.rulesBeforeV3 && input.importTarget;
+  if (importRules && IMPORT_ERRORS.has(type)) {
+    const verdict = importVerdict(type, tb.message, importRules);
+    if (verdict.kind === 'code') {
+      return {
+        kind: 'code',
+        errorType: tb.exceptionType,
+        location,
+        reason: `${tb.exceptionType} in ${location.file}:${location.func} (line ${location.line}): ${verdict.why}.`,
+      };
+    }
+    if (verdict.kind === 'infra') {
+      return {
+        kind: 'infra',
+        errorType: tb.exceptionType,
+        signals: ['missing or incompatible package'],
+        reason: `${tb.exceptionType}: ${verdict.why}`,
+      };
+    }
+    return { kind: 'unclassified', errorType: tb.exceptionType, reason: `${tb.exceptionType}: ${verdict.why}` };
   }
 
   if (type === 'FileNotFoundError') {

@@ -4,6 +4,7 @@
  * arguments and result (activities/index.ts implements them), and the final result. Pure types and
  * constants only: the workflow bundle imports this file.
  */
+import type { ImportTarget } from './import-errors';
 import type { Classification, LocatedFrame } from './classify-error';
 import type { CodeLocation } from './repo-paths';
 import type { RepositoryProfile } from './repo-profile';
@@ -459,6 +460,8 @@ export interface WorkspaceInfo {
   exceptionType: string | null;
   exceptionMessage: string;
   repoDefinesException: boolean;
+  /** For an ImportError: the module it names and how much of it is the repository's (absent before classify-v3). */
+  importTarget?: ImportTarget;
   testsFound: boolean;
   /** Secrets found in the error log and replaced before anything reached the model. */
   redactions: { kind: string; count: number }[];

@@ -20,7 +20,7 @@ import {
   patched,
   workflowInfo,
 } from '@temporalio/workflow';
-import { CLASSIFY_V2, classifyError, sameClassification } from './classify-error';
+import { CLASSIFY_V2, CLASSIFY_V3, classifyError, sameClassification } from './classify-error';
 import { HANG_AFTER_SECONDS } from './proof-rules';
 import { fix } from './fix';
 import { openIncident } from './incident-run';
@@ -98,11 +98,17 @@ async function runIncident(run: IncidentRun): Promise<RemediationResult> {
     traceback: parseTraceback(input.errorLog),
     frames: workspace.frames,
     repoDefinesException: workspace.repoDefinesException,
+    ...(workspace.importTarget ? { importTarget: workspace.importTarget } : {}),
   };
   let classification = classifyError(classifyArgs);
-  // An incident the newer rules classify differently replays, if recorded before them, as it ran.
-  const before = classifyError({ ...classifyArgs, rulesBeforeV2: true });
-  if (!sameClassification(before, classification) && !patched(CLASSIFY_V2)) classification = before;
+  // An incident the newer rules classify differently replays, if recorded before them, as it ran:
+  // newest rules first, each older set behind its own patch. (classify-v3's input, importTarget, is
+  // new in the activity's result, but an older workflow worker may have decided on such a result
+  // during a rolling deploy: the patch, not the field, says which rules it ran.)
+  const beforeV3 = classifyError({ ...classifyArgs, rulesBeforeV3: true });
+  if (!sameClassification(beforeV3, classification) && !patched(CLASSIFY_V3)) classification = beforeV3;
+  const beforeV2 = classifyError({ ...classifyArgs, rulesBeforeV2: true });
+  if (!sameClassification(beforeV2, classification) && !patched(CLASSIFY_V2)) classification = beforeV2;
   result.classification = classification;
   if (classification.errorType) run.tracker.setErrorType(classification.errorType);
   log.info(`${TAG.classify} ${classification.kind}: ${classification.reason}`, { incidentId });
