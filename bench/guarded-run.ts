@@ -25,6 +25,8 @@ const runs = Number(process.argv[2] ?? 20);
 const image = settingsFromEnv().sandboxImage;
 const docker = dockerFromEnv();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'opsguard-bench-guard-'));
+// Removed however the run ends (a figure made void by a wrong exit code throws).
+process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 // The workspace: config-loader plus a 500-test suite over its loader.
 const ws = path.join(tmp, 'ws');
