@@ -8,8 +8,9 @@
  * incidents (examples/config-loader, each its own copy) are started together and followed to
  * awaiting_approval: incidents per minute, p50/p95 latency, the worker's and the Temporal server's
  * peak RSS, and where the CPU went (worker, Temporal, dockerd + containerd, this process: the driver
- * and the scripted model, everything else: the containers) — the bottleneck. Targets: >= 60 incidents/min at 20, worker RSS <= 400 MB. Before
- * the loads, this machine's speed now (bench/container-floor.ts), so runs of different hours compare.
+ * and the scripted model, everything else: the containers) — the bottleneck. Targets: >= 60
+ * incidents/min at 20, worker RSS <= 400 MB. Before the loads, this machine's speed now
+ * (bench/container-floor.ts), so runs of different hours compare.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -69,7 +70,7 @@ for (const [n, repository] of [
     worker: cpuSeconds(workerPid),
     temporal: temporalPid ? cpuSeconds(temporalPid) : 0,
     docker: sumCpu(dockerPids),
-    bench: process.cpuUsage(),
+    bench: cpuSeconds(process.pid),
     machine: machineBusySeconds(),
   };
   let workerPeak = rssMiB(workerPid);
@@ -91,7 +92,7 @@ for (const [n, repository] of [
     worker: cpuSeconds(workerPid) - cpu0.worker,
     temporal: temporalPid ? cpuSeconds(temporalPid) - cpu0.temporal : 0,
     docker: sumCpu(dockerPids) - cpu0.docker,
-    bench: ((used) => (used.user + used.system) / 1e6)(process.cpuUsage(cpu0.bench)),
+    bench: cpuSeconds(process.pid) - cpu0.bench,
     machine: machineBusySeconds() - cpu0.machine,
   };
   const round = (x: number) => Math.round(x * 10) / 10;
