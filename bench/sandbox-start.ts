@@ -82,6 +82,7 @@ function cliArgs(runDir: string): string[] {
     `--tmpfs=/tmp:${hc.Tmpfs?.['/tmp']}`,
     '--cap-drop=ALL',
     '--security-opt=no-new-privileges',
+    '--log-driver=none',
     `--ulimit=fsize=${DEFAULT_LIMITS.fileSizeMb * 1024 * 1024}`,
     `--user=${SANDBOX_USER}`,
     `--workdir=${IN_CONTAINER.workspace}`,

@@ -79,6 +79,11 @@ export function hostConfigFor(spec: SandboxRunSpec): Docker.HostConfig {
     Binds: (spec.mounts ?? []).map((m) => `${m.hostPath}:${m.containerPath}:${m.readOnly === false ? 'rw' : 'ro'}`),
     Ulimits: [{ Name: 'fsize', Soft: limits.fileSizeMb * 1024 * 1024, Hard: limits.fileSizeMb * 1024 * 1024 }],
     ...(limits.ioWeight ? { BlkioWeight: limits.ioWeight } : {}),
+    // The engine keeps no copy of the output. Its default driver (json-file, no size limit) wrote
+    // every byte a run printed under /var/lib/docker until the container was removed: 500 MB in 4 s
+    // of printing, past every cap of ours, and a disk-fill route out of the sandbox. OpsGuard reads
+    // the output from the attach stream alone (capped in CappedBuffer), never from `docker logs`.
+    LogConfig: { Type: 'none', Config: {} },
     AutoRemove: false, // removed in our finally, after we have read its state
   };
 }

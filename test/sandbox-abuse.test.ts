@@ -19,7 +19,7 @@ import { dockerFromEnv } from '../sandbox/docker-client';
 import { IN_CONTAINER, SANDBOX_ENV } from '../sandbox/guarded-run';
 import { INCIDENT_LABEL, SANDBOX_LABEL } from '../sandbox/labels';
 import { withDefaults } from '../sandbox/limits';
-import { runInSandbox } from '../sandbox/run-container';
+import { runInSandbox, SandboxContainer } from '../sandbox/run-container';
 import type { SandboxResult } from '../sandbox/run-container';
 import { fixRunVerdict } from '../workflows/fix-gate';
 import { reproductionRunVerdict } from '../workflows/reproduction-gate';
@@ -154,6 +154,72 @@ test('stdout flood: capped, flagged truncated, and the runner outcome still arri
   assert.equal(run.ranToEnd, false, 'the outcome line survived the flood (it is in the kept tail)');
   assert.equal(run.exception?.type, 'KeyError');
   assert.equal(reproductionRunVerdict(run, INCIDENT).passed, true);
+});
+
+/** Bytes under a folder, walked now (0 once it is gone). */
+function folderBytes(dir: string): number {
+  let total = 0;
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    try {
+      total += e.isDirectory() ? folderBytes(p) : fs.lstatSync(p).size;
+    } catch {
+      // removed while walked
+    }
+  }
+  return total;
+}
+
+test("stdout flood, raw: the engine keeps no copy of the output on the host's disk, and ours stays capped", async () => {
+  // Docker's default log driver (json-file, no size limit) writes every byte a container prints
+  // under the engine's root until the container is removed: hundreds of MB a second, a way out of
+  // every cap of ours to fill the host's disk. The sandbox's containers have no log driver.
+  const { id } = await incident();
+  const engineRoot = String(((await docker.info()) as { DockerRootDir?: string }).DockerRootDir);
+  const flood =
+    "import sys, time\nline = 'x' * 65535 + '\\n'\nend = time.time() + 3\nwhile time.time() < end:\n    sys.stdout.write(line)\n";
+  const sandbox = await SandboxContainer.create(docker, {
+    image: sandboxImage(),
+    argv: ['python3', '-c', flood],
+    env: SANDBOX_ENV,
+    limits: withDefaults({ timeoutSeconds: 30 }),
+    incidentId: id,
+    purpose: 'abuse',
+  });
+  let run: SandboxResult;
+  let largest = 0;
+  try {
+    const folder = path.join(engineRoot, 'containers', sandbox.id);
+    assert.ok(
+      fs.existsSync(folder),
+      `NOT RUN: the engine's folder for the container (${folder}) cannot be seen from here; this test needs the engine on this host and read access to its root`,
+    );
+    const info = await docker.getContainer(sandbox.id).inspect();
+    assert.equal(info.HostConfig.LogConfig?.Type, 'none', 'the container has no log driver');
+    await sandbox.start();
+    const watch = setInterval(() => (largest = Math.max(largest, folderBytes(folder))), 100);
+    run = await sandbox.run().finally(() => clearInterval(watch));
+  } finally {
+    await sandbox.remove(); // only when a check above stopped it before its run
+  }
+  assert.equal(run.exitCode, 0, run.stderr.slice(-500));
+  assert.ok(run.stdoutBytes > 50 * 1024 * 1024, `it really flooded: ${run.stdoutBytes} bytes printed`);
+  assert.equal(run.stdoutTruncated, true);
+  const cap = withDefaults(undefined).outputBytes;
+  assert.ok(
+    run.stdout.length <= cap + 64 * 1024 + 200,
+    `our copy is capped (head, marker, tail): ${run.stdout.length}`,
+  );
+  assert.ok(
+    largest < 1024 * 1024,
+    `the engine's folder for the container held ${largest} bytes during a flood of ${run.stdoutBytes}`,
+  );
 });
 
 test('/tmp fill: the tmpfs is full at its size; nothing reaches the host disk', async () => {
