@@ -52,6 +52,7 @@ import { withHeartbeats } from './heartbeats';
 import type { DeliveryDeps } from './delivery';
 import { runReproductions } from './reproduction-runs';
 import { testDataOf } from './test-data';
+import { testSupportCandidates } from './test-support';
 import { runRepoTests } from './test-runs';
 import { restoreWorkspace, setupWorkspace } from './workspace';
 import type { RepositoryLimits } from './workspace';
@@ -297,7 +298,8 @@ export function createActivities(deps: ActivityDeps): OpsGuardActivities {
         return { ok: false, reason, changedFiles: [], changed: [] };
       }
       const testData = policy.allowTestChanges ? null : await testDataOf(p);
-      const outcome = await applyProposal(p, files, policy, await importsOf(p.environment), testData);
+      const testSupport = policy.allowTestChanges ? null : await testSupportCandidates(p);
+      const outcome = await applyProposal(p, files, policy, await importsOf(p.environment), testData, testSupport);
       if (!outcome.ok) return { ok: false, reason: outcome.reason, changedFiles: [], changed: [] };
       const diffPath = path.join(p.attempt('fix', args.attempt), 'patch.diff');
       // The artifact shows the values as placeholders (context lines too); the workspace holds the values.

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { writeFileAtomic } from './incident-paths';
 import { refuseContent, refusePath } from './patch-policy';
 import { existsIn, shadowingRefusal } from './module-shadowing';
+import { importedByApplication } from './test-support';
 import type { PatchPolicy } from '../workflows/incident-types';
 import { fileDiff } from './unified-diff';
 import type { ChangedFile } from '../workflows/incident-types';
@@ -46,6 +47,8 @@ export async function applyProposal(
   imports: { roots: string[]; installed: ReadonlySet<string> } = { roots: ['.'], installed: new Set() },
   /** The repository's test data (test-data.ts), when known and the policy does not allow test changes. */
   testData: ReadonlySet<string> | null = null,
+  /** Candidates for test support modules (test-support.ts), likewise; the baseline tells which are. */
+  testSupport: ReadonlySet<string> | null = null,
 ): Promise<PatchOutcome> {
   const seen = new Set<string>();
   const refusals: string[] = [];
@@ -65,6 +68,12 @@ export async function applyProposal(
         : null) ??
       (testData?.has(path.posix.normalize(f.path)) && before !== f.content
         ? `${f.path}: the repository's tests read this file and the reproduction does not, so it is their data (expected values, cases); a fix may not change what judges it (patchPolicy.allowTestChanges)`
+        : null) ??
+      (testSupport?.has(path.posix.normalize(f.path)) &&
+      before !== null &&
+      before !== f.content &&
+      !(await importedByApplication(dirs.baseline, path.posix.normalize(f.path)))
+        ? `${f.path}: only the repository's tests use this module (they load it, the reproduction does not, and no application code imports it), so it is test support, part of what judges the fix; a fix may not change it (patchPolicy.allowTestChanges)`
         : null);
     if (refused) refusals.push(refused);
   }

@@ -18,6 +18,7 @@ import type { IncidentPaths } from './incident-paths';
 import type { ChangedFile } from '../workflows/incident-types';
 import { summariseReproductionRun } from './run-summary';
 import { readsOf, saveReproductionReads } from './test-data';
+import { modulesOf, saveReproductionModules } from './test-support';
 import { loadSecretMap, redactor } from './repo-secrets';
 import { inSandboxActivity } from './sandbox-activity';
 import { ERROR_TYPES } from '../workflows/error-types';
@@ -81,6 +82,7 @@ export async function runReproductions(
   const redactText = redactor(await loadSecretMap(paths.secrets));
   const hangAfter = hangWatchSeconds(req.hangAfterSeconds, req.limits);
   const read: string[][] = [];
+  const loaded: string[][] = [];
   const tasks = req.scripts.flatMap((s) =>
     Array.from({ length: s.repeats }, (_, k) => async () => {
       const dir = path.join(req.outDir, `${s.name}-run-${k + 1}`);
@@ -113,12 +115,17 @@ export async function runReproductions(
         ),
       );
       read.push(readsOf(run.records.data));
+      loaded.push(modulesOf(run.records.data));
       return await summariseReproductionRun(run, { workspace: paths.workspace, dir, keepTails: k === 0, redactText });
     }),
   );
   const results = await pool(req.parallel, tasks);
   // Gate 1's runs: what the application code reads, so the test data check can tell it from the tests'.
-  if (!req.changed) await saveReproductionReads(req.outDir, read);
+  if (!req.changed) {
+    await saveReproductionReads(req.outDir, read);
+    // And the modules it loads, so the test support check can tell the application's from the tests'.
+    await saveReproductionModules(req.outDir, loaded);
+  }
   let i = 0;
   return req.scripts.map((s) => ({ name: s.name, role: s.role, runs: results.slice(i, (i += s.repeats)) }));
 }

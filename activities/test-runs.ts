@@ -19,6 +19,7 @@ import type { IncidentSignature, TestOutcome, TestRunSummary } from '../workflow
 import { guardSpecFor } from './changed-files';
 import { writeFileAtomic } from './incident-paths';
 import { readsOf } from './test-data';
+import { modulesOf } from './test-support';
 import type { IncidentPaths } from './incident-paths';
 import type { ChangedFile } from '../workflows/incident-types';
 import { memoryLimitBytes } from './reproduction-runs';
@@ -114,6 +115,7 @@ async function resultsOf(run: GuardedRunResult, workspace: string): Promise<Test
     changedHit: details?.changed_hit ?? null,
     exitStatus: complete ? end.header.exit_code : null,
     reads: readsOf(data),
+    modules: modulesOf(data),
   };
 }
 

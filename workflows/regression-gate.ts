@@ -37,6 +37,8 @@ export interface TestResults {
   exitStatus: number | null;
   /** Repository files other than Python source the run read (activities/test-data.ts). */
   reads?: string[];
+  /** The repository's Python modules the run loaded (activities/test-support.ts). */
+  modules?: string[];
 }
 
 export type RegressionVerdict = GateVerdict & {

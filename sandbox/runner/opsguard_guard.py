@@ -85,6 +85,8 @@ SETATTR_WATCHED = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
 PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "os.symlink", "os.link"})
 # At most this many distinct files a run records having read (activities/test-data.ts).
 READS_RECORDED = 500
+# At most this many of the repository's Python modules a run records having loaded (activities/test-support.ts).
+MODULES_RECORDED = 3000
 SENSITIVE_PREFIXES = ("/proc/", "/dev/fd/", "/dev/stdin", "/dev/stdout", "/dev/stderr")
 # Standard-library functions whose purpose is to hand a frame or code object to their caller.
 LEAKING_HELPERS = frozenset(
@@ -310,11 +312,41 @@ def _install_tripwire(spec, records_fd):
     reads = set()
     reads_left = [READS_RECORDED]
     endswith = str.endswith
+    # Which of the repository's Python modules the run loaded (the import system opens each source or
+    # cached .pyc once, for reading): the test support check compares the tests' modules with the
+    # reproduction's (activities/test-support.ts). Observation only, never a verdict. Watched while
+    # the code under test runs: the entry point ends the watch before its own analysis reads sources
+    # (coverage's files, tracebacks), which an audit event cannot tell from an import.
+    modules = set()
+    modules_left = [MODULES_RECORDED]
+    partition = str.partition
+
+    def end_module_watch():
+        modules_left[0] = 0
+
+    def note_module(path):
+        if modules_left[0] <= 0:
+            return
+        if endswith(path, ".pyc"):
+            head, _, name = rpartition(path, "/")
+            if endswith(head, "/__pycache__"):
+                head = rpartition(head, "/")[0]
+            path = head + "/" + partition(name, ".")[0] + ".py"
+        if not startswith(path, "/workspace/") or path in modules or "/site-packages/" in path or modules_left[0] <= 0:
+            return
+        modules.add(path)
+        modules_left[0] -= 1
+        record("module", {"path": path})
 
     def note_read(target, mode, flags):
         if isinstance_(target, bytes_type):
             target = decode(target, "utf-8", "replace")
-        if not isinstance_(target, str_type) or endswith(target, (".py", ".pyc")):
+        if not isinstance_(target, str_type):
+            return
+        if endswith(target, (".py", ".pyc")):
+            reading = mode == "r" or mode == "rb" if type_(mode) is str_type else type_(flags) is int_type and not flags & 3
+            if reading:
+                note_module(normalise(target if startswith(target, "/") else getcwd() + "/" + target))
             return
         if type_(mode) is str_type:
             if "w" in mode or "a" in mode or "x" in mode or "+" in mode:
@@ -478,18 +510,20 @@ def _install_tripwire(spec, records_fd):
         return get_ident() in inside
 
     sys.addaudithook(hook)
-    return inside_hook
+    return inside_hook, end_module_watch
 
 
 class Guarded:
     """What start() hands to an entry point: the spec, the signer to prime, and a few helpers."""
 
-    def __init__(self, spec, signer, records_fd, encode, inside_hook, normalise):
+    def __init__(self, spec, signer, records_fd, encode, inside_hook, normalise, end_module_watch):
         self.spec = spec
         self.signer = signer
         self.records_fd = records_fd
         self.encode = encode
         self.inside_hook = inside_hook
+        # Called by the entry point when the code under test has ended: modules loaded after are not its.
+        self.end_module_watch = end_module_watch
         self.normalise = normalise
 
     def data(self, kind, fields):
@@ -509,7 +543,7 @@ def start(spec_path=SPEC_PATH):
     records = spec.get("records", RECORDS_PATH)
     records_fd = os.open(records, os.O_WRONLY | os.O_APPEND)
     read_fd = os.open(records, os.O_RDONLY)
-    inside_hook = _install_tripwire(spec, records_fd)
+    inside_hook, end_module_watch = _install_tripwire(spec, records_fd)
     caps = (
         sys._getframe,
         _thread.get_ident,
@@ -536,7 +570,7 @@ def start(spec_path=SPEC_PATH):
     )
     signer = _signer(key_address, records_fd, read_fd, _thread.get_ident(), caps)
     _, normalise = _classifier(spec)
-    return Guarded(spec, signer, records_fd, _encoder(), inside_hook, normalise)
+    return Guarded(spec, signer, records_fd, _encoder(), inside_hook, normalise, end_module_watch)
 
 
 def install_paths(spec):

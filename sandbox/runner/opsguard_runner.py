@@ -80,6 +80,7 @@ def main():
 
     # Bound now, used after the code under test ran: it may rewrite module globals, never these.
     signer = guarded.signer
+    end_module_watch = guarded.end_module_watch
     base_exception, system_exit, int_type, str_type, type_ = BaseException, SystemExit, int, str, type
     stderr_write = sys.__stderr__.write
     flushes = (sys.__stdout__.flush, sys.__stderr__.flush)
@@ -105,6 +106,7 @@ def main():
         exception = exc
     else:
         ran_to_end, exit_code = True, 0
+    end_module_watch()
     hung = False
     if hang_watch is not None:
         hang_watch.disarm()

@@ -66,6 +66,7 @@ def main():
         sys.modules.pop(name, None)
 
     signer = guarded.signer
+    end_module_watch = guarded.end_module_watch
     base_exception, int_ = BaseException, int
     flushes = (sys.__stdout__.flush, sys.__stderr__.flush)
     signer.send(None)  # the signer now knows this frame; from here on, the repository's code runs
@@ -78,6 +79,7 @@ def main():
         ran_to_end = True
     except base_exception as exc:
         sys.__stderr__.write(f"opsguard tests: pytest did not return: {type(exc).__name__}: {exc}\n")
+    end_module_watch()
     details = {"collected": plugin.collected, "collect_errors": plugin.collect_errors, "changed_hit": None}
     try:
         if cov is not None:
