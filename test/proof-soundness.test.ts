@@ -970,3 +970,33 @@ test("honest: an ImportError of a name the repository's own module lost is a cod
   );
   assert.deepEqual(run.result.fixAttempts[1]?.tests?.regression?.collectToPass, { count: 2, stillFailing: [] });
 });
+
+test("honest: the same ImportError in a repository whose package lives under python/ (setup.py's package_dir) is the repository's, a code error at the import, and fixed there", async () => {
+  const API = source('storefront-pricing', 'shop/api.py');
+  const log = fs
+    .readFileSync(path.join(exampleDir('storefront-pricing'), 'incident.log'), 'utf8')
+    .replaceAll('/srv/shop/bin/../shop/', '/srv/shop/bin/../python/shop/');
+  const run = await remediate({
+    example: 'storefront-pricing',
+    errorLog: log,
+    prepare: (original) => {
+      fs.mkdirSync(path.join(original, 'python'));
+      fs.renameSync(path.join(original, 'shop'), path.join(original, 'python', 'shop'));
+      fs.writeFileSync(
+        path.join(original, 'setup.py'),
+        'from setuptools import find_packages, setup\n\nsetup(name="storefront", package_dir={"": "python"}, packages=find_packages("python"))\n',
+      );
+    },
+    turns: [
+      repro('from shop.api import handler\n\nprint(handler(1250))'),
+      fixOf('python/shop/api.py', API.replace(/render_price/g, 'format_price')),
+      PR,
+    ],
+  });
+  assertApproved(run, 1);
+  assert.match(
+    run.result.classification?.reason ?? '',
+    /ImportError in python\/shop\/api\.py:<module> \(line 2\): the repository's module shop\.pricing does not define what the code imports from it/,
+  );
+  assert.deepEqual(run.result.fixAttempts[0]?.tests?.regression?.collectToPass, { count: 2, stillFailing: [] });
+});

@@ -89,6 +89,35 @@ test('where the module is: the longest prefix the repository has, at its root or
   assert.equal(importTarget('KeyError', "No module named 'shop'", FILES), null, 'only import errors');
 });
 
+test('where the module is, past the conventional folders: the one other folder holding its package; never vendored or test code', () => {
+  const mnf = (name: string, files: string[]) =>
+    importTarget('ModuleNotFoundError', `No module named '${name}'`, files);
+  assert.deepEqual(mnf('shop.exporters', ['python/shop/__init__.py', 'python/shop/orders.py', 'setup.py']), {
+    module: 'shop.exporters',
+    repoPrefix: 'shop',
+  });
+  assert.deepEqual(
+    importTarget(
+      'ImportError',
+      "cannot import name 'Order' from 'billing.orders' (/srv/app/services/api/billing/orders.py)",
+      ['services/api/billing/__init__.py', 'services/api/billing/orders.py', 'services/web/app.py'],
+    ),
+    { module: 'billing.orders', repoPrefix: 'billing.orders' },
+  );
+  // A single module file under another folder.
+  assert.equal(mnf('legacy_tools', ['scripts/legacy_tools.py'])?.repoPrefix, 'legacy_tools');
+  // The shallowest folder wins, and a conventional one before any other.
+  assert.equal(mnf('shop.x', ['a/b/shop/x.py', 'a/shop/y.py'])?.repoPrefix, 'shop');
+  assert.equal(mnf('shop.x', ['python/shop/x.py', 'src/shop/y.py'])?.repoPrefix, 'shop', 'src/ has shop, not shop.x');
+  // Someone else's code, or the tests', is not the repository's package.
+  assert.equal(mnf('requests', ['vendor/requests/__init__.py', 'app/main.py'])?.repoPrefix, null);
+  assert.equal(mnf('requests', ['pkg/_vendor/requests/api.py'])?.repoPrefix, null);
+  assert.equal(mnf('requests', ['.venv/lib/python3.11/site-packages/requests/api.py'])?.repoPrefix, null);
+  assert.equal(mnf('shop', ['tests/fixtures/shop/__init__.py'])?.repoPrefix, null);
+  // Deeper than three folders is not a source folder.
+  assert.equal(mnf('shop', ['a/b/c/d/shop/__init__.py'])?.repoPrefix, null);
+});
+
 const CASES: [string, 'code' | 'infra' | 'unclassified', RegExp, string?][] = [
   ['api', 'code', /shop\.pricing does not define what the code imports/, 'shop/api.py:<module>'],
   ['circular', 'code', /two of the repository's modules import each other/, 'shop/customers.py:<module>'],
