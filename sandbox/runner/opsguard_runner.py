@@ -22,6 +22,7 @@ def main():
 
     import traceback
 
+    import opsguard_compare
     import opsguard_guard
     import opsguard_source
 
@@ -46,8 +47,10 @@ def main():
     with open(script, "rb") as f:
         source = f.read()
     compile_error = None
+    # With a patch applied (gate 2), the script's comparisons refuse a value that equals everything.
+    checked = bool(spec.get("changed_files"))
     try:
-        code = compile(source, script, "exec", dont_inherit=True)
+        code = opsguard_compare.instrument(source, script) if checked else compile(source, script, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as err:
         code, compile_error = None, err
 
@@ -73,9 +76,11 @@ def main():
     module = types.ModuleType("__main__")
     module.__file__ = script
     module.__builtins__ = __builtins__
+    if checked:
+        setattr(module, opsguard_compare.CHECKER, opsguard_compare.checker())
     sys.modules["__main__"] = module
     sys.argv = [script]
-    for name in ("opsguard_guard", "opsguard_source"):
+    for name in ("opsguard_guard", "opsguard_source", "opsguard_compare"):
         sys.modules.pop(name, None)
 
     # Bound now, used after the code under test ran: it may rewrite module globals, never these.
