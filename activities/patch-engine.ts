@@ -60,19 +60,20 @@ export async function applyProposal(
       (await symlinkOnTheWay(dirs.workspace, f.path)) ??
       (await symlinkOnTheWay(dirs.baseline, f.path));
     const before = pathRefusal ? null : await fs.readFile(path.join(dirs.baseline, f.path), 'utf8').catch(() => null);
+    const rel = path.posix.normalize(f.path);
     const refused =
       pathRefusal ??
       refuseContent(f.path, before, f.content, policy) ??
       (before === null && f.path.endsWith('.py')
         ? await shadowingRefusal(f.path, imports.roots, imports.installed, existsIn(dirs.baseline))
         : null) ??
-      (testData?.has(path.posix.normalize(f.path)) && before !== f.content
+      (testData?.has(rel) && before !== f.content
         ? `${f.path}: the repository's tests read this file and the reproduction does not, so it is their data (expected values, cases); a fix may not change what judges it (patchPolicy.allowTestChanges)`
         : null) ??
-      (testSupport?.has(path.posix.normalize(f.path)) &&
+      (testSupport?.has(rel) &&
       before !== null &&
       before !== f.content &&
-      !(await importedByApplication(dirs.baseline, path.posix.normalize(f.path)))
+      !(await importedByApplication(dirs.baseline, rel))
         ? `${f.path}: only the repository's tests use this module (they load it, the reproduction does not, and no application code imports it), so it is test support, part of what judges the fix; a fix may not change it (patchPolicy.allowTestChanges)`
         : null);
     if (refused) refusals.push(refused);

@@ -74,6 +74,14 @@ export function pytestSettingsIn(rel: string, text: string | null): string | und
   return undefined;
 }
 
+/** A test by its name or folder: test_*.py, *_test.py, or anything under a tests/ or test/ folder. */
+export function isTestPath(rel: string): boolean {
+  const parts = rel.split('/');
+  return (
+    /^test_.*\.py$|_test\.py$/.test(parts.at(-1) ?? '') || parts.slice(0, -1).some((p) => p === 'tests' || p === 'test')
+  );
+}
+
 /** Null when the path may be written, else why not. */
 export function refusePath(rel: string, policy: PatchPolicy): string | null {
   if (rel.includes('\0')) return `${JSON.stringify(rel)}: the path contains a NUL byte`;
@@ -98,7 +106,7 @@ export function refusePath(rel: string, policy: PatchPolicy): string | null {
   if (!policy.allowTestChanges) {
     if (TEST_RUNNER_CONFIG.has(base))
       return `${rel}: test-runner configuration (conftest.py, pytest.ini, pytest.toml, tox.ini) is refused; fix the code, not the tests`;
-    if (/^test_.*\.py$|_test\.py$/.test(base) || parts.slice(0, -1).some((p) => p === 'tests' || p === 'test')) {
+    if (isTestPath(rel)) {
       return `${rel}: test files are refused; fix the code, not the tests`;
     }
   }

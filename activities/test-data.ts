@@ -29,15 +29,24 @@ const TOOL_SETTINGS = new Set([
   '.coveragerc',
 ]);
 
-/** The repository-relative files a run read, from its data records (tool settings left out). */
-export function readsOf(data: DataRecord[]): string[] {
+/** The repository-relative paths of a run's data records of one kind ('read', 'module'), once each. */
+export function workspacePathsOf(data: DataRecord[], kind: string): string[] {
   const out = new Set<string>();
   for (const d of data) {
-    if (d.kind !== 'read' || typeof d.fields.path !== 'string') continue;
+    if (d.kind !== kind || typeof d.fields.path !== 'string') continue;
     const rel = workspaceRelative(d.fields.path);
-    if (rel !== null && !TOOL_SETTINGS.has(rel)) out.add(rel);
+    if (rel !== null) out.add(rel);
   }
   return [...out].sort();
+}
+
+/** The repository-relative files a run read, from its data records (tool settings left out). */
+export const readsOf = (data: DataRecord[]): string[] =>
+  workspacePathsOf(data, 'read').filter((rel) => !TOOL_SETTINGS.has(rel));
+
+/** Write what several runs saw, all of them together, sorted. */
+export async function writeUnion(file: string, runs: string[][]): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify([...new Set(runs.flat())].sort(), null, 1));
 }
 
 /** Where gate 1's runs of one reproduce attempt leave what they read. */
@@ -45,15 +54,14 @@ export const reproductionReadsFile = (attemptDir: string) => path.join(attemptDi
 
 /** Keep what a reproduce attempt's runs read (each run's readsOf, all of them together). */
 export async function saveReproductionReads(attemptDir: string, runs: string[][]): Promise<void> {
-  const all = new Set(runs.flat());
-  await writeFileAtomic(reproductionReadsFile(attemptDir), JSON.stringify([...all].sort(), null, 1));
+  await writeUnion(reproductionReadsFile(attemptDir), runs);
 }
 
 /** The baseline test run's results (activities/test-runs.ts writes them; `reads` since this check). */
 export const baselineResultsFile = (paths: IncidentPaths) =>
   path.join(paths.artifactDir, 'attempts', 'tests-baseline', 'tests.json');
 
-async function jsonOrNull<T>(file: string): Promise<T | null> {
+export async function jsonOrNull<T>(file: string): Promise<T | null> {
   const text = await fs.readFile(file, 'utf8').catch(() => null);
   if (text === null) return null;
   try {
@@ -70,16 +78,25 @@ async function jsonOrNull<T>(file: string): Promise<T | null> {
 export async function testDataOf(paths: IncidentPaths): Promise<Set<string> | null> {
   const baseline = await jsonOrNull<{ reads?: string[] }>(baselineResultsFile(paths));
   if (!baseline?.reads) return null;
+  const reproduced = await reproductionRecords(paths, reproductionReadsFile);
+  if (!reproduced) return null;
+  return new Set(baseline.reads.filter((r) => !reproduced.has(r)));
+}
+
+/**
+ * What gate 1's runs saw, over every reproduce attempt: the union of each attempt's `fileOf` list, or
+ * null when no attempt left one.
+ */
+export async function reproductionRecords(
+  paths: IncidentPaths,
+  fileOf: (attemptDir: string) => string,
+): Promise<Set<string> | null> {
   const attempts = path.join(paths.artifactDir, 'attempts');
   const names = await fs.readdir(attempts).catch(() => [] as string[]);
-  const reproduced = new Set<string>();
-  let seen = false;
+  let all: Set<string> | null = null;
   for (const name of names.filter((n) => n.startsWith('reproduce-'))) {
-    const reads = await jsonOrNull<string[]>(reproductionReadsFile(path.join(attempts, name)));
-    if (!reads) continue;
-    seen = true;
-    for (const r of reads) reproduced.add(r);
+    const seen = await jsonOrNull<string[]>(fileOf(path.join(attempts, name)));
+    if (seen) all = new Set([...(all ?? []), ...seen]);
   }
-  if (!seen) return null;
-  return new Set(baseline.reads.filter((r) => !reproduced.has(r)));
+  return all;
 }

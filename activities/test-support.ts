@@ -18,40 +18,19 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DataRecord } from '../sandbox/run-records';
-import { workspaceRelative } from '../workflows/repo-paths';
 import type { IncidentPaths } from './incident-paths';
-import { writeFileAtomic } from './incident-paths';
-import { baselineResultsFile } from './test-data';
+import { isTestPath } from './patch-policy';
+import { baselineResultsFile, jsonOrNull, reproductionRecords, workspacePathsOf, writeUnion } from './test-data';
 
 /** The repository-relative Python modules a run loaded, from its data records. */
-export function modulesOf(data: DataRecord[]): string[] {
-  const out = new Set<string>();
-  for (const d of data) {
-    if (d.kind !== 'module' || typeof d.fields.path !== 'string') continue;
-    const rel = workspaceRelative(d.fields.path);
-    if (rel !== null) out.add(rel);
-  }
-  return [...out].sort();
-}
+export const modulesOf = (data: DataRecord[]): string[] => workspacePathsOf(data, 'module');
 
 /** Where gate 1's runs of one reproduce attempt leave the modules they loaded. */
 export const reproductionModulesFile = (attemptDir: string) => path.join(attemptDir, 'modules.json');
 
 /** Keep the modules a reproduce attempt's runs loaded (all of them together). */
-export async function saveReproductionModules(attemptDir: string, runs: string[][]): Promise<void> {
-  const all = new Set(runs.flat());
-  await writeFileAtomic(reproductionModulesFile(attemptDir), JSON.stringify([...all].sort(), null, 1));
-}
-
-async function jsonOrNull<T>(file: string): Promise<T | null> {
-  const text = await fs.readFile(file, 'utf8').catch(() => null);
-  if (text === null) return null;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return null;
-  }
-}
+export const saveReproductionModules = (attemptDir: string, runs: string[][]) =>
+  writeUnion(reproductionModulesFile(attemptDir), runs);
 
 /** The first folder of a repository path, '' for a file at the root. */
 const topFolder = (rel: string) => (rel.includes('/') ? rel.slice(0, rel.indexOf('/')) : '');
@@ -65,27 +44,10 @@ const topFolder = (rel: string) => (rel.includes('/') ? rel.slice(0, rel.indexOf
 export async function testSupportCandidates(paths: IncidentPaths): Promise<Set<string> | null> {
   const baseline = await jsonOrNull<{ modules?: string[] }>(baselineResultsFile(paths));
   if (!baseline?.modules) return null;
-  const attempts = path.join(paths.artifactDir, 'attempts');
-  const names = await fs.readdir(attempts).catch(() => [] as string[]);
-  const reproduced = new Set<string>();
-  for (const name of names.filter((n) => n.startsWith('reproduce-'))) {
-    const modules = await jsonOrNull<string[]>(reproductionModulesFile(path.join(attempts, name)));
-    for (const m of modules ?? []) reproduced.add(m);
-  }
-  if (!reproduced.size) return null;
+  const reproduced = await reproductionRecords(paths, reproductionModulesFile);
+  if (!reproduced?.size) return null;
   const tops = new Set([...reproduced].map(topFolder));
   return new Set(baseline.modules.filter((m) => !reproduced.has(m) && !tops.has(topFolder(m))));
-}
-
-/** Test code by its name or folder, as the patch policy refuses it (patch-policy.ts refusePath). */
-function isTestCode(rel: string): boolean {
-  const parts = rel.split('/');
-  const base = parts.at(-1) ?? '';
-  return (
-    base === 'conftest.py' ||
-    /^test_.*\.py$|_test\.py$/.test(base) ||
-    parts.slice(0, -1).some((p) => p === 'tests' || p === 'test')
-  );
 }
 
 const SKIPPED_FOLDERS = new Set(['.git', 'node_modules', 'site-packages', '__pycache__', '.tox', '.venv', 'venv']);
@@ -132,7 +94,8 @@ export async function importedByApplication(root: string, rel: string): Promise<
         if (!SKIPPED_FOLDERS.has(e.name) && (await walk(child))) return true;
         continue;
       }
-      if (!e.isFile() || !e.name.endsWith('.py') || child === rel || isTestCode(child)) continue;
+      if (!e.isFile() || !e.name.endsWith('.py') || child === rel || e.name === 'conftest.py' || isTestPath(child))
+        continue;
       if (++scanned > MAX_FILES_SCANNED) return true;
       const stat = await fs.stat(path.join(root, child)).catch(() => null);
       if (!stat || stat.size > MAX_FILE_BYTES) continue;
